@@ -1,0 +1,26 @@
+//! The domain of live-standings: aggregates, their commands and events, and the pure rules the
+//! contract enforces on writes. This crate never does IO: facts that live outside an aggregate
+//! (is the caller an approved creator, how many tournaments do they own, is a leaderboard ranked)
+//! are looked up by the caller and passed in the command, so every rule is testable in memory.
+//!
+//! Aggregates and their ids (see `docs/architecture.md`):
+//! - [`tournament::Tournament`] (slug): config, owners, roster, teams;
+//! - [`profile::Profile`] (profile id): observed identity and ladder ratings;
+//! - [`matches::Match`] (match id): a finished game, recorded once;
+//! - [`lobby::Lobby`] (lobby id): an open custom lobby while it is listed;
+//! - [`catalog::Catalog`] (singleton): leaderboards and civilizations;
+//! - [`operator::Operator`] (singleton): the creator allowlist.
+//!
+//! Observation aggregates (profile, match, lobby, catalog) append an event **only when something
+//! changed**: their state is the dedupe.
+
+pub mod catalog;
+pub mod event;
+pub mod lobby;
+pub mod matches;
+pub mod operator;
+pub mod profile;
+pub mod rules;
+pub mod tournament;
+
+pub use event::{AnyEvent, EventMetadata};

@@ -1,0 +1,85 @@
+//! Constants and validators shared by the write rules (seed contract §2.4 and §1.3).
+
+use serde_json::Value;
+
+/// Ladders a tournament may track: ranked solo and team RM / EW / DM boards.
+pub const SUPPORTED_LEADERBOARD_IDS: [i64; 6] = [1, 2, 3, 4, 13, 14];
+pub const MAX_ROSTER_ROWS: usize = 100;
+pub const MAX_OWNED_TOURNAMENTS_PER_CREATOR: usize = 10;
+pub const MAX_PLAYER_PRESENTATION_BYTES: usize = 8_192;
+pub const MAX_TOURNAMENT_PRESENTATION_BYTES: usize = 16_384;
+pub const MAX_HOST_STREAM_URLS: usize = 5;
+pub const MAX_HOST_STREAM_URL_CHARS: usize = 256;
+pub const MAX_SLUG_CHARS: usize = 64;
+pub const MAX_TOURNAMENT_NAME_CHARS: usize = 200;
+pub const MAX_ROSTER_NAME_CHARS: usize = 64;
+pub const MAX_TEAM_NAME_CHARS: usize = 200;
+pub const MAX_TEAM_INITIALS_CHARS: usize = 8;
+/// The alias read routes resolve to the latest started tournament; it can never be a real slug.
+pub const RESERVED_SLUG: &str = "current";
+/// Upstream's "unknown civilization"; 0 is a real civ (Armenians).
+pub const UNKNOWN_CIVILIZATION_ID: i64 = -1;
+
+/// `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`, 1 to 64 characters.
+pub fn is_valid_slug(slug: &str) -> bool {
+    let bytes = slug.as_bytes();
+    let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last)) => {
+            bytes.len() <= MAX_SLUG_CHARS
+                && edge_ok(first)
+                && edge_ok(last)
+                && bytes.iter().all(|&b| edge_ok(b) || b == b'-')
+        }
+        _ => false,
+    }
+}
+
+pub fn is_supported_leaderboard(leaderboard_id: i64) -> bool {
+    SUPPORTED_LEADERBOARD_IDS.contains(&leaderboard_id)
+}
+
+/// Length in characters (not bytes), as the contract's pydantic limits count.
+pub fn char_len_within(text: &str, min: usize, max: usize) -> bool {
+    let n = text.chars().count();
+    n >= min && n <= max
+}
+
+/// Size of a presentation bag as the contract measures it: its compact JSON serialization.
+pub fn json_size(value: &Value) -> usize {
+    // Serializing a `Value` cannot fail; fall back to "too big" rather than panic if it ever did.
+    serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_format() {
+        for ok in ["a", "hera-invitational-2026", "0", "a1-b2"] {
+            assert!(is_valid_slug(ok), "{ok} should be valid");
+        }
+        let long = "a".repeat(65);
+        for bad in ["", "-a", "a-", "A", "a_b", "a b", "é", long.as_str()] {
+            assert!(!is_valid_slug(bad), "{bad:?} should be invalid");
+        }
+        assert!(is_valid_slug(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn supported_ladders() {
+        for id in [1, 2, 3, 4, 13, 14] {
+            assert!(is_supported_leaderboard(id));
+        }
+        for id in [0, 5, 6, 27, -1] {
+            assert!(!is_supported_leaderboard(id));
+        }
+    }
+
+    #[test]
+    fn json_size_is_compact_serialization() {
+        let v = serde_json::json!({"a": [1, 2]});
+        assert_eq!(json_size(&v), r#"{"a":[1,2]}"#.len());
+    }
+}

@@ -1,0 +1,29 @@
+//! The durable side of live-standings: the event store and its schema.
+//!
+//! - [`EventStore`] runs commands on aggregates (cqrs-es + postgres-es, plain event-store mode:
+//!   its snapshot modes apply new events twice) and retries optimistic-concurrency conflicts.
+//! - [`log`] reads the global log gap-safely: every committed event exactly once, in a stable
+//!   order, even when appends commit out of position order.
+//! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
+//!   are never dropped; read models live in `projections/` and are rebuilt from events.
+//!
+//! Invariant: nothing here writes read-model tables.
+
+mod event_store;
+pub mod ids;
+pub mod log;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use event_store::{CommandError, EventStore};
+pub use log::{LogPosition, RecordedEvent};
+
+use sqlx::PgPool;
+
+/// The durable schema, embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Applies pending migrations (under sqlx's advisory lock, so concurrent starts are safe).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}

@@ -1,0 +1,116 @@
+//! The global log: every committed event exactly once, in one stable order.
+//!
+//! `global_position` is handed out when a row is inserted, not when its transaction commits, so
+//! a transaction holding position 10 can commit after one holding 11. A reader that resumes from
+//! "`global_position` > last seen" would skip 10 forever. Instead each event records the id of
+//! the transaction that appended it (`tx`), and a reader only returns events whose transaction is
+//! older than the oldest transaction still running (`pg_snapshot_xmin`): all of those have
+//! finished, so no event can ever appear below that line again. Events are ordered by
+//! `(tx, global_position)`, and the resume point is that pair.
+//!
+//! The cost is latency, never correctness: a slow appending transaction holds back events of
+//! younger transactions until it finishes. Read-only transactions have no xid and never hold
+//! the line back.
+
+use chrono::{DateTime, Utc};
+use domain::event::DecodeError;
+use domain::{AnyEvent, EventMetadata};
+use serde_json::Value;
+use sqlx::{PgExecutor, Row};
+
+/// A point in the global log: the appending transaction and the event's position.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogPosition {
+    pub tx: i64,
+    pub position: i64,
+}
+
+impl LogPosition {
+    /// Before the first event.
+    pub const START: LogPosition = LogPosition { tx: 0, position: 0 };
+}
+
+/// One event as stored, with its place in the global log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedEvent {
+    pub log_position: LogPosition,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// The typed domain event (old versions upcast).
+    pub fn decode(&self) -> Result<AnyEvent, DecodeError> {
+        AnyEvent::decode(
+            &self.aggregate_type,
+            &self.event_type,
+            &self.event_version,
+            self.payload.clone(),
+        )
+    }
+
+    pub fn metadata(&self) -> Option<EventMetadata> {
+        EventMetadata::from_json(&self.metadata)
+    }
+}
+
+const READ_AFTER: &str = "
+    SELECT tx::text::bigint AS tx, global_position, aggregate_type, aggregate_id, sequence,
+           event_type, event_version, payload, metadata, recorded_at
+      FROM events
+     WHERE (tx, global_position) > ($1::text::xid8, $2)
+       AND tx < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY tx, global_position
+     LIMIT $3";
+
+/// Up to `limit` events after `after`, in log order. An empty result means "caught up for now".
+///
+/// Run it before the transaction writes anything (so it has no xid of its own yet), or the
+/// transaction's own xid holds the line back for the rest of it.
+pub async fn read_after(
+    db: impl PgExecutor<'_>,
+    after: LogPosition,
+    limit: i64,
+) -> sqlx::Result<Vec<RecordedEvent>> {
+    let rows = sqlx::query(READ_AFTER)
+        .bind(after.tx.to_string())
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(decode_row).collect()
+}
+
+fn decode_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RecordedEvent> {
+    Ok(RecordedEvent {
+        log_position: LogPosition {
+            tx: row.try_get("tx")?,
+            position: row.try_get("global_position")?,
+        },
+        aggregate_type: row.try_get("aggregate_type")?,
+        aggregate_id: row.try_get("aggregate_id")?,
+        sequence: row.try_get("sequence")?,
+        event_type: row.try_get("event_type")?,
+        event_version: row.try_get("event_version")?,
+        payload: row.try_get("payload")?,
+        metadata: row.try_get("metadata")?,
+        recorded_at: row.try_get("recorded_at")?,
+    })
+}
+
+/// How far behind `at` is: events already committed after it (visible or still held back).
+pub async fn events_after(db: impl PgExecutor<'_>, at: LogPosition) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE (tx, global_position) > ($1::text::xid8, $2)",
+    )
+    .bind(at.tx.to_string())
+    .bind(at.position)
+    .fetch_one(db)
+    .await
+}
