@@ -22,17 +22,46 @@ CREATE TABLE events
 -- The global log reader's order and resume key.
 CREATE INDEX events_log_order ON events (tx, global_position);
 
--- Where each projector has read up to, moved in the same transaction as its read-model rows.
+-- Wake projectors when events commit (delivered at commit, once per transaction).
+CREATE FUNCTION notify_events_appended() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('events_appended', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_appended AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_events_appended();
+
+-- Where each build of a projector has read up to, moved in the same transaction as its rows.
+-- Each build creates its tables in its own schema (`<name>_b<build>`); the `live` schema holds
+-- views onto the build being served, swapped in one transaction when a rebuild catches up.
 CREATE TABLE projection_checkpoints
 (
+    build      bigserial PRIMARY KEY,
     name       text        NOT NULL,
     version    integer     NOT NULL,
     tx         xid8        NOT NULL DEFAULT '0',
     position   bigint      NOT NULL DEFAULT 0,
-    status     text        NOT NULL DEFAULT 'running',
+    events     bigint      NOT NULL DEFAULT 0,
+    -- 'building' (catching up, not served) or 'live' (served)
+    status     text        NOT NULL DEFAULT 'building',
+    -- set when the build failed on an event: it stops there (never skips) until fixed
+    parked_at  bigint,
     last_error text,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (name, version)
+    started_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX projection_one_live ON projection_checkpoints (name) WHERE status = 'live';
+
+CREATE SCHEMA live;
+
+-- What changed, per projector commit: SSE nudges are replayed from here after a reconnect.
+CREATE TABLE nudge_log
+(
+    id             bigserial PRIMARY KEY,
+    kinds          text[]      NOT NULL,
+    tournament_ids bigint[],
+    position       bigint      NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
 );
 
 -- Surrogate ids the contract exposes (`id`, `tournament_player_id`, team `id`) are allocated

@@ -110,10 +110,9 @@ fn serve_answers_health_stops_postgres_on_signal_and_reuses_the_cluster() {
     let data = data_dir();
 
     let mut server = start(data.path());
-    assert_eq!(
-        get(&format!("{}/health", server.base)),
-        (200, r#"{"status":"healthy"}"#.to_string())
-    );
+    let (status, body) = get(&format!("{}/health", server.base));
+    assert_eq!(status, 200);
+    assert!(body.contains(r#""status":"healthy""#), "{body}");
     let (status, body) = get(&format!("{}/", server.base));
     assert_eq!(status, 200);
     assert!(body.contains(r#""status":"ok""#), "{body}");

@@ -30,15 +30,31 @@ async fn root() -> Response {
     )
 }
 
-/// Healthy when the database answers; 503 otherwise so load balancers route around us.
+/// `healthy` when the database answers and no projector is parked; `degraded` (still 200: stale
+/// reads beat none) when one is parked, with its error; 503 when the database is unreachable.
+/// Pool usage is reported so connection exhaustion shows before it bites.
 async fn health(State(state): State<AppState>) -> Response {
-    match sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await
-    {
-        Ok(_) => no_store(json!({"status": "healthy"}), StatusCode::OK),
+    let pool = json!({"size": state.pool.size(), "idle": state.pool.num_idle()});
+    match projections::status::report(&state.pool).await {
+        Ok(builds) => {
+            let parked = builds.iter().any(|b| b.state == "parked");
+            let status = if parked { "degraded" } else { "healthy" };
+            let projections: Vec<_> = builds
+                .iter()
+                .map(|b| {
+                    json!({
+                        "name": b.name, "state": b.state, "lag_events": b.lag_events,
+                        "last_error": b.last_error,
+                    })
+                })
+                .collect();
+            no_store(
+                json!({"status": status, "pool": pool, "projections": projections}),
+                StatusCode::OK,
+            )
+        }
         Err(_) => no_store(
-            json!({"status": "unhealthy", "reason": "database unreachable"}),
+            json!({"status": "unhealthy", "reason": "database unreachable", "pool": pool}),
             StatusCode::SERVICE_UNAVAILABLE,
         ),
     }

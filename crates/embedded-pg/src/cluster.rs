@@ -112,11 +112,20 @@ impl Cluster {
     /// the `host` query parameter. Port and `sslmode` are explicit so `PGPORT`/`PGSSLMODE`
     /// in the environment cannot redirect it.
     pub fn database_url(&self, db: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@localhost:{PORT}/{}?host={}&sslmode=disable",
-            percent_encode(db.as_bytes(), false),
-            percent_encode(self.socket_dir.as_os_str().as_bytes(), true),
-        )
+        socket_url(&self.socket_dir, db)
+    }
+
+    /// The URL of database `db` on a server started by another process in `data_dir` (e.g. a
+    /// running `standings serve`), so CLI commands can use it instead of starting their own.
+    /// `None` when no live server owns the directory.
+    pub fn running_server_url(data_dir: &Path, db: &str) -> Option<String> {
+        // postmaster.pid: line 1 pid, line 5 the socket directory.
+        let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+        let mut lines = pid_file.lines();
+        let pid: i32 = lines.next()?.trim().parse().ok()?;
+        let socket_dir = lines.nth(3)?.trim();
+        (process_alive(pid) && !socket_dir.is_empty())
+            .then(|| socket_url(Path::new(socket_dir), db))
     }
 
     /// Creates database `name` unless it already exists.
@@ -655,6 +664,14 @@ fn log_tail(log: &Path) -> String {
     } else {
         tail
     }
+}
+
+fn socket_url(socket_dir: &Path, db: &str) -> String {
+    format!(
+        "postgres://{SUPERUSER}@localhost:{PORT}/{}?host={}&sslmode=disable",
+        percent_encode(db.as_bytes(), false),
+        percent_encode(socket_dir.as_os_str().as_bytes(), true),
+    )
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (and `/` in paths).

@@ -22,6 +22,11 @@ impl Database {
             Some(url) => (url.clone(), None),
             None => {
                 let dir = args.data_dir.join("postgres");
+                // A running `standings serve` owns the cluster: use it rather than fail.
+                if let Some(url) = Cluster::running_server_url(&dir, EMBEDDED_DATABASE) {
+                    tracing::info!(data_dir = %dir.display(), "using the running embedded PostgreSQL");
+                    return Self::connect(&url, args.pool_size, None).await;
+                }
                 tracing::info!(data_dir = %dir.display(), "starting the embedded PostgreSQL cluster");
                 let cluster = Cluster::start(ClusterConfig::persistent(&dir))
                     .await
@@ -33,10 +38,18 @@ impl Database {
                 (cluster.database_url(EMBEDDED_DATABASE), Some(cluster))
             }
         };
+        Self::connect(&url, args.pool_size, cluster).await
+    }
+
+    async fn connect(
+        url: &str,
+        pool_size: u32,
+        cluster: Option<Cluster>,
+    ) -> anyhow::Result<Database> {
         let opened = async {
             let pool = PgPoolOptions::new()
-                .max_connections(args.pool_size.max(1))
-                .connect(&url)
+                .max_connections(pool_size.max(1))
+                .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;
             store::migrate(&pool)

@@ -2,11 +2,12 @@
 //! together; the work itself lives in those crates (see `docs/architecture.md`).
 
 mod database;
+mod projections_cli;
 mod settings;
 
 use anyhow::Context;
 use clap::Parser;
-use settings::{Cli, Command, ServeArgs};
+use settings::{Cli, Command, ProjectionsCommand, Role, ServeArgs};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -50,6 +51,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             db.close().await
         }
+        Command::Projections(ProjectionsCommand::Status(args)) => {
+            let db = database::Database::open(&args).await?;
+            let shown = projections_cli::status(&db.pool).await;
+            db.close().await?;
+            shown
+        }
+        Command::Projections(ProjectionsCommand::Rebuild(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let rebuilt = projections_cli::rebuild(&db.pool, &args).await;
+            db.close().await?;
+            rebuilt
+        }
     }
 }
 
@@ -74,6 +87,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(bind = %local, role = ?args.role, "serving");
     // A plain line for people and scripts (BIND may say port 0).
     println!("standings: listening on http://{local}");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = tokio::task::JoinSet::new();
+    if matches!(args.role, Role::All | Role::Worker) {
+        background.spawn(projections::runner::run(
+            db.pool.clone(),
+            projections::core::Core,
+            500,
+            stop_rx.clone(),
+        ));
+    }
     let app = api::router(api::AppState {
         pool: db.pool.clone(),
     });
@@ -82,6 +105,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("HTTP server failed");
     tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    while background.join_next().await.is_some() {}
     db.close().await?;
     served
 }

@@ -25,6 +25,29 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Inspect and rebuild read models.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Per projector build: version, position, lag (events and seconds), state, last error.
+    Status(DatabaseArgs),
+    /// Build a projector again from position 0 beside the live tables, then swap.
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The projector to rebuild (see `projections status`).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Rebuild every projector.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! Surrogate ids allocated before a command runs, so that events carry them.
 
-use sqlx::PgExecutor;
+use sqlx::PgPool;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdKind {
@@ -20,7 +20,7 @@ impl IdKind {
 }
 
 /// The next id of a kind. Gaps (from rejected commands) are harmless.
-pub async fn next_id(db: impl PgExecutor<'_>, kind: IdKind) -> sqlx::Result<i64> {
+pub async fn next_id(db: &PgPool, kind: IdKind) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT nextval($1::regclass)")
         .bind(kind.sequence())
         .fetch_one(db)

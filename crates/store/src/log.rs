@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use domain::event::DecodeError;
 use domain::{AnyEvent, EventMetadata};
 use serde_json::Value;
-use sqlx::{PgExecutor, Row};
+use sqlx::{PgConnection, Row};
 
 /// A point in the global log: the appending transaction and the event's position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,7 +74,7 @@ const READ_AFTER: &str = "
 /// Run it before the transaction writes anything (so it has no xid of its own yet), or the
 /// transaction's own xid holds the line back for the rest of it.
 pub async fn read_after(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     after: LogPosition,
     limit: i64,
 ) -> sqlx::Result<Vec<RecordedEvent>> {
@@ -102,15 +102,4 @@ fn decode_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RecordedEvent> {
         metadata: row.try_get("metadata")?,
         recorded_at: row.try_get("recorded_at")?,
     })
-}
-
-/// How far behind `at` is: events already committed after it (visible or still held back).
-pub async fn events_after(db: impl PgExecutor<'_>, at: LogPosition) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM events WHERE (tx, global_position) > ($1::text::xid8, $2)",
-    )
-    .bind(at.tx.to_string())
-    .bind(at.position)
-    .fetch_one(db)
-    .await
 }

@@ -61,7 +61,9 @@ async fn read_until(pool: &PgPool, mut at: LogPosition, want: usize) -> (Vec<i64
 async fn read_all(pool: &PgPool, mut at: LogPosition) -> (Vec<i64>, LogPosition) {
     let mut seen = vec![];
     loop {
-        let batch = read_after(pool, at, 100).await.expect("read");
+        let batch = read_after(&mut pool.acquire().await.expect("conn"), at, 100)
+            .await
+            .expect("read");
         let Some(last) = batch.last() else {
             return (seen, at);
         };
@@ -94,9 +96,13 @@ async fn events_appended_by_commands_carry_metadata_and_decode() {
         .expect("grant again");
 
     read_until(&pool, LogPosition::START, 1).await;
-    let events = read_after(&pool, LogPosition::START, 10)
-        .await
-        .expect("read");
+    let events = read_after(
+        &mut pool.acquire().await.expect("conn"),
+        LogPosition::START,
+        10,
+    )
+    .await
+    .expect("read");
     assert_eq!(events.len(), 1);
     let event = &events[0];
     assert_eq!(event.aggregate_type, "Operator");
@@ -173,7 +179,9 @@ async fn a_tailing_reader_sees_every_concurrent_append_exactly_once() {
         // After the last commit, allow a grace period for held-back events to become readable.
         let mut grace_until = None;
         loop {
-            let batch = read_after(&reader_pool, at, 7).await.expect("read");
+            let batch = read_after(&mut reader_pool.acquire().await.expect("conn"), at, 7)
+                .await
+                .expect("read");
             for event in &batch {
                 assert!(event.log_position > last_order, "log order must be stable");
                 last_order = event.log_position;

@@ -1,0 +1,387 @@
+//! The core projector against a real PostgreSQL: events in, read-model rows out, one nudge per
+//! commit, rebuilds identical to live builds, and a poison event parks instead of skipping.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
+use domain::event::Actor;
+use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
+use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
+use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
+use domain::tournament::{
+    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
+    TournamentCommand, TournamentConfig,
+};
+use domain::EventMetadata;
+use projections::core::Core;
+use projections::runner::{builds, catch_up, start_build};
+use projections::ProjectionError;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use store::EventStore;
+
+const OWNER: &str = "11111111-1111-1111-1111-111111111111";
+
+fn at(minute: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
+}
+
+fn meta() -> EventMetadata {
+    EventMetadata::new(Actor::User(OWNER.into()))
+}
+
+fn manage(action: TournamentAction) -> TournamentCommand {
+    TournamentCommand::Manage {
+        actor: Actor::User(OWNER.into()),
+        action,
+    }
+}
+
+async fn seed(store: &EventStore) {
+    let poller = EventMetadata::new(Actor::Poller);
+    store
+        .execute::<Catalog>(
+            CATALOG_ID,
+            CatalogCommand::Observe {
+                leaderboards: vec![Leaderboard {
+                    leaderboard_id: 3,
+                    name: "SOLO_RM_RANKED".into(),
+                    is_ranked: true,
+                    matchtype_ids: vec![6],
+                }],
+                civilizations: vec![Civilization {
+                    civilization_id: 4,
+                    name: "Bohemians".into(),
+                }],
+                observed_at: at(0),
+            },
+            &poller,
+        )
+        .await
+        .unwrap();
+    let create = TournamentCommand::Create {
+        actor: Actor::User(OWNER.into()),
+        create: Box::new(CreateTournament {
+            tournament_id: 1,
+            slug: "hera".into(),
+            config: TournamentConfig {
+                name: "Hera Invitational".into(),
+                leaderboard_id: 3,
+                rank_by: RankBy::PeakRating,
+                start_date: Some(at(0)),
+                end_date: None,
+                prize_pool_cents: None,
+                host_stream_urls: vec![],
+                presentation: json!({}),
+            },
+            owner: Some(OWNER.into()),
+            creator: CreatorFacts {
+                on_allowlist: true,
+                owned_tournaments: 0,
+            },
+            leaderboard: Some(LeaderboardFacts {
+                name: "SOLO_RM_RANKED".into(),
+                is_ranked: true,
+            }),
+            at: at(0),
+        }),
+    };
+    store
+        .execute::<Tournament>("hera", create, &meta())
+        .await
+        .unwrap();
+    for (id, name, profile) in [(10, "Hera", Some(199325)), (11, "Placeholder", None)] {
+        store
+            .execute::<Tournament>(
+                "hera",
+                manage(TournamentAction::AddPlayerToRoster {
+                    tournament_player_id: id,
+                    name: name.into(),
+                    profile_id: profile,
+                    presentation: json!({"displayName": name}),
+                }),
+                &meta(),
+            )
+            .await
+            .unwrap();
+    }
+    for action in [
+        TournamentAction::UpdateRosterPlayer {
+            tournament_player_id: 11,
+            presentation: None,
+            profile_id: Some(347269),
+        },
+        TournamentAction::CreateTeam {
+            team_id: 20,
+            name: "Vikings".into(),
+            initials: "VK".into(),
+        },
+        TournamentAction::AddTeamMember {
+            team_id: 20,
+            tournament_player_id: 10,
+        },
+        TournamentAction::SetTeamCaptain {
+            team_id: 20,
+            tournament_player_id: 10,
+        },
+    ] {
+        store
+            .execute::<Tournament>("hera", manage(action), &meta())
+            .await
+            .unwrap();
+    }
+    for (minute, rating) in [(1, 2780), (2, 2788)] {
+        store
+            .execute::<Profile>(
+                "199325",
+                ProfileCommand::ObserveStats(ObserveStats {
+                    profile_id: 199325,
+                    identity: Some(ProfileIdentity {
+                        alias: "Hera".into(),
+                        country: Some("ca".into()),
+                        steam_id: None,
+                        level: 4,
+                        xp: 100 + minute,
+                        region_id: 3,
+                        clan_name: None,
+                    }),
+                    ladders: vec![LadderStats {
+                        leaderboard_id: 3,
+                        rating,
+                        highest_rating: 0,
+                        wins: 10 + minute,
+                        losses: 5,
+                        streak: 1,
+                        drops: 0,
+                        rank: Some(5),
+                        rank_total: Some(100),
+                        region_rank: None,
+                        region_rank_total: None,
+                        last_match_at: Some(at(minute)),
+                    }],
+                    observed_at: at(minute),
+                }),
+                &poller,
+            )
+            .await
+            .unwrap();
+    }
+    let player = |profile_id, alias: &str, civ, team, outcome, old, new| MatchPlayer {
+        profile_id,
+        alias: Some(alias.into()),
+        civilization_id: civ,
+        team_id: team,
+        outcome: Some(outcome),
+        old_rating: Some(old),
+        new_rating: Some(new),
+        xp_gained: 1,
+    };
+    store
+        .execute::<Match>(
+            "485301122",
+            MatchCommand::RecordFinishedMatch(FinishedMatch {
+                match_id: 485301122,
+                map_name: "Arabia".into(),
+                matchtype_id: 6,
+                leaderboard_id: Some(3),
+                started_at: at(1),
+                completed_at: Some(at(2)),
+                description: Some("AUTOMATCH".into()),
+                players: vec![
+                    player(199325, "Hera", 4, 1, Outcome::Win, 2780, 2788),
+                    player(5, "Opponent", 23, 0, Outcome::Loss, 2726, 2718),
+                ],
+            }),
+            &poller,
+        )
+        .await
+        .unwrap();
+    store
+        .execute::<Lobby>(
+            "486002117",
+            LobbyCommand::Observe {
+                snapshot: LobbySnapshot {
+                    lobby_id: 486002117,
+                    map_name: "Arena".into(),
+                    description: Some("Hera vs ACCM".into()),
+                    matchtype_id: 0,
+                    state: LobbyState::Staging,
+                    members: vec![199325, 347269],
+                },
+                observed_at: at(3),
+            },
+            &poller,
+        )
+        .await
+        .unwrap();
+}
+
+/// Every live table as JSON rows in a stable order, for row-by-row comparison.
+async fn dump(pool: &PgPool) -> Vec<(String, Vec<Value>)> {
+    let mut out = vec![];
+    for table in <Core as projections::Projector>::TABLES {
+        let rows: Vec<Value> = sqlx::query_scalar(&format!(
+            "SELECT to_jsonb(t) FROM live.{table} t ORDER BY to_jsonb(t)::text"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        out.push((table.to_string(), rows));
+    }
+    out
+}
+
+/// Catches up until every appended event is applied (other tests' transactions on the shared
+/// cluster can hold the log back for a moment).
+async fn settle(pool: &PgPool) {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    for _ in 0..2000 {
+        catch_up(pool, &Core, 50).await.unwrap();
+        let live = builds(pool).await.unwrap();
+        if live.iter().all(|b| b.is_live() && b.events == total) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("projector did not catch up");
+}
+
+#[tokio::test]
+async fn events_become_rows_with_one_nudge_per_commit() {
+    let pool = store::testing::migrated_pool("core_rows").await;
+    let store = EventStore::new(pool.clone());
+    // Go live on the empty log first: only a live build announces changes.
+    settle(&pool).await;
+    seed(&store).await;
+    settle(&pool).await;
+
+    let roster: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, profile_id, name FROM live.tournament_players ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        roster,
+        vec![
+            (10, Some(199325), "Hera".to_string()),
+            (11, Some(347269), "Placeholder".to_string())
+        ]
+    );
+    let captain: (i64, bool) =
+        sqlx::query_as("SELECT tournament_player_id, is_captain FROM live.team_members")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(captain, (10, true));
+    let rating: (i64, i64, i64) = sqlx::query_as(
+        "SELECT current_rating, max_rating, wins FROM live.player_ratings WHERE profile_id = 199325",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rating, (2788, 2788, 12), "max_rating is floored at current");
+    let snapshots: i64 = sqlx::query_scalar("SELECT count(*) FROM live.player_rating_snapshots")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(snapshots, 2);
+    let players: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT profile_id, civilization_id, outcome FROM live.match_players ORDER BY profile_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        players,
+        vec![(5, 23, "loss".to_string()), (199325, 4, "win".to_string())]
+    );
+    let opponent: String =
+        sqlx::query_scalar("SELECT alias FROM live.profile_aliases WHERE profile_id = 5")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(opponent, "Opponent");
+    let live: Vec<i64> = sqlx::query_scalar(
+        "SELECT profile_id FROM live.live_match_players lp JOIN live.matches m USING (match_id)
+          WHERE m.state = 'staging' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(live, vec![199325, 347269]);
+
+    // Every nudge of this database names tournament 1 or everyone (the catalog).
+    let nudges: Vec<(Vec<String>, Option<Vec<i64>>)> =
+        sqlx::query_as("SELECT kinds, tournament_ids FROM nudge_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!nudges.is_empty());
+    assert!(nudges
+        .iter()
+        .all(|(_, scope)| scope.as_ref().is_none_or(|ids| ids == &vec![1])));
+    assert!(nudges
+        .iter()
+        .any(|(kinds, _)| kinds.contains(&"live".to_string())));
+}
+
+#[tokio::test]
+async fn a_rebuild_from_zero_matches_the_live_build_row_for_row() {
+    let pool = store::testing::migrated_pool("core_rebuild").await;
+    let store = EventStore::new(pool.clone());
+    seed(&store).await;
+    settle(&pool).await;
+    let before = dump(&pool).await;
+    let old_build = builds(&pool).await.unwrap()[0].build;
+
+    let new_build = start_build::<Core>(&pool).await.unwrap();
+    assert!(new_build > old_build);
+    settle(&pool).await;
+    let after = dump(&pool).await;
+    let all = builds(&pool).await.unwrap();
+    assert_eq!(all.len(), 1, "the old build is dropped after the swap");
+    assert_eq!(all[0].build, new_build);
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_poison_event_parks_the_projector_and_is_never_skipped() {
+    let pool = store::testing::migrated_pool("core_poison").await;
+    let store = EventStore::new(pool.clone());
+    seed(&store).await;
+    settle(&pool).await;
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         VALUES ('Tournament', 'broken', 1, 'TournamentCreated', '1', '{\"nonsense\": 1}', '{}')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut parked = None;
+    for _ in 0..2000 {
+        match catch_up(&pool, &Core, 50).await {
+            Err(ProjectionError::Parked { position, .. }) => {
+                parked = Some(position);
+                break;
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    let position = parked.expect("the projector parked");
+    let build = &builds(&pool).await.unwrap()[0];
+    assert_eq!(build.parked_at, Some(position));
+    assert!(build
+        .last_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("TournamentCreated"));
+    // Still parked on the next attempt: the event is not skipped.
+    assert!(matches!(
+        catch_up(&pool, &Core, 50).await,
+        Err(ProjectionError::Parked { .. })
+    ));
+}

@@ -1,0 +1,174 @@
+-- The core read model: tournaments, owners, creators, rosters, teams, polled profiles and
+-- ratings, matches, live lobbies and the catalog. Written only by the `core` projector
+-- (crates/projections/src/core.rs) from events; rebuilt from position 0 into a fresh schema.
+-- Unqualified names: the runner creates these in the projector version's own schema.
+
+CREATE TABLE tournaments
+(
+    id               bigint PRIMARY KEY,
+    slug             text        NOT NULL UNIQUE,
+    name             text        NOT NULL,
+    leaderboard_id   bigint      NOT NULL,
+    rank_by          text        NOT NULL,
+    start_date       timestamptz,
+    end_date         timestamptz,
+    prize_pool_cents bigint,
+    host_stream_urls jsonb       NOT NULL,
+    presentation     jsonb       NOT NULL,
+    created_at       timestamptz NOT NULL
+);
+CREATE INDEX tournaments_created_at ON tournaments (created_at DESC);
+
+CREATE TABLE tournament_owners
+(
+    tournament_id bigint      NOT NULL REFERENCES tournaments ON DELETE CASCADE,
+    user_id       text        NOT NULL,
+    created_at    timestamptz NOT NULL,
+    PRIMARY KEY (tournament_id, user_id)
+);
+CREATE INDEX tournament_owners_user ON tournament_owners (user_id);
+
+CREATE TABLE tournament_creators
+(
+    user_id    text PRIMARY KEY,
+    created_at timestamptz NOT NULL
+);
+
+-- The roster ("placeholder" players are rows with no profile_id).
+CREATE TABLE tournament_players
+(
+    id            bigint PRIMARY KEY,
+    tournament_id bigint NOT NULL REFERENCES tournaments ON DELETE CASCADE,
+    profile_id    bigint,
+    name          text   NOT NULL,
+    presentation  jsonb  NOT NULL,
+    UNIQUE (tournament_id, profile_id),
+    UNIQUE (tournament_id, name)
+);
+CREATE INDEX tournament_players_profile ON tournament_players (profile_id);
+
+CREATE TABLE teams
+(
+    id            bigint PRIMARY KEY,
+    tournament_id bigint NOT NULL REFERENCES tournaments ON DELETE CASCADE,
+    name          text   NOT NULL,
+    initials      text   NOT NULL
+);
+CREATE INDEX teams_tournament ON teams (tournament_id);
+
+CREATE TABLE team_members
+(
+    team_id              bigint  NOT NULL REFERENCES teams ON DELETE CASCADE,
+    tournament_player_id bigint  NOT NULL REFERENCES tournament_players ON DELETE CASCADE,
+    is_captain           boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (team_id, tournament_player_id)
+);
+CREATE INDEX team_members_player ON team_members (tournament_player_id);
+CREATE UNIQUE INDEX team_members_one_captain ON team_members (team_id) WHERE is_captain;
+
+CREATE TABLE players
+(
+    profile_id bigint PRIMARY KEY,
+    alias      text        NOT NULL,
+    country    text,
+    steam_id   text,
+    level      bigint      NOT NULL,
+    xp         bigint      NOT NULL,
+    region_id  bigint      NOT NULL,
+    clan_name  text,
+    updated_at timestamptz NOT NULL
+);
+
+CREATE TABLE player_ratings
+(
+    profile_id        bigint      NOT NULL,
+    leaderboard_id    bigint      NOT NULL,
+    current_rating    bigint      NOT NULL,
+    max_rating        bigint      NOT NULL,
+    wins              bigint      NOT NULL,
+    losses            bigint      NOT NULL,
+    streak            bigint      NOT NULL,
+    drops             bigint      NOT NULL,
+    rank              bigint,
+    rank_total        bigint,
+    region_rank       bigint,
+    region_rank_total bigint,
+    last_match_at     timestamptz,
+    updated_at        timestamptz NOT NULL,
+    PRIMARY KEY (profile_id, leaderboard_id)
+);
+CREATE INDEX player_ratings_board ON player_ratings (leaderboard_id, current_rating);
+
+-- Every change of (max_rating, current_rating): the freeze and history computations read it.
+CREATE TABLE player_rating_snapshots
+(
+    profile_id     bigint      NOT NULL,
+    leaderboard_id bigint      NOT NULL,
+    max_rating     bigint      NOT NULL,
+    current_rating bigint,
+    observed_at    timestamptz NOT NULL,
+    position       bigint      NOT NULL,
+    PRIMARY KEY (profile_id, leaderboard_id, position)
+);
+
+-- Names of every profile seen in a match (opponents are not tracked).
+CREATE TABLE profile_aliases
+(
+    profile_id bigint PRIMARY KEY,
+    alias      text        NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+
+CREATE TABLE matches
+(
+    match_id       bigint PRIMARY KEY,
+    map_name       text        NOT NULL,
+    matchtype_id   bigint      NOT NULL,
+    leaderboard_id bigint,
+    started_at     timestamptz NOT NULL,
+    completed_at   timestamptz,
+    description    text,
+    state          text        NOT NULL,
+    updated_at     timestamptz NOT NULL
+);
+CREATE INDEX matches_started_at ON matches (started_at DESC);
+CREATE INDEX matches_state ON matches (state);
+
+CREATE TABLE match_players
+(
+    match_id        bigint NOT NULL REFERENCES matches ON DELETE CASCADE,
+    profile_id      bigint NOT NULL,
+    civilization_id bigint NOT NULL,
+    team_id         bigint NOT NULL,
+    outcome         text,
+    old_rating      bigint,
+    new_rating      bigint,
+    xp_gained       bigint NOT NULL,
+    PRIMARY KEY (match_id, profile_id)
+);
+CREATE INDEX match_players_profile ON match_players (profile_id);
+
+-- Members of lobbies that are open right now.
+CREATE TABLE live_match_players
+(
+    match_id   bigint NOT NULL REFERENCES matches ON DELETE CASCADE,
+    profile_id bigint NOT NULL,
+    PRIMARY KEY (match_id, profile_id)
+);
+CREATE INDEX live_match_players_profile ON live_match_players (profile_id);
+
+CREATE TABLE leaderboards
+(
+    leaderboard_id bigint PRIMARY KEY,
+    name           text        NOT NULL,
+    is_ranked      boolean     NOT NULL,
+    matchtypes     jsonb       NOT NULL,
+    updated_at     timestamptz NOT NULL
+);
+
+CREATE TABLE civilizations
+(
+    civilization_id bigint PRIMARY KEY,
+    name            text        NOT NULL,
+    updated_at      timestamptz NOT NULL
+);
