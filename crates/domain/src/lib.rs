@@ -21,6 +21,7 @@ pub mod matches;
 pub mod operator;
 pub mod profile;
 pub mod rules;
+pub mod standings;
 pub mod tournament;
 
 pub use event::{AnyEvent, EventMetadata};
