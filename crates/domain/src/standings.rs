@@ -83,12 +83,19 @@ pub struct Record {
     /// Leading run of identical outcomes, newest first: + wins, − losses; 0 without games.
     pub streak: i64,
     pub longest_win_streak: i64,
-    /// `completed_at` of the oldest and newest win of the longest run (ties: the most recent).
-    pub longest_win_streak_span: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    /// When the longest run started and ended (ties: the most recent run).
+    pub longest_win_streak_span: Option<StreakSpan>,
     /// Highest post-game rating in the window.
     pub peak_rating: Option<i64>,
     pub last_match_at: Option<DateTime<Utc>>,
     pub win_pct: Option<f64>,
+}
+
+/// `completed_at` of the oldest and of the newest win of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreakSpan {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
 }
 
 /// Builds the record from a player's completed in-window games (any order).
@@ -105,7 +112,10 @@ pub fn record(games: &[Game]) -> Record {
     let streak = match games.first() {
         None => 0,
         Some(first) => {
-            let run = games.iter().take_while(|g| g.outcome == first.outcome).count() as i64;
+            let run = games
+                .iter()
+                .take_while(|g| g.outcome == first.outcome)
+                .count() as i64;
             if first.outcome == Outcome::Win {
                 run
             } else {
@@ -126,7 +136,10 @@ pub fn record(games: &[Game]) -> Record {
             run += 1;
             if run >= longest {
                 longest = run;
-                span = run_start.map(|start| (start, g.completed_at));
+                span = run_start.map(|start| StreakSpan {
+                    start,
+                    end: g.completed_at,
+                });
             }
         } else {
             run = 0;
@@ -316,7 +329,13 @@ mod tests {
         assert_eq!(r.streak, -2);
         assert_eq!(r.longest_win_streak, 2);
         // Two runs of 2: the most recent one (games 4 and 5) wins the tie.
-        assert_eq!(r.longest_win_streak_span, Some((Some(t(41)), Some(t(51)))));
+        assert_eq!(
+            r.longest_win_streak_span,
+            Some(StreakSpan {
+                start: Some(t(41)),
+                end: Some(t(51))
+            })
+        );
         assert_eq!(r.peak_rating, Some(2040));
         assert_eq!(r.last_match_at, Some(t(70)));
         assert_eq!(r.win_pct, Some(57.1));
@@ -352,7 +371,11 @@ mod tests {
 
     #[test]
     fn peak_mode_freezes_at_the_best_of_snapshots_and_buzzer_games_clamped_to_live() {
-        let snapshots = [snap(10, 2500, 2480), snap(90, 2550, 2550), snap(110, 2600, 2600)];
+        let snapshots = [
+            snap(10, 2500, 2480),
+            snap(90, 2550, 2550),
+            snap(110, 2600, 2600),
+        ];
         // A game started before the end (a buzzer-beater) settles after it.
         let games = [rated(1, 95, 2560), rated(2, 105, 2590)];
         let frozen = |live_max| {
@@ -371,7 +394,15 @@ mod tests {
         assert_eq!(frozen(Some(2540)), Some(Some(2540)));
         // Nothing recorded before the end: the live value.
         assert_eq!(
-            frozen_metric(RankBy::PeakRating, Some(t(0)), t(200), Some(2600), None, &snapshots, &games),
+            frozen_metric(
+                RankBy::PeakRating,
+                Some(t(0)),
+                t(200),
+                Some(2600),
+                None,
+                &snapshots,
+                &games
+            ),
             Some(Some(2600))
         );
     }
@@ -379,7 +410,12 @@ mod tests {
     #[test]
     fn current_mode_freezes_at_the_last_game_then_last_snapshot_then_live() {
         let snapshots = [snap(10, 2500, 2480), snap(90, 2550, 2530)];
-        let games = [rated(1, 50, 2490), rated(3, 80, 2520), rated(2, 80, 2510), rated(4, 150, 2700)];
+        let games = [
+            rated(1, 50, 2490),
+            rated(3, 80, 2520),
+            rated(2, 80, 2510),
+            rated(4, 150, 2700),
+        ];
         let frozen = |snapshots: &[Snapshot], games: &[RatedGame]| {
             frozen_metric(
                 RankBy::CurrentRating,
