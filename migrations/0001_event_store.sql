@@ -54,11 +54,15 @@ CREATE UNIQUE INDEX projection_one_live ON projection_checkpoints (name) WHERE s
 
 CREATE SCHEMA live;
 
--- What changed, per projector commit: SSE nudges are replayed from here after a reconnect.
+-- One row per SSE nudge (kind: standings | matches | live), written by the live projector in
+-- the same transaction as the rows it announces. Ids are the SSE `id:`; writers serialise on an
+-- advisory lock so ids become visible in order, and API replicas read `id > last seen` after
+-- every NOTIFY (and after a reconnect) without ever skipping one.
 CREATE TABLE nudge_log
 (
     id             bigserial PRIMARY KEY,
-    kinds          text[]      NOT NULL,
+    kind           text        NOT NULL,
+    -- NULL: concerns every tournament
     tournament_ids bigint[],
     position       bigint      NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now()

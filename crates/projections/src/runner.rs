@@ -85,6 +85,9 @@ impl Build {
 /// First key of the per-build advisory locks (the second is the build id).
 const BUILD_LOCK_SPACE: i32 = 0x5354_4e44; // "STND"
 
+/// Second key of the lock nudge writers share (build ids start at 1, so 0 is free).
+const NUDGE_LOCK_KEY: i32 = 0;
+
 fn schema_name(name: &str, build: i64) -> String {
     format!("{name}_b{build}")
 }
@@ -257,10 +260,18 @@ pub async fn step<P: Projector>(
     })
 }
 
+/// Appends one `nudge_log` row per kind and NOTIFYs, inside the batch transaction.
 async fn announce(db: &mut PgConnection, nudges: &Nudges, position: i64) -> sqlx::Result<()> {
+    // Serialise nudge writers until commit, so nudge ids become visible in id order.
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(BUILD_LOCK_SPACE)
+        .bind(NUDGE_LOCK_KEY)
+        .execute(&mut *db)
+        .await?;
     let kinds: Vec<&str> = nudges.kinds.iter().map(|k| k.as_str()).collect();
     sqlx::query(
-        "INSERT INTO public.nudge_log (kinds, tournament_ids, position) VALUES ($1, $2, $3)",
+        "INSERT INTO public.nudge_log (kind, tournament_ids, position)
+         SELECT kind, $2, $3 FROM unnest($1::text[]) AS kind",
     )
     .bind(&kinds)
     .bind(nudges.scope())

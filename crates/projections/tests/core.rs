@@ -313,8 +313,8 @@ async fn events_become_rows_with_one_nudge_per_commit() {
     assert_eq!(live, vec![199325, 347269]);
 
     // Every nudge of this database names tournament 1 or everyone (the catalog).
-    let nudges: Vec<(Vec<String>, Option<Vec<i64>>)> =
-        sqlx::query_as("SELECT kinds, tournament_ids FROM nudge_log ORDER BY id")
+    let nudges: Vec<(String, Option<Vec<i64>>)> =
+        sqlx::query_as("SELECT kind, tournament_ids FROM nudge_log ORDER BY id")
             .fetch_all(&pool)
             .await
             .unwrap();
