@@ -13,6 +13,37 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
         .route("/health", get(health))
+        .route("/.well-known/security.txt", get(security_txt))
+        .route("/v1/flags", get(flags))
+}
+
+/// Unknown paths: the contract's 404 shape.
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
+}
+
+async fn security_txt() -> Response {
+    let mut response = "Contact: mailto:security@criticalbit.gg\n\
+                        Expires: 2027-05-30T00:00:00.000Z\n\
+                        Canonical: https://aoe2-live-standings-api.criticalbit.gg/.well-known/security.txt\n\
+                        Preferred-Languages: en\n"
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `FEATURE_<NAME>` environment variables as `{name: bool}`; true for 1 / true / yes.
+async fn flags() -> Response {
+    let flags: serde_json::Map<String, serde_json::Value> = std::env::vars()
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix("FEATURE_")?.to_lowercase();
+            let on = matches!(value.to_lowercase().as_str(), "1" | "true" | "yes");
+            Some((name, serde_json::Value::Bool(on)))
+        })
+        .collect();
+    no_store(serde_json::Value::Object(flags), StatusCode::OK)
 }
 
 fn no_store(body: serde_json::Value, status: StatusCode) -> Response {

@@ -1,12 +1,25 @@
-//! The HTTP surface: one router per resource, mounted by [`router`], with explicit shared state.
+//! The HTTP surface: one router per resource, mounted by [`router`], with explicit shared state
+//! and the contract's cross-cutting behaviour (request ids, security headers, Cache-Control
+//! defaults, open CORS for public reads, body size limit) in [`middleware`].
 //!
-//! Invariant: handlers read read-model tables and append events through commands; they never
-//! write read-model tables.
+//! Invariant: handlers read `live.*` read models and send commands; they never write read-model
+//! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
 
+mod catalog;
+mod error;
 mod infra;
+mod matches;
+mod middleware;
+mod query;
+mod respond;
+mod standings;
+mod tournaments;
+mod wire;
 
 use axum::Router;
 use sqlx::PgPool;
+
+pub use standings::{compute as compute_standings, StandingRow};
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -14,7 +27,15 @@ pub struct AppState {
     pub pool: PgPool,
 }
 
-/// The whole application: infra routes (`/`, `/health`) now, `/v1` resources as they land.
+/// The whole application.
 pub fn router(state: AppState) -> Router {
-    infra::router().with_state(state)
+    Router::new()
+        .merge(infra::router())
+        .merge(tournaments::router())
+        .merge(catalog::router())
+        .merge(standings::router())
+        .merge(matches::router())
+        .fallback(infra::not_found)
+        .layer(axum::middleware::from_fn(middleware::common))
+        .with_state(state)
 }

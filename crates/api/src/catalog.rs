@@ -1,0 +1,103 @@
+//! `/v1/leaderboards` and `/v1/civilizations`, and the civilization names other reads fold in.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::error::ApiResult;
+use crate::respond::{respond, CacheClass};
+use crate::tournaments::not_built_yet;
+use crate::wire::ser_opt_dt;
+use crate::AppState;
+
+/// `{"last_polled_at": ..., "items": [...]}`.
+#[derive(Debug, Serialize)]
+pub struct ListEnvelope<T> {
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub items: Vec<T>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct LeaderboardRead {
+    leaderboard_id: i64,
+    name: String,
+    is_ranked: bool,
+    #[serde(skip)]
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct CivilizationRead {
+    civilization_id: i64,
+    name: String,
+    #[serde(skip)]
+    updated_at: DateTime<Utc>,
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/leaderboards", get(leaderboards))
+        .route("/v1/civilizations", get(civilizations))
+}
+
+/// Rows of a query, or none while the read models are not built yet.
+pub async fn rows_or_empty<T>(result: Result<Vec<T>, sqlx::Error>) -> ApiResult<Vec<T>> {
+    match result {
+        Ok(rows) => Ok(rows),
+        Err(e) if not_built_yet(&e) => Ok(vec![]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn leaderboards(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let items: Vec<LeaderboardRead> = rows_or_empty(
+        sqlx::query_as(
+            "SELECT leaderboard_id, name, is_ranked, updated_at FROM live.leaderboards
+              ORDER BY leaderboard_id",
+        )
+        .fetch_all(&state.pool)
+        .await,
+    )
+    .await?;
+    let envelope = ListEnvelope {
+        last_polled_at: items.iter().map(|i| i.updated_at).max(),
+        items,
+    };
+    Ok(respond(&envelope, CacheClass::Static, &headers))
+}
+
+async fn civilizations(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let items: Vec<CivilizationRead> = rows_or_empty(
+        sqlx::query_as(
+            "SELECT civilization_id, name, updated_at FROM live.civilizations
+              ORDER BY civilization_id",
+        )
+        .fetch_all(&state.pool)
+        .await,
+    )
+    .await?;
+    let envelope = ListEnvelope {
+        last_polled_at: items.iter().map(|i| i.updated_at).max(),
+        items,
+    };
+    Ok(respond(&envelope, CacheClass::Static, &headers))
+}
+
+/// Civilization id → name, for folding names into standings and match reads.
+pub async fn civ_names(pool: &PgPool) -> ApiResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = rows_or_empty(
+        sqlx::query_as("SELECT civilization_id, name FROM live.civilizations")
+            .fetch_all(pool)
+            .await,
+    )
+    .await?;
+    Ok(rows.into_iter().collect())
+}

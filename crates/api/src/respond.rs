@@ -1,0 +1,105 @@
+//! Building JSON responses with the contract's Cache-Control classes and a strong ETag, and
+//! answering `If-None-Match` with 304.
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The contract's Cache-Control classes (seed contract §1.0.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheClass {
+    /// Config reads: `public, s-maxage=15, max-age=0, must-revalidate`.
+    Static,
+    /// Live feed: `public, s-maxage=10, ...`.
+    Live,
+    /// Completed match detail: `public, s-maxage=60, ...`.
+    Completed,
+    /// Auth-aware live reads: public unless the request carries the auth cookie.
+    AuthAware,
+    /// `no-store`.
+    NoStore,
+}
+
+pub const AUTH_COOKIE: &str = "criticalbit_access";
+
+impl CacheClass {
+    pub fn header(self, request: &HeaderMap) -> &'static str {
+        match self {
+            CacheClass::Static => "public, s-maxage=15, max-age=0, must-revalidate",
+            CacheClass::Live => "public, s-maxage=10, max-age=0, must-revalidate",
+            CacheClass::Completed => "public, s-maxage=60, max-age=0, must-revalidate",
+            CacheClass::AuthAware if has_auth_cookie(request) => "private, no-store",
+            CacheClass::AuthAware => "public, s-maxage=15, max-age=0, must-revalidate",
+            CacheClass::NoStore => "no-store",
+        }
+    }
+}
+
+/// Cookie presence (not validity) selects the private branch, as in the contract.
+pub fn has_auth_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == AUTH_COOKIE && !value.is_empty())
+}
+
+/// A serialized body with its strong ETag (a hash of the bytes).
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+pub fn render<T: Serialize>(value: &T) -> Rendered {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+    let etag = format!("\"{:016x}\"", fnv1a(&body));
+    Rendered {
+        body: Bytes::from(body),
+        etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// 200 with the body, or 304 when `If-None-Match` names the same ETag.
+pub fn conditional(rendered: &Rendered, cache: &'static str, request: &HeaderMap) -> Response {
+    let matches = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/") == rendered.etag.to_str().unwrap_or("")
+        });
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = Response::new(Body::from(rendered.body.clone()));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, rendered.etag.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+/// A 200 JSON response (or 304) with the Cache-Control class of the route.
+pub fn respond<T: Serialize>(value: &T, class: CacheClass, request: &HeaderMap) -> Response {
+    conditional(&render(value), class.header(request), request)
+}

@@ -1,0 +1,556 @@
+//! `GET /v1/tournaments/{slug}/standings`: the contract's `StandingRow`s (seed contract §4.2-4.4),
+//! computed from the core read model with the pure rules of `domain::standings`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use domain::matches::Outcome;
+use domain::standings::{self as rules, Game, RankKey, RatedGame, Snapshot};
+use domain::tournament::RankBy;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::PgPool;
+
+use crate::catalog::{civ_names, ListEnvelope};
+use crate::error::ApiResult;
+use crate::respond::{respond, CacheClass};
+use crate::tournaments::{find, TournamentRead};
+use crate::wire::ser_opt_dt;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/tournaments/{slug}/standings", get(standings))
+}
+
+async fn standings(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let tournament = find(&state.pool, &slug).await?;
+    let envelope = compute(&state.pool, &tournament, Utc::now()).await?;
+    Ok(respond(&envelope, CacheClass::AuthAware, &headers))
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamRef {
+    pub team_id: i64,
+    pub name: String,
+    pub initials: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchupOpponent {
+    pub profile_id: i64,
+    pub tournament_player_id: Option<i64>,
+    pub name: Option<String>,
+    pub civilization_id: i64,
+    pub civilization_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecentMatchup {
+    pub outcome: &'static str,
+    pub civilization_id: i64,
+    pub civilization_name: Option<String>,
+    pub opponents: Vec<MatchupOpponent>,
+    pub opponent_civilization_id: Option<i64>,
+    pub opponent_civilization_name: Option<String>,
+    pub opponent_profile_id: Option<i64>,
+    pub opponent_name: Option<String>,
+    pub opponent_tournament_player_id: Option<i64>,
+    pub map_name: String,
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TournamentRecord {
+    pub games_played: i64,
+    pub wins: i64,
+    pub losses: i64,
+    pub streak: i64,
+    pub longest_win_streak: i64,
+    pub peak_rating: Option<i64>,
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub last_match_at: Option<DateTime<Utc>>,
+    pub recent_matchups: Vec<RecentMatchup>,
+    pub win_pct: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StandingRow {
+    pub tournament_player_id: i64,
+    pub profile_id: Option<i64>,
+    pub name: String,
+    pub alias: String,
+    pub country: Option<String>,
+    pub team: Option<TeamRef>,
+    pub presentation: Value,
+    pub current_rating: Option<i64>,
+    pub max_rating: Option<i64>,
+    pub wins: i64,
+    pub losses: i64,
+    pub streak: i64,
+    pub recent_results: Vec<&'static str>,
+    pub tournament_record: TournamentRecord,
+    pub rank: Option<i64>,
+    pub rank_total: Option<i64>,
+    pub in_match: bool,
+    pub live_match_id: Option<i64>,
+    pub stream_live: bool,
+    pub stream_title: Option<String>,
+    pub stream_category: Option<String>,
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub last_match_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub updated_at: Option<DateTime<Utc>>,
+    pub games: i64,
+    pub win_pct: Option<f64>,
+    /// Base roster name: the sort key (not serialized).
+    #[serde(skip)]
+    pub base_name: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct RosterRow {
+    id: i64,
+    profile_id: Option<i64>,
+    name: String,
+    presentation: Json<Value>,
+    polled: bool,
+    alias: Option<String>,
+    country: Option<String>,
+    player_updated_at: Option<DateTime<Utc>>,
+    current_rating: Option<i64>,
+    max_rating: Option<i64>,
+    wins: Option<i64>,
+    losses: Option<i64>,
+    streak: Option<i64>,
+    rank: Option<i64>,
+    rank_total: Option<i64>,
+    last_match_at: Option<DateTime<Utc>>,
+    rating_updated_at: Option<DateTime<Utc>>,
+    team_id: Option<i64>,
+    team_name: Option<String>,
+    team_initials: Option<String>,
+    live_match_id: Option<i64>,
+}
+
+const ROSTER: &str = "
+    SELECT tp.id, tp.profile_id, tp.name, tp.presentation,
+           (p.profile_id IS NOT NULL) AS polled, p.alias, p.country,
+           p.updated_at AS player_updated_at,
+           r.current_rating, r.max_rating, r.wins, r.losses, r.streak, r.rank, r.rank_total,
+           r.last_match_at, r.updated_at AS rating_updated_at,
+           t.id AS team_id, t.name AS team_name, t.initials AS team_initials,
+           lm.match_id AS live_match_id
+      FROM live.tournament_players tp
+      LEFT JOIN live.players p ON p.profile_id = tp.profile_id
+      LEFT JOIN live.player_ratings r ON r.profile_id = tp.profile_id AND r.leaderboard_id = $2
+      LEFT JOIN live.team_members tm ON tm.tournament_player_id = tp.id
+      LEFT JOIN live.teams t ON t.id = tm.team_id
+      LEFT JOIN LATERAL (
+            SELECT lmp.match_id FROM live.live_match_players lmp
+              JOIN live.matches m ON m.match_id = lmp.match_id
+             WHERE lmp.profile_id = tp.profile_id AND m.state IN ('staging', 'in_progress')
+             ORDER BY m.started_at DESC, m.match_id DESC LIMIT 1) lm ON true
+     WHERE tp.tournament_id = $1";
+
+/// The display label: `presentation.displayName` when it is a non-blank string.
+pub fn display_name(presentation: &Value, base: &str) -> String {
+    presentation
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(base)
+        .to_string()
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Win => "win",
+        Outcome::Loss => "loss",
+    }
+}
+
+fn parse_outcome(s: Option<&str>) -> Option<Outcome> {
+    match s {
+        Some("win") => Some(Outcome::Win),
+        Some("loss") => Some(Outcome::Loss),
+        _ => None,
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ParticipantRow {
+    match_id: i64,
+    map_name: String,
+    started_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    profile_id: i64,
+    civilization_id: i64,
+    team_id: i64,
+    outcome: Option<String>,
+    new_rating: Option<i64>,
+}
+
+struct InWindowMatch {
+    map_name: String,
+    started_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    players: Vec<ParticipantRow>,
+}
+
+/// Computes the standings table at `now` (`now` decides whether the window has closed).
+pub async fn compute(
+    pool: &PgPool,
+    t: &TournamentRead,
+    now: DateTime<Utc>,
+) -> ApiResult<ListEnvelope<StandingRow>> {
+    let rank_by = if t.rank_by == "current_rating" {
+        RankBy::CurrentRating
+    } else {
+        RankBy::PeakRating
+    };
+    let roster: Vec<RosterRow> = sqlx::query_as(ROSTER)
+        .bind(t.id)
+        .bind(t.leaderboard_id)
+        .fetch_all(pool)
+        .await?;
+    // Linked rows are hidden until their first stats poll.
+    let roster: Vec<RosterRow> = roster
+        .into_iter()
+        .filter(|r| r.profile_id.is_none() || r.polled)
+        .collect();
+    let profiles: Vec<i64> = roster.iter().filter_map(|r| r.profile_id).collect();
+    let civs = civ_names(pool).await?;
+    let roster_by_profile: HashMap<i64, (i64, String)> = roster
+        .iter()
+        .filter_map(|r| {
+            let label = display_name(&r.presentation.0, &r.name);
+            r.profile_id.map(|p| (p, (r.id, label)))
+        })
+        .collect();
+
+    let recent: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT profile_id, outcome FROM (
+            SELECT mp.profile_id, mp.outcome,
+                   row_number() OVER (PARTITION BY mp.profile_id
+                                      ORDER BY m.started_at DESC, m.match_id DESC) AS n
+              FROM live.match_players mp JOIN live.matches m ON m.match_id = mp.match_id
+             WHERE mp.profile_id = ANY($1) AND m.leaderboard_id = $2 AND mp.outcome IS NOT NULL
+         ) x WHERE n <= 10 ORDER BY profile_id, n",
+    )
+    .bind(&profiles)
+    .bind(t.leaderboard_id)
+    .fetch_all(pool)
+    .await?;
+    let mut recent_by_profile: HashMap<i64, Vec<&'static str>> = HashMap::new();
+    for (profile, outcome) in &recent {
+        if let Some(o) = parse_outcome(Some(outcome)) {
+            recent_by_profile
+                .entry(*profile)
+                .or_default()
+                .push(outcome_str(o));
+        }
+    }
+
+    // Every participant of every in-window match that involves a rostered profile.
+    let participants: Vec<ParticipantRow> = sqlx::query_as(
+        "SELECT m.match_id, m.map_name, m.started_at, m.completed_at, mp.profile_id,
+                mp.civilization_id, mp.team_id, mp.outcome, mp.new_rating
+           FROM live.matches m JOIN live.match_players mp ON mp.match_id = m.match_id
+          WHERE m.leaderboard_id = $2
+            AND ($3::timestamptz IS NULL OR m.started_at >= $3)
+            AND ($4::timestamptz IS NULL OR m.started_at <= $4)
+            AND m.match_id IN (SELECT match_id FROM live.match_players
+                                WHERE profile_id = ANY($1) AND outcome IS NOT NULL)
+          ORDER BY m.match_id, mp.profile_id",
+    )
+    .bind(&profiles)
+    .bind(t.leaderboard_id)
+    .bind(t.start_date)
+    .bind(t.end_date)
+    .fetch_all(pool)
+    .await?;
+    let mut matches: BTreeMap<i64, InWindowMatch> = BTreeMap::new();
+    for p in participants {
+        matches
+            .entry(p.match_id)
+            .or_insert_with(|| InWindowMatch {
+                map_name: p.map_name.clone(),
+                started_at: p.started_at,
+                completed_at: p.completed_at,
+                players: vec![],
+            })
+            .players
+            .push(p);
+    }
+    let opponent_ids: Vec<i64> = matches
+        .values()
+        .flat_map(|m| m.players.iter().map(|p| p.profile_id))
+        .collect();
+    let aliases: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
+        "SELECT profile_id, alias FROM live.profile_aliases WHERE profile_id = ANY($1)",
+    )
+    .bind(&opponent_ids)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
+
+    let frozen = frozen_metrics(pool, t, rank_by, now, &roster).await?;
+
+    let mut rows: Vec<StandingRow> = roster
+        .into_iter()
+        .map(|r| {
+            let record = match r.profile_id {
+                Some(profile) => {
+                    tournament_record(profile, &matches, &civs, &roster_by_profile, &aliases)
+                }
+                None => empty_record(),
+            };
+            let (mut current_rating, mut max_rating) = (r.current_rating, r.max_rating);
+            if let Some(value) = r.profile_id.and_then(|p| frozen.get(&p)) {
+                match rank_by {
+                    RankBy::PeakRating => max_rating = *value,
+                    RankBy::CurrentRating => current_rating = *value,
+                }
+            }
+            let wins = r.wins.unwrap_or(0);
+            let losses = r.losses.unwrap_or(0);
+            let games = wins + losses;
+            StandingRow {
+                tournament_player_id: r.id,
+                profile_id: r.profile_id,
+                name: display_name(&r.presentation.0, &r.name),
+                alias: r.alias.clone().unwrap_or_else(|| r.name.clone()),
+                country: r.country,
+                team: match (r.team_id, r.team_name, r.team_initials) {
+                    (Some(team_id), Some(name), Some(initials)) => Some(TeamRef {
+                        team_id,
+                        name,
+                        initials,
+                    }),
+                    _ => None,
+                },
+                presentation: r.presentation.0,
+                current_rating,
+                max_rating,
+                wins,
+                losses,
+                streak: r.streak.unwrap_or(0),
+                recent_results: r
+                    .profile_id
+                    .and_then(|p| recent_by_profile.remove(&p))
+                    .unwrap_or_default(),
+                tournament_record: record,
+                rank: r.rank,
+                rank_total: r.rank_total,
+                in_match: r.live_match_id.is_some(),
+                live_match_id: r.live_match_id,
+                stream_live: false,
+                stream_title: None,
+                stream_category: None,
+                last_match_at: r.last_match_at,
+                updated_at: r
+                    .profile_id
+                    .and(r.rating_updated_at.or(r.player_updated_at)),
+                games,
+                win_pct: rules::win_pct(wins, games),
+                base_name: r.name,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        rules::rank_order(
+            rank_by,
+            &RankKey {
+                max_rating: a.max_rating,
+                current_rating: a.current_rating,
+                base_name: &a.base_name,
+            },
+            &RankKey {
+                max_rating: b.max_rating,
+                current_rating: b.current_rating,
+                base_name: &b.base_name,
+            },
+        )
+    });
+    let last_polled_at = rows.iter().filter_map(|r| r.updated_at).max();
+    Ok(ListEnvelope {
+        last_polled_at,
+        items: rows,
+    })
+}
+
+fn empty_record() -> TournamentRecord {
+    TournamentRecord {
+        games_played: 0,
+        wins: 0,
+        losses: 0,
+        streak: 0,
+        longest_win_streak: 0,
+        peak_rating: None,
+        last_match_at: None,
+        recent_matchups: vec![],
+        win_pct: None,
+    }
+}
+
+fn tournament_record(
+    profile: i64,
+    matches: &BTreeMap<i64, InWindowMatch>,
+    civs: &HashMap<i64, String>,
+    roster_by_profile: &HashMap<i64, (i64, String)>,
+    aliases: &HashMap<i64, String>,
+) -> TournamentRecord {
+    // (match id, match, this player's row), only games with an outcome.
+    let mut mine: Vec<(i64, &InWindowMatch, &ParticipantRow)> = matches
+        .iter()
+        .filter_map(|(id, m)| {
+            let me = m.players.iter().find(|p| p.profile_id == profile)?;
+            parse_outcome(me.outcome.as_deref()).map(|_| (*id, m, me))
+        })
+        .collect();
+    let games: Vec<Game> = mine
+        .iter()
+        .filter_map(|(id, m, me)| {
+            Some(Game {
+                match_id: *id,
+                started_at: m.started_at,
+                completed_at: m.completed_at,
+                outcome: parse_outcome(me.outcome.as_deref())?,
+                new_rating: me.new_rating,
+            })
+        })
+        .collect();
+    let record = rules::record(&games);
+    mine.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at).then(b.0.cmp(&a.0)));
+    let recent_matchups = mine
+        .iter()
+        .take(10)
+        .map(|(_, m, me)| {
+            let opponents: Vec<MatchupOpponent> = m
+                .players
+                .iter()
+                .filter(|p| p.profile_id != profile && p.team_id != me.team_id)
+                .map(|p| {
+                    let rostered = roster_by_profile.get(&p.profile_id);
+                    MatchupOpponent {
+                        profile_id: p.profile_id,
+                        tournament_player_id: rostered.map(|(id, _)| *id),
+                        name: rostered
+                            .map(|(_, label)| label.clone())
+                            .or_else(|| aliases.get(&p.profile_id).cloned()),
+                        civilization_id: p.civilization_id,
+                        civilization_name: civs.get(&p.civilization_id).cloned(),
+                    }
+                })
+                .collect();
+            let single = (opponents.len() == 1).then(|| &opponents[0]);
+            RecentMatchup {
+                outcome: parse_outcome(me.outcome.as_deref()).map_or("loss", outcome_str),
+                civilization_id: me.civilization_id,
+                civilization_name: civs.get(&me.civilization_id).cloned(),
+                opponent_civilization_id: single.map(|o| o.civilization_id),
+                opponent_civilization_name: single.and_then(|o| o.civilization_name.clone()),
+                opponent_profile_id: single.map(|o| o.profile_id),
+                opponent_name: single.and_then(|o| o.name.clone()),
+                opponent_tournament_player_id: single.and_then(|o| o.tournament_player_id),
+                opponents,
+                map_name: m.map_name.clone(),
+                completed_at: m.completed_at,
+            }
+        })
+        .collect();
+    TournamentRecord {
+        games_played: record.games_played,
+        wins: record.wins,
+        losses: record.losses,
+        streak: record.streak,
+        longest_win_streak: record.longest_win_streak,
+        peak_rating: record.peak_rating,
+        last_match_at: record.last_match_at,
+        recent_matchups,
+        win_pct: record.win_pct,
+    }
+}
+
+/// The ranked metric per profile once the window has closed (empty while it is open).
+async fn frozen_metrics(
+    pool: &PgPool,
+    t: &TournamentRead,
+    rank_by: RankBy,
+    now: DateTime<Utc>,
+    roster: &[RosterRow],
+) -> ApiResult<HashMap<i64, Option<i64>>> {
+    let Some(end) = t.end_date.filter(|end| now >= *end) else {
+        return Ok(HashMap::new());
+    };
+    let profiles: Vec<i64> = roster.iter().filter_map(|r| r.profile_id).collect();
+    let snapshots: Vec<(i64, DateTime<Utc>, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT profile_id, observed_at, max_rating, current_rating
+           FROM live.player_rating_snapshots
+          WHERE profile_id = ANY($1) AND leaderboard_id = $2 AND observed_at <= $3
+          ORDER BY observed_at, position",
+    )
+    .bind(&profiles)
+    .bind(t.leaderboard_id)
+    .bind(end)
+    .fetch_all(pool)
+    .await?;
+    let games: Vec<(i64, i64, DateTime<Utc>, Option<i64>)> = sqlx::query_as(
+        "SELECT mp.profile_id, m.match_id, m.started_at, mp.new_rating
+           FROM live.match_players mp JOIN live.matches m ON m.match_id = mp.match_id
+          WHERE mp.profile_id = ANY($1) AND m.leaderboard_id = $2 AND m.started_at <= $3",
+    )
+    .bind(&profiles)
+    .bind(t.leaderboard_id)
+    .bind(end)
+    .fetch_all(pool)
+    .await?;
+    let mut out = HashMap::new();
+    for r in roster {
+        let Some(profile) = r.profile_id else {
+            continue;
+        };
+        let snaps: Vec<Snapshot> = snapshots
+            .iter()
+            .filter(|s| s.0 == profile)
+            .map(|s| Snapshot {
+                observed_at: s.1,
+                max_rating: s.2,
+                current_rating: s.3,
+            })
+            .collect();
+        let rated: Vec<RatedGame> = games
+            .iter()
+            .filter(|g| g.0 == profile)
+            .map(|g| RatedGame {
+                match_id: g.1,
+                started_at: g.2,
+                new_rating: g.3,
+            })
+            .collect();
+        if let Some(value) = rules::frozen_metric(
+            rank_by,
+            Some(end),
+            now,
+            r.max_rating,
+            r.current_rating,
+            &snaps,
+            &rated,
+        ) {
+            out.insert(profile, value);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,100 @@
+//! `/v1/tournaments` reads and the tournament lookup every per-tournament route shares
+//! (including the reserved `current` alias).
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::PgPool;
+
+use crate::error::{ApiError, ApiResult};
+use crate::respond::{respond, CacheClass};
+use crate::wire::{ser_dt, ser_opt_dt};
+use crate::AppState;
+
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct TournamentRead {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub leaderboard_id: i64,
+    pub rank_by: String,
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub start_date: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_opt_dt")]
+    pub end_date: Option<DateTime<Utc>>,
+    pub prize_pool_cents: Option<i64>,
+    pub host_stream_urls: Json<Vec<String>>,
+    pub presentation: Json<Value>,
+    /// Host channel live detection is not wired yet: always false.
+    pub host_stream_live: bool,
+    #[serde(serialize_with = "ser_dt")]
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, slug, name, leaderboard_id, rank_by, start_date, end_date, \
+                       prize_pool_cents, host_stream_urls, presentation, false AS host_stream_live, \
+                       created_at";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tournaments", get(list))
+        .route("/v1/tournaments/{slug}", get(detail))
+}
+
+/// Postgres "undefined table": the read models are not built yet on a fresh deployment.
+pub fn not_built_yet(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "42P01")
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let sql = format!("SELECT {COLUMNS} FROM live.tournaments ORDER BY created_at DESC, id DESC");
+    let rows: Vec<TournamentRead> = match sqlx::query_as(&sql).fetch_all(&state.pool).await {
+        Ok(rows) => rows,
+        Err(e) if not_built_yet(&e) => vec![],
+        Err(e) => return Err(e.into()),
+    };
+    Ok(respond(&rows, CacheClass::Static, &headers))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let tournament = find(&state.pool, &slug).await?;
+    Ok(respond(&tournament, CacheClass::Static, &headers))
+}
+
+/// The tournament a read route names, resolving `current` to the latest started tournament
+/// (else the newest created). 404 `Tournament not found` otherwise.
+pub async fn find(pool: &PgPool, slug: &str) -> ApiResult<TournamentRead> {
+    let sql = if slug == domain::rules::RESERVED_SLUG {
+        format!(
+            "SELECT {COLUMNS} FROM live.tournaments
+              ORDER BY (start_date <= now()) IS TRUE DESC,
+                       CASE WHEN start_date <= now() THEN start_date END DESC,
+                       created_at DESC, id DESC
+              LIMIT 1"
+        )
+    } else {
+        format!("SELECT {COLUMNS} FROM live.tournaments WHERE slug = $1")
+    };
+    let mut query = sqlx::query_as::<_, TournamentRead>(&sql);
+    if slug != domain::rules::RESERVED_SLUG {
+        query = query.bind(slug);
+    }
+    match query.fetch_optional(pool).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(ApiError::NotFound("Tournament not found")),
+        Err(e) if not_built_yet(&e) => Err(ApiError::NotFound("Tournament not found")),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,505 @@
+//! The public read contract against a real server and a real PostgreSQL: status codes, field
+//! names and types, ordering, headers, 304s and the `current` alias.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
+use domain::event::Actor;
+use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
+use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
+use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
+use domain::tournament::{
+    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
+    TournamentCommand, TournamentConfig,
+};
+use domain::EventMetadata;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use store::EventStore;
+
+const OWNER: &str = "11111111-1111-1111-1111-111111111111";
+const HERA: i64 = 199325;
+const ACCM: i64 = 347269;
+const MATCH_ID: i64 = 485301122;
+
+fn at(minute: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
+}
+
+fn owner() -> EventMetadata {
+    EventMetadata::new(Actor::User(OWNER.into()))
+}
+
+fn manage(action: TournamentAction) -> TournamentCommand {
+    TournamentCommand::Manage {
+        actor: Actor::User(OWNER.into()),
+        action,
+    }
+}
+
+async fn create_tournament(store: &EventStore, id: i64, slug: &str, start: i64) {
+    let create = TournamentCommand::Create {
+        actor: Actor::User(OWNER.into()),
+        create: Box::new(CreateTournament {
+            tournament_id: id,
+            slug: slug.into(),
+            config: TournamentConfig {
+                name: format!("Tournament {slug}"),
+                leaderboard_id: 3,
+                rank_by: RankBy::PeakRating,
+                start_date: Some(at(start)),
+                end_date: None,
+                prize_pool_cents: Some(50_000),
+                host_stream_urls: vec!["https://twitch.tv/host".into()],
+                presentation: json!({"accent": "gold"}),
+            },
+            owner: Some(OWNER.into()),
+            creator: CreatorFacts {
+                on_allowlist: true,
+                owned_tournaments: 0,
+            },
+            leaderboard: Some(LeaderboardFacts {
+                name: "SOLO_RM_RANKED".into(),
+                is_ranked: true,
+            }),
+            at: at(start),
+        }),
+    };
+    store
+        .execute::<Tournament>(slug, create, &owner())
+        .await
+        .unwrap();
+}
+
+fn stats(rating: i64, highest: i64, wins: i64) -> LadderStats {
+    LadderStats {
+        leaderboard_id: 3,
+        rating,
+        highest_rating: highest,
+        wins,
+        losses: 10,
+        streak: 2,
+        drops: 0,
+        rank: Some(5),
+        rank_total: Some(47807),
+        region_rank: None,
+        region_rank_total: None,
+        last_match_at: Some(at(20)),
+    }
+}
+
+async fn observe(store: &EventStore, profile: i64, alias: &str, ladder: LadderStats) {
+    store
+        .execute::<Profile>(
+            &profile.to_string(),
+            ProfileCommand::ObserveStats(ObserveStats {
+                profile_id: profile,
+                identity: Some(ProfileIdentity {
+                    alias: alias.into(),
+                    country: Some("ca".into()),
+                    steam_id: None,
+                    level: 1,
+                    xp: 1,
+                    region_id: 0,
+                    clan_name: None,
+                }),
+                ladders: vec![ladder],
+                observed_at: at(21),
+            }),
+            &EventMetadata::new(Actor::Poller),
+        )
+        .await
+        .unwrap();
+}
+
+async fn seed(pool: &PgPool) {
+    let store = EventStore::new(pool.clone());
+    let poller = EventMetadata::new(Actor::Poller);
+    store
+        .execute::<Catalog>(
+            CATALOG_ID,
+            CatalogCommand::Observe {
+                leaderboards: vec![Leaderboard {
+                    leaderboard_id: 3,
+                    name: "SOLO_RM_RANKED".into(),
+                    is_ranked: true,
+                    matchtype_ids: vec![6],
+                }],
+                civilizations: vec![
+                    Civilization {
+                        civilization_id: 4,
+                        name: "Bohemians".into(),
+                    },
+                    Civilization {
+                        civilization_id: 23,
+                        name: "Japanese".into(),
+                    },
+                ],
+                observed_at: at(0),
+            },
+            &poller,
+        )
+        .await
+        .unwrap();
+    create_tournament(&store, 1, "hera", 1).await;
+    create_tournament(&store, 2, "later", 5).await;
+    for (id, name, profile, presentation) in [
+        (10, "Hera", Some(HERA), json!({"displayName": "Hera the Great"})),
+        (11, "ACCM", Some(ACCM), json!({})),
+        (12, "Zed Placeholder", None, json!({})),
+        (13, "Never Polled", Some(5555), json!({})),
+    ] {
+        store
+            .execute::<Tournament>(
+                "hera",
+                manage(TournamentAction::AddPlayerToRoster {
+                    tournament_player_id: id,
+                    name: name.into(),
+                    profile_id: profile,
+                    presentation,
+                }),
+                &owner(),
+            )
+            .await
+            .unwrap();
+    }
+    for action in [
+        TournamentAction::CreateTeam {
+            team_id: 20,
+            name: "Vikings".into(),
+            initials: "VK".into(),
+        },
+        TournamentAction::AddTeamMember {
+            team_id: 20,
+            tournament_player_id: 10,
+        },
+    ] {
+        store
+            .execute::<Tournament>("hera", manage(action), &owner())
+            .await
+            .unwrap();
+    }
+    observe(&store, HERA, "Hera", stats(2788, 3045, 100)).await;
+    observe(&store, ACCM, "ACCM", stats(2718, 2892, 90)).await;
+    let player = |profile_id, alias: &str, civ, team, outcome, old, new| MatchPlayer {
+        profile_id,
+        alias: Some(alias.into()),
+        civilization_id: civ,
+        team_id: team,
+        outcome: Some(outcome),
+        old_rating: Some(old),
+        new_rating: Some(new),
+        xp_gained: 1,
+    };
+    store
+        .execute::<Match>(
+            &MATCH_ID.to_string(),
+            MatchCommand::RecordFinishedMatch(FinishedMatch {
+                match_id: MATCH_ID,
+                map_name: "Arabia".into(),
+                matchtype_id: 6,
+                leaderboard_id: Some(3),
+                started_at: at(10),
+                completed_at: Some(at(40)),
+                description: Some("AUTOMATCH".into()),
+                players: vec![
+                    player(ACCM, "ACCM", 23, 0, Outcome::Loss, 2726, 2718),
+                    player(HERA, "Hera", 4, 1, Outcome::Win, 2780, 2788),
+                ],
+            }),
+            &poller,
+        )
+        .await
+        .unwrap();
+    store
+        .execute::<Lobby>(
+            "486002117",
+            LobbyCommand::Observe {
+                snapshot: LobbySnapshot {
+                    lobby_id: 486002117,
+                    map_name: "Arena".into(),
+                    description: Some("Hera vs ACCM - Bo7 G3".into()),
+                    matchtype_id: 0,
+                    state: LobbyState::Staging,
+                    members: vec![HERA, ACCM],
+                },
+                observed_at: at(50),
+            },
+            &poller,
+        )
+        .await
+        .unwrap();
+    // Apply everything to the read models.
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    for _ in 0..4000 {
+        projections::runner::catch_up(pool, &projections::core::Core, 500)
+            .await
+            .unwrap();
+        let builds = projections::runner::builds(pool).await.unwrap();
+        if builds.iter().any(|b| b.is_live() && b.events == total) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("projections did not catch up");
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start(pool: PgPool) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = api::router(api::AppState { pool });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Server {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn json(&self, path: &str) -> (u16, Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn server() -> Server {
+    let pool = store::testing::migrated_pool("api_contract").await;
+    seed(&pool).await;
+    Server::start(pool).await
+}
+
+#[tokio::test]
+async fn tournaments_list_detail_current_and_404() {
+    let s = server().await;
+    let r = s.get("/v1/tournaments").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, s-maxage=15, max-age=0, must-revalidate"
+    );
+    assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+    assert!(!header(&r, "x-request-id").is_empty());
+    let list: Value = r.json().await.unwrap();
+    let slugs: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["later", "hera"], "created_at DESC");
+    let hera = &list[1];
+    for key in [
+        "id", "slug", "name", "leaderboard_id", "rank_by", "start_date", "end_date",
+        "prize_pool_cents", "host_stream_urls", "presentation", "host_stream_live", "created_at",
+    ] {
+        assert!(hera.get(key).is_some(), "TournamentRead.{key}");
+    }
+    assert_eq!(hera["rank_by"], "peak_rating");
+    assert_eq!(hera["start_date"], "2026-05-17T06:41:00+00:00");
+    assert_eq!(hera["end_date"], Value::Null);
+    assert_eq!(hera["host_stream_live"], false);
+
+    let (status, detail) = s.json("/v1/tournaments/hera").await;
+    assert_eq!((status, detail["id"].as_i64()), (200, Some(1)));
+    // Both have started; `current` is the latest started.
+    let (_, current) = s.json("/v1/tournaments/current").await;
+    assert_eq!(current["slug"], "later");
+    let (status, missing) = s.json("/v1/tournaments/nope").await;
+    assert_eq!(status, 404);
+    assert_eq!(missing, json!({"detail": "Tournament not found"}));
+    let (status, _) = s.json("/v1/tournaments/nope/standings").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn standings_rows_order_fields_and_caching() {
+    let s = server().await;
+    let r = s.get("/v1/tournaments/hera/standings").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, s-maxage=15, max-age=0, must-revalidate"
+    );
+    let etag = header(&r, "etag");
+    assert!(etag.starts_with('"'), "strong ETag: {etag}");
+    let body: Value = r.json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    // Peak mode: Hera (3045) before ACCM (2892); the unlinked row is the name-sorted tail;
+    // the linked row never polled is hidden.
+    assert_eq!(names, vec!["Hera the Great", "ACCM", "Zed Placeholder"]);
+    assert!(body["last_polled_at"].is_string());
+
+    let hera = &items[0];
+    for key in [
+        "tournament_player_id", "profile_id", "name", "alias", "country", "team", "presentation",
+        "current_rating", "max_rating", "wins", "losses", "streak", "recent_results",
+        "tournament_record", "rank", "rank_total", "in_match", "live_match_id", "stream_live",
+        "stream_title", "stream_category", "last_match_at", "updated_at", "games", "win_pct",
+    ] {
+        assert!(hera.get(key).is_some(), "StandingRow.{key}");
+    }
+    assert_eq!(hera["alias"], "Hera");
+    assert_eq!(hera["max_rating"], 3045);
+    assert_eq!(hera["games"], 110);
+    assert_eq!(hera["win_pct"], 90.9);
+    assert_eq!(hera["team"], json!({"team_id": 20, "name": "Vikings", "initials": "VK"}));
+    assert_eq!(hera["recent_results"], json!(["win"]));
+    assert_eq!(hera["in_match"], true);
+    assert_eq!(hera["live_match_id"], 486002117);
+    let record = &hera["tournament_record"];
+    assert_eq!(record["games_played"], 1);
+    assert_eq!(record["streak"], 1);
+    assert_eq!(record["peak_rating"], 2788);
+    assert_eq!(record["win_pct"], 100.0);
+    let matchup = &record["recent_matchups"][0];
+    assert_eq!(matchup["outcome"], "win");
+    assert_eq!(matchup["civilization_name"], "Bohemians");
+    assert_eq!(matchup["opponent_profile_id"], ACCM);
+    assert_eq!(matchup["opponent_name"], "ACCM");
+    assert_eq!(matchup["opponent_tournament_player_id"], 11);
+    assert_eq!(matchup["opponent_civilization_name"], "Japanese");
+    assert_eq!(matchup["map_name"], "Arabia");
+
+    let placeholder = &items[2];
+    assert_eq!(placeholder["profile_id"], Value::Null);
+    assert_eq!(placeholder["alias"], "Zed Placeholder");
+    assert_eq!(placeholder["updated_at"], Value::Null);
+    assert_eq!(placeholder["tournament_record"]["games_played"], 0);
+
+    // Same body → 304 on If-None-Match; the auth cookie flips the cache branch.
+    let again = s
+        .client
+        .get(format!("{}/v1/tournaments/hera/standings", s.base))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let private = s
+        .client
+        .get(format!("{}/v1/tournaments/hera/standings", s.base))
+        .header("Cookie", "criticalbit_access=abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&private, "cache-control"), "private, no-store");
+    assert!(!header(&private, "vary").to_lowercase().contains("cookie"));
+}
+
+#[tokio::test]
+async fn matches_detail_live_and_query_validation() {
+    let s = server().await;
+    let (status, list) = s.json("/v1/tournaments/hera/matches").await;
+    assert_eq!(status, 200);
+    let first = &list["items"][0];
+    assert_eq!(first["match_id"], MATCH_ID);
+    assert_eq!(first["state"], "completed");
+    assert_eq!(first["players"].as_array().unwrap().len(), 2);
+    for key in [
+        "profile_id", "civilization_id", "team_id", "outcome", "old_rating", "new_rating",
+        "xp_gained",
+    ] {
+        assert!(first["players"][0].get(key).is_some(), "MatchPlayerRead.{key}");
+    }
+    for bad in ["limit=0", "limit=201", "limit=x", "state=bogus", "profile_id=abc"] {
+        let (status, body) = s.json(&format!("/v1/tournaments/hera/matches?{bad}")).await;
+        assert_eq!(status, 422, "{bad}");
+        assert!(body["detail"].is_array(), "{bad}: {body}");
+    }
+    let (_, filtered) = s
+        .json(&format!("/v1/tournaments/hera/matches?profile_id={ACCM}&state=completed&limit=1"))
+        .await;
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
+
+    let r = s.get(&format!("/v1/tournaments/hera/matches/{MATCH_ID}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, s-maxage=60, max-age=0, must-revalidate"
+    );
+    let detail: Value = r.json().await.unwrap();
+    assert_eq!(detail["last_polled_at"], detail["updated_at"]);
+    let (status, body) = s.json("/v1/tournaments/hera/matches/1").await;
+    assert_eq!((status, body), (404, json!({"detail": "Match not found"})));
+    assert_eq!(s.json("/v1/tournaments/hera/matches/abc").await.0, 422);
+
+    let r = s.get("/v1/tournaments/hera/live").await;
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, s-maxage=10, max-age=0, must-revalidate"
+    );
+    let live: Value = r.json().await.unwrap();
+    assert_eq!(live["items"][0]["match_id"], 486002117);
+    assert_eq!(live["items"][0]["state"], "staging");
+    assert_eq!(live["items"][0]["map_name"], "Arena");
+}
+
+#[tokio::test]
+async fn infra_catalog_cors_and_unknown_paths() {
+    let s = server().await;
+    assert_eq!(
+        s.json("/").await,
+        (200, json!({"status": "ok", "service": "aoe2-live-standings-api"}))
+    );
+    let (status, health) = s.json("/health").await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("healthy")));
+    let r = s.get("/.well-known/security.txt").await;
+    assert!(r.text().await.unwrap().contains("Contact: mailto:security@criticalbit.gg"));
+    let (status, boards) = s.json("/v1/leaderboards").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        boards["items"],
+        json!([{"leaderboard_id": 3, "name": "SOLO_RM_RANKED", "is_ranked": true}])
+    );
+    let (_, civs) = s.json("/v1/civilizations").await;
+    assert_eq!(civs["items"][0], json!({"civilization_id": 4, "name": "Bohemians"}));
+    assert_eq!(s.json("/v1/flags").await.0, 200);
+
+    let r = s
+        .client
+        .get(format!("{}/v1/tournaments", s.base))
+        .header("Origin", "https://overlay.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "access-control-allow-origin"), "*");
+    assert_eq!(header(&r, "access-control-allow-credentials"), "");
+    let r = s.get("/health").await;
+    assert_eq!(header(&r, "access-control-allow-origin"), "");
+
+    let (status, body) = s.json("/v1/nothing-here").await;
+    assert_eq!((status, body), (404, json!({"detail": "Not Found"})));
+    let r = s
+        .client
+        .get(format!("{}/v1/tournaments", s.base))
+        .header("X-Request-ID", "trace-me-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "x-request-id"), "trace-me-1");
+}
