@@ -8,8 +8,10 @@
 mod catalog;
 mod error;
 mod infra;
+mod insights;
 mod matches;
 mod middleware;
+mod players;
 mod query;
 mod respond;
 mod standings;
@@ -35,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(standings::router())
         .merge(matches::router())
+        .merge(insights::router())
+        .merge(players::router())
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn(middleware::common))
         .with_state(state)

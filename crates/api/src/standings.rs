@@ -119,28 +119,28 @@ pub struct StandingRow {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-struct RosterRow {
-    id: i64,
-    profile_id: Option<i64>,
-    name: String,
-    presentation: Json<Value>,
-    polled: bool,
-    alias: Option<String>,
-    country: Option<String>,
-    player_updated_at: Option<DateTime<Utc>>,
-    current_rating: Option<i64>,
-    max_rating: Option<i64>,
-    wins: Option<i64>,
-    losses: Option<i64>,
-    streak: Option<i64>,
-    rank: Option<i64>,
-    rank_total: Option<i64>,
-    last_match_at: Option<DateTime<Utc>>,
-    rating_updated_at: Option<DateTime<Utc>>,
-    team_id: Option<i64>,
-    team_name: Option<String>,
-    team_initials: Option<String>,
-    live_match_id: Option<i64>,
+pub struct RosterRow {
+    pub id: i64,
+    pub profile_id: Option<i64>,
+    pub name: String,
+    pub presentation: Json<Value>,
+    pub polled: bool,
+    pub alias: Option<String>,
+    pub country: Option<String>,
+    pub player_updated_at: Option<DateTime<Utc>>,
+    pub current_rating: Option<i64>,
+    pub max_rating: Option<i64>,
+    pub wins: Option<i64>,
+    pub losses: Option<i64>,
+    pub streak: Option<i64>,
+    pub rank: Option<i64>,
+    pub rank_total: Option<i64>,
+    pub last_match_at: Option<DateTime<Utc>>,
+    pub rating_updated_at: Option<DateTime<Utc>>,
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
+    pub team_initials: Option<String>,
+    pub live_match_id: Option<i64>,
 }
 
 const ROSTER: &str = "
@@ -180,7 +180,7 @@ fn outcome_str(o: Outcome) -> &'static str {
     }
 }
 
-fn parse_outcome(s: Option<&str>) -> Option<Outcome> {
+pub fn parse_outcome(s: Option<&str>) -> Option<Outcome> {
     match s {
         Some("win") => Some(Outcome::Win),
         Some("loss") => Some(Outcome::Loss),
@@ -189,36 +189,56 @@ fn parse_outcome(s: Option<&str>) -> Option<Outcome> {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-struct ParticipantRow {
-    match_id: i64,
-    map_name: String,
-    started_at: DateTime<Utc>,
-    completed_at: Option<DateTime<Utc>>,
-    profile_id: i64,
-    civilization_id: i64,
-    team_id: i64,
-    outcome: Option<String>,
-    new_rating: Option<i64>,
+pub struct ParticipantRow {
+    pub match_id: i64,
+    pub map_name: String,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub profile_id: i64,
+    pub civilization_id: i64,
+    pub team_id: i64,
+    pub outcome: Option<String>,
+    pub old_rating: Option<i64>,
+    pub new_rating: Option<i64>,
 }
 
-struct InWindowMatch {
-    map_name: String,
-    started_at: DateTime<Utc>,
-    completed_at: Option<DateTime<Utc>>,
-    players: Vec<ParticipantRow>,
+pub struct InWindowMatch {
+    pub map_name: String,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub players: Vec<ParticipantRow>,
 }
 
-/// Computes the standings table at `now` (`now` decides whether the window has closed).
-pub async fn compute(
-    pool: &PgPool,
-    t: &TournamentRead,
-    now: DateTime<Utc>,
-) -> ApiResult<ListEnvelope<StandingRow>> {
-    let rank_by = if t.rank_by == "current_rating" {
+/// Everything the per-tournament reads need, loaded once per request (or cache fill).
+pub struct Loaded {
+    pub tournament: TournamentRead,
+    pub rank_by: RankBy,
+    /// Visible roster rows (linked rows appear once their profile has been polled).
+    pub roster: Vec<RosterRow>,
+    /// In-window matches on the tournament ladder that involve a rostered profile.
+    pub matches: BTreeMap<i64, InWindowMatch>,
+    pub civs: HashMap<i64, String>,
+    pub aliases: HashMap<i64, String>,
+    /// Rostered profile → (tournament_player_id, display label).
+    pub roster_by_profile: HashMap<i64, (i64, String)>,
+    recent_by_profile: HashMap<i64, Vec<&'static str>>,
+    frozen: HashMap<i64, Option<i64>>,
+}
+
+pub fn rank_by_of(t: &TournamentRead) -> RankBy {
+    if t.rank_by == "current_rating" {
         RankBy::CurrentRating
     } else {
         RankBy::PeakRating
-    };
+    }
+}
+
+/// Loads the roster, in-window matches and reference data of `t` (`now` decides whether the
+/// window has closed and the ranked metric is frozen).
+pub async fn load(pool: &PgPool, t: &TournamentRead, now: DateTime<Utc>) -> ApiResult<Loaded> {
+    let rank_by = rank_by_of(t);
     let roster: Vec<RosterRow> = sqlx::query_as(ROSTER)
         .bind(t.id)
         .bind(t.leaderboard_id)
@@ -264,8 +284,8 @@ pub async fn compute(
 
     // Every participant of every in-window match that involves a rostered profile.
     let participants: Vec<ParticipantRow> = sqlx::query_as(
-        "SELECT m.match_id, m.map_name, m.started_at, m.completed_at, mp.profile_id,
-                mp.civilization_id, mp.team_id, mp.outcome, mp.new_rating
+        "SELECT m.match_id, m.map_name, m.started_at, m.completed_at, m.updated_at, mp.profile_id,
+                mp.civilization_id, mp.team_id, mp.outcome, mp.old_rating, mp.new_rating
            FROM live.matches m JOIN live.match_players mp ON mp.match_id = m.match_id
           WHERE m.leaderboard_id = $2
             AND ($3::timestamptz IS NULL OR m.started_at >= $3)
@@ -288,6 +308,7 @@ pub async fn compute(
                 map_name: p.map_name.clone(),
                 started_at: p.started_at,
                 completed_at: p.completed_at,
+                updated_at: p.updated_at,
                 players: vec![],
             })
             .players
@@ -307,87 +328,151 @@ pub async fn compute(
     .collect();
 
     let frozen = frozen_metrics(pool, t, rank_by, now, &roster).await?;
+    Ok(Loaded {
+        tournament: t.clone(),
+        rank_by,
+        roster,
+        matches,
+        civs,
+        aliases,
+        roster_by_profile,
+        recent_by_profile,
+        frozen,
+    })
+}
 
-    let mut rows: Vec<StandingRow> = roster
-        .into_iter()
-        .map(|r| {
-            let record = match r.profile_id {
-                Some(profile) => {
-                    tournament_record(profile, &matches, &civs, &roster_by_profile, &aliases)
-                }
-                None => empty_record(),
-            };
-            let (mut current_rating, mut max_rating) = (r.current_rating, r.max_rating);
-            if let Some(value) = r.profile_id.and_then(|p| frozen.get(&p)) {
-                match rank_by {
-                    RankBy::PeakRating => max_rating = *value,
-                    RankBy::CurrentRating => current_rating = *value,
-                }
+impl Loaded {
+    /// The ranked metric and the other rating of a roster row (frozen after the window).
+    pub fn ratings(&self, r: &RosterRow) -> (Option<i64>, Option<i64>) {
+        let (mut current_rating, mut max_rating) = (r.current_rating, r.max_rating);
+        if let Some(value) = r.profile_id.and_then(|p| self.frozen.get(&p)) {
+            match self.rank_by {
+                RankBy::PeakRating => max_rating = *value,
+                RankBy::CurrentRating => current_rating = *value,
             }
-            let wins = r.wins.unwrap_or(0);
-            let losses = r.losses.unwrap_or(0);
-            let games = wins + losses;
-            StandingRow {
-                tournament_player_id: r.id,
-                profile_id: r.profile_id,
-                name: display_name(&r.presentation.0, &r.name),
-                alias: r.alias.clone().unwrap_or_else(|| r.name.clone()),
-                country: r.country,
-                team: match (r.team_id, r.team_name, r.team_initials) {
-                    (Some(team_id), Some(name), Some(initials)) => Some(TeamRef {
-                        team_id,
-                        name,
-                        initials,
-                    }),
-                    _ => None,
+        }
+        (current_rating, max_rating)
+    }
+
+    /// A profile's completed in-window games, newest first, with its own row.
+    pub fn games_of(&self, profile: i64) -> Vec<(i64, &InWindowMatch, &ParticipantRow)> {
+        let mut mine: Vec<(i64, &InWindowMatch, &ParticipantRow)> = self
+            .matches
+            .iter()
+            .filter_map(|(id, m)| {
+                let me = m.players.iter().find(|p| p.profile_id == profile)?;
+                parse_outcome(me.outcome.as_deref()).map(|_| (*id, m, me))
+            })
+            .collect();
+        mine.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at).then(b.0.cmp(&a.0)));
+        mine
+    }
+
+    /// The pure-rules record of a profile's in-window games.
+    pub fn record_of(&self, profile: i64) -> rules::Record {
+        let games: Vec<Game> = self
+            .games_of(profile)
+            .iter()
+            .filter_map(|(id, m, me)| {
+                Some(Game {
+                    match_id: *id,
+                    started_at: m.started_at,
+                    completed_at: m.completed_at,
+                    outcome: parse_outcome(me.outcome.as_deref())?,
+                    new_rating: me.new_rating,
+                })
+            })
+            .collect();
+        rules::record(&games)
+    }
+
+    /// The standings rows, in ranking order.
+    pub fn standing_rows(&self) -> Vec<StandingRow> {
+        let mut rows: Vec<StandingRow> = self
+            .roster
+            .iter()
+            .map(|r| {
+                let record = match r.profile_id {
+                    Some(profile) => tournament_record(profile, self),
+                    None => empty_record(),
+                };
+                let (current_rating, max_rating) = self.ratings(r);
+                let wins = r.wins.unwrap_or(0);
+                let losses = r.losses.unwrap_or(0);
+                let games = wins + losses;
+                StandingRow {
+                    tournament_player_id: r.id,
+                    profile_id: r.profile_id,
+                    name: display_name(&r.presentation.0, &r.name),
+                    alias: r.alias.clone().unwrap_or_else(|| r.name.clone()),
+                    country: r.country.clone(),
+                    team: match (r.team_id, &r.team_name, &r.team_initials) {
+                        (Some(team_id), Some(name), Some(initials)) => Some(TeamRef {
+                            team_id,
+                            name: name.clone(),
+                            initials: initials.clone(),
+                        }),
+                        _ => None,
+                    },
+                    presentation: r.presentation.0.clone(),
+                    current_rating,
+                    max_rating,
+                    wins,
+                    losses,
+                    streak: r.streak.unwrap_or(0),
+                    recent_results: r
+                        .profile_id
+                        .and_then(|p| self.recent_by_profile.get(&p).cloned())
+                        .unwrap_or_default(),
+                    tournament_record: record,
+                    rank: r.rank,
+                    rank_total: r.rank_total,
+                    in_match: r.live_match_id.is_some(),
+                    live_match_id: r.live_match_id,
+                    stream_live: false,
+                    stream_title: None,
+                    stream_category: None,
+                    last_match_at: r.last_match_at,
+                    updated_at: r
+                        .profile_id
+                        .and(r.rating_updated_at.or(r.player_updated_at)),
+                    games,
+                    win_pct: rules::win_pct(wins, games),
+                    base_name: r.name.clone(),
+                }
+            })
+            .collect();
+        let rank_by = self.rank_by;
+        rows.sort_by(|a, b| {
+            rules::rank_order(
+                rank_by,
+                &RankKey {
+                    max_rating: a.max_rating,
+                    current_rating: a.current_rating,
+                    base_name: &a.base_name,
                 },
-                presentation: r.presentation.0,
-                current_rating,
-                max_rating,
-                wins,
-                losses,
-                streak: r.streak.unwrap_or(0),
-                recent_results: r
-                    .profile_id
-                    .and_then(|p| recent_by_profile.remove(&p))
-                    .unwrap_or_default(),
-                tournament_record: record,
-                rank: r.rank,
-                rank_total: r.rank_total,
-                in_match: r.live_match_id.is_some(),
-                live_match_id: r.live_match_id,
-                stream_live: false,
-                stream_title: None,
-                stream_category: None,
-                last_match_at: r.last_match_at,
-                updated_at: r
-                    .profile_id
-                    .and(r.rating_updated_at.or(r.player_updated_at)),
-                games,
-                win_pct: rules::win_pct(wins, games),
-                base_name: r.name,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        rules::rank_order(
-            rank_by,
-            &RankKey {
-                max_rating: a.max_rating,
-                current_rating: a.current_rating,
-                base_name: &a.base_name,
-            },
-            &RankKey {
-                max_rating: b.max_rating,
-                current_rating: b.current_rating,
-                base_name: &b.base_name,
-            },
-        )
-    });
-    let last_polled_at = rows.iter().filter_map(|r| r.updated_at).max();
+                &RankKey {
+                    max_rating: b.max_rating,
+                    current_rating: b.current_rating,
+                    base_name: &b.base_name,
+                },
+            )
+        });
+        rows
+    }
+}
+
+/// Computes the standings table at `now`.
+pub async fn compute(
+    pool: &PgPool,
+    t: &TournamentRead,
+    now: DateTime<Utc>,
+) -> ApiResult<ListEnvelope<StandingRow>> {
+    let loaded = load(pool, t, now).await?;
+    let items = loaded.standing_rows();
     Ok(ListEnvelope {
-        last_polled_at,
-        items: rows,
+        last_polled_at: items.iter().filter_map(|r| r.updated_at).max(),
+        items,
     })
 }
 
@@ -405,35 +490,10 @@ fn empty_record() -> TournamentRecord {
     }
 }
 
-fn tournament_record(
-    profile: i64,
-    matches: &BTreeMap<i64, InWindowMatch>,
-    civs: &HashMap<i64, String>,
-    roster_by_profile: &HashMap<i64, (i64, String)>,
-    aliases: &HashMap<i64, String>,
-) -> TournamentRecord {
-    // (match id, match, this player's row), only games with an outcome.
-    let mut mine: Vec<(i64, &InWindowMatch, &ParticipantRow)> = matches
-        .iter()
-        .filter_map(|(id, m)| {
-            let me = m.players.iter().find(|p| p.profile_id == profile)?;
-            parse_outcome(me.outcome.as_deref()).map(|_| (*id, m, me))
-        })
-        .collect();
-    let games: Vec<Game> = mine
-        .iter()
-        .filter_map(|(id, m, me)| {
-            Some(Game {
-                match_id: *id,
-                started_at: m.started_at,
-                completed_at: m.completed_at,
-                outcome: parse_outcome(me.outcome.as_deref())?,
-                new_rating: me.new_rating,
-            })
-        })
-        .collect();
-    let record = rules::record(&games);
-    mine.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at).then(b.0.cmp(&a.0)));
+fn tournament_record(profile: i64, data: &Loaded) -> TournamentRecord {
+    let record = data.record_of(profile);
+    let mine = data.games_of(profile);
+    let (civs, roster_by_profile, aliases) = (&data.civs, &data.roster_by_profile, &data.aliases);
     let recent_matchups = mine
         .iter()
         .take(10)

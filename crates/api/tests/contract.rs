@@ -143,7 +143,12 @@ async fn seed(pool: &PgPool) {
     create_tournament(&store, 1, "hera", 1).await;
     create_tournament(&store, 2, "later", 5).await;
     for (id, name, profile, presentation) in [
-        (10, "Hera", Some(HERA), json!({"displayName": "Hera the Great"})),
+        (
+            10,
+            "Hera",
+            Some(HERA),
+            json!({"displayName": "Hera the Great"}),
+        ),
         (11, "ACCM", Some(ACCM), json!({})),
         (12, "Zed Placeholder", None, json!({})),
         (13, "Never Polled", Some(5555), json!({})),
@@ -313,8 +318,18 @@ async fn tournaments_list_detail_current_and_404() {
     assert_eq!(slugs, vec!["later", "hera"], "created_at DESC");
     let hera = &list[1];
     for key in [
-        "id", "slug", "name", "leaderboard_id", "rank_by", "start_date", "end_date",
-        "prize_pool_cents", "host_stream_urls", "presentation", "host_stream_live", "created_at",
+        "id",
+        "slug",
+        "name",
+        "leaderboard_id",
+        "rank_by",
+        "start_date",
+        "end_date",
+        "prize_pool_cents",
+        "host_stream_urls",
+        "presentation",
+        "host_stream_live",
+        "created_at",
     ] {
         assert!(hera.get(key).is_some(), "TournamentRead.{key}");
     }
@@ -356,10 +371,31 @@ async fn standings_rows_order_fields_and_caching() {
 
     let hera = &items[0];
     for key in [
-        "tournament_player_id", "profile_id", "name", "alias", "country", "team", "presentation",
-        "current_rating", "max_rating", "wins", "losses", "streak", "recent_results",
-        "tournament_record", "rank", "rank_total", "in_match", "live_match_id", "stream_live",
-        "stream_title", "stream_category", "last_match_at", "updated_at", "games", "win_pct",
+        "tournament_player_id",
+        "profile_id",
+        "name",
+        "alias",
+        "country",
+        "team",
+        "presentation",
+        "current_rating",
+        "max_rating",
+        "wins",
+        "losses",
+        "streak",
+        "recent_results",
+        "tournament_record",
+        "rank",
+        "rank_total",
+        "in_match",
+        "live_match_id",
+        "stream_live",
+        "stream_title",
+        "stream_category",
+        "last_match_at",
+        "updated_at",
+        "games",
+        "win_pct",
     ] {
         assert!(hera.get(key).is_some(), "StandingRow.{key}");
     }
@@ -367,7 +403,10 @@ async fn standings_rows_order_fields_and_caching() {
     assert_eq!(hera["max_rating"], 3045);
     assert_eq!(hera["games"], 110);
     assert_eq!(hera["win_pct"], 90.9);
-    assert_eq!(hera["team"], json!({"team_id": 20, "name": "Vikings", "initials": "VK"}));
+    assert_eq!(
+        hera["team"],
+        json!({"team_id": 20, "name": "Vikings", "initials": "VK"})
+    );
     assert_eq!(hera["recent_results"], json!(["win"]));
     assert_eq!(hera["in_match"], true);
     assert_eq!(hera["live_match_id"], 486002117);
@@ -421,22 +460,40 @@ async fn matches_detail_live_and_query_validation() {
     assert_eq!(first["state"], "completed");
     assert_eq!(first["players"].as_array().unwrap().len(), 2);
     for key in [
-        "profile_id", "civilization_id", "team_id", "outcome", "old_rating", "new_rating",
+        "profile_id",
+        "civilization_id",
+        "team_id",
+        "outcome",
+        "old_rating",
+        "new_rating",
         "xp_gained",
     ] {
-        assert!(first["players"][0].get(key).is_some(), "MatchPlayerRead.{key}");
+        assert!(
+            first["players"][0].get(key).is_some(),
+            "MatchPlayerRead.{key}"
+        );
     }
-    for bad in ["limit=0", "limit=201", "limit=x", "state=bogus", "profile_id=abc"] {
+    for bad in [
+        "limit=0",
+        "limit=201",
+        "limit=x",
+        "state=bogus",
+        "profile_id=abc",
+    ] {
         let (status, body) = s.json(&format!("/v1/tournaments/hera/matches?{bad}")).await;
         assert_eq!(status, 422, "{bad}");
         assert!(body["detail"].is_array(), "{bad}: {body}");
     }
     let (_, filtered) = s
-        .json(&format!("/v1/tournaments/hera/matches?profile_id={ACCM}&state=completed&limit=1"))
+        .json(&format!(
+            "/v1/tournaments/hera/matches?profile_id={ACCM}&state=completed&limit=1"
+        ))
         .await;
     assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
 
-    let r = s.get(&format!("/v1/tournaments/hera/matches/{MATCH_ID}")).await;
+    let r = s
+        .get(&format!("/v1/tournaments/hera/matches/{MATCH_ID}"))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         header(&r, "cache-control"),
@@ -464,12 +521,19 @@ async fn infra_catalog_cors_and_unknown_paths() {
     let s = server().await;
     assert_eq!(
         s.json("/").await,
-        (200, json!({"status": "ok", "service": "aoe2-live-standings-api"}))
+        (
+            200,
+            json!({"status": "ok", "service": "aoe2-live-standings-api"})
+        )
     );
     let (status, health) = s.json("/health").await;
     assert_eq!((status, health["status"].as_str()), (200, Some("healthy")));
     let r = s.get("/.well-known/security.txt").await;
-    assert!(r.text().await.unwrap().contains("Contact: mailto:security@criticalbit.gg"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Contact: mailto:security@criticalbit.gg"));
     let (status, boards) = s.json("/v1/leaderboards").await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -477,7 +541,10 @@ async fn infra_catalog_cors_and_unknown_paths() {
         json!([{"leaderboard_id": 3, "name": "SOLO_RM_RANKED", "is_ranked": true}])
     );
     let (_, civs) = s.json("/v1/civilizations").await;
-    assert_eq!(civs["items"][0], json!({"civilization_id": 4, "name": "Bohemians"}));
+    assert_eq!(
+        civs["items"][0],
+        json!({"civilization_id": 4, "name": "Bohemians"})
+    );
     assert_eq!(s.json("/v1/flags").await.0, 200);
 
     let r = s
@@ -502,4 +569,147 @@ async fn infra_catalog_cors_and_unknown_paths() {
         .await
         .unwrap();
     assert_eq!(header(&r, "x-request-id"), "trace-me-1");
+}
+
+#[tokio::test]
+async fn players_teams_civs_head_to_head_progression_and_summary() {
+    let s = server().await;
+    let (status, players) = s.json("/v1/tournaments/hera/players").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = players["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["ACCM", "Hera", "Zed Placeholder"],
+        "base name ASC"
+    );
+    let hera = &players["items"][1];
+    assert_eq!(hera["alias"], "Hera");
+    assert_eq!(hera["ratings"][0]["leaderboard_id"], 3);
+    assert_eq!(hera["ratings"][0]["max_rating"], 3045);
+    let (_, filtered) = s
+        .json("/v1/tournaments/hera/players?leaderboard_id=4")
+        .await;
+    assert_eq!(filtered["items"][1]["ratings"], json!([]));
+    assert_eq!(
+        s.json("/v1/tournaments/hera/players?leaderboard_id=x")
+            .await
+            .0,
+        422
+    );
+
+    let (status, detail) = s
+        .json("/v1/tournaments/hera/players/10?match_limit=5")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["recent_matches"][0]["match_id"], MATCH_ID);
+    assert!(detail["last_polled_at"].is_string());
+    let (_, unlinked) = s.json("/v1/tournaments/hera/players/12").await;
+    assert_eq!(
+        (unlinked["alias"].as_str(), &unlinked["last_polled_at"]),
+        (Some("Zed Placeholder"), &Value::Null)
+    );
+    assert_eq!(
+        s.json("/v1/tournaments/hera/players/999").await,
+        (
+            404,
+            json!({"detail": "Player not found in this tournament"})
+        )
+    );
+    assert_eq!(
+        s.json("/v1/tournaments/hera/players/10?match_limit=0")
+            .await
+            .0,
+        422
+    );
+
+    let (status, teams) = s.json("/v1/tournaments/hera/teams/standings").await;
+    assert_eq!(status, 200);
+    let team = &teams["items"][0];
+    assert_eq!(team["team_id"], 20);
+    assert_eq!(team["member_count"], 1);
+    assert_eq!(team["combined_rating_sum"], 3045);
+    assert_eq!(team["combined_rating_average"], 3045.0);
+    assert_eq!(
+        (
+            team["combined_wins"].as_i64(),
+            team["combined_losses"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(team["members"][0]["is_captain"], false);
+    assert_eq!(
+        team["civs"],
+        json!([{"civilization_id": 4, "name": "Bohemians", "picks": 1, "wins": 1}])
+    );
+
+    let (_, civs) = s.json("/v1/tournaments/hera/civ-stats").await;
+    assert_eq!(
+        civs["overall"],
+        json!([
+            {"civilization_id": 4, "name": "Bohemians", "picks": 1, "wins": 1},
+            {"civilization_id": 23, "name": "Japanese", "picks": 1, "wins": 0}
+        ])
+    );
+    assert_eq!(civs["by_player"][0]["tournament_player_id"], 10);
+
+    let (_, h2h) = s.json("/v1/tournaments/hera/head-to-head").await;
+    let game = &h2h["items"][0];
+    assert_eq!(game["match_id"], MATCH_ID);
+    assert_eq!(game["duration_seconds"], 1800);
+    assert_eq!(
+        game["entrants"][0]["name"], "Hera the Great",
+        "winners first"
+    );
+    assert_eq!(game["entrants"][1]["profile_id"], ACCM);
+    assert_eq!(
+        s.json("/v1/tournaments/hera/head-to-head?limit=500")
+            .await
+            .0,
+        422
+    );
+
+    let (_, progression) = s.json("/v1/tournaments/hera/progression").await;
+    let aliases: Vec<&str> = progression["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alias"].as_str().unwrap())
+        .collect();
+    assert_eq!(aliases, vec!["ACCM", "Hera"]);
+    assert_eq!(progression["items"][1]["points"][0]["rating"], 2788);
+
+    let (status, summary) = s
+        .json("/v1/tournaments/hera/summary?win_rate_min_games=1")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(summary["highest_peak_rating"]["value"], 3045);
+    assert_eq!(summary["highest_current_rating"], Value::Null);
+    assert_eq!(summary["best_win_rate"]["name"], "Hera the Great");
+    assert_eq!(summary["best_win_rate"]["value"], 100.0);
+    assert_eq!(summary["longest_win_streak"]["value"], 1);
+    assert!(summary["longest_win_streak"]["streak_end"].is_string());
+    assert_eq!(
+        summary["biggest_climber"],
+        Value::Null,
+        "needs two rated points"
+    );
+    // Both played one game: the tie goes to the lower tournament_player_id.
+    assert_eq!(summary["most_games_played"]["tournament_player_id"], 10);
+    let (_, default_min) = s.json("/v1/tournaments/hera/summary").await;
+    assert_eq!(
+        default_min["best_win_rate"],
+        Value::Null,
+        "5 games needed by default"
+    );
+    assert_eq!(
+        s.json("/v1/tournaments/hera/summary?win_rate_min_games=0")
+            .await
+            .0,
+        422
+    );
 }
