@@ -17,9 +17,9 @@ use serde::Serialize;
 use crate::catalog::ListEnvelope;
 use crate::error::ApiResult;
 use crate::query::Params;
-use crate::respond::{respond, CacheClass};
+use crate::respond::{cached, CacheClass};
 use crate::standings::{display_name, load, parse_outcome, Loaded};
-use crate::tournaments::find;
+use crate::tournaments::{find_cached, TournamentRead};
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
@@ -35,9 +35,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tournaments/{slug}/summary", get(summary))
 }
 
-async fn loaded(state: &AppState, slug: &str) -> ApiResult<Loaded> {
-    let t = find(&state.pool, slug).await?;
-    load(&state.pool, &t, Utc::now()).await
+async fn loaded(state: &AppState, t: &TournamentRead) -> ApiResult<Loaded> {
+    load(&state.pool, t, Utc::now()).await
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +115,23 @@ async fn team_standings(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let data = loaded(&state, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    cached(
+        &state,
+        t.id,
+        "teams/standings".to_string(),
+        CacheClass::AuthAware,
+        &headers,
+        || team_standings_body(&state, t),
+    )
+    .await
+}
+
+async fn team_standings_body(
+    state: &AppState,
+    t: TournamentRead,
+) -> ApiResult<ListEnvelope<TeamStandingRow>> {
+    let data = loaded(state, &t).await?;
     let teams: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, name, initials FROM live.teams WHERE tournament_id = $1 ORDER BY id",
     )
@@ -205,7 +220,7 @@ async fn team_standings(
         last_polled_at,
         items: rows,
     };
-    Ok(respond(&envelope, CacheClass::AuthAware, &headers))
+    Ok(envelope)
 }
 
 #[derive(Debug, Serialize)]
@@ -228,7 +243,20 @@ async fn civ_stats(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let data = loaded(&state, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    cached(
+        &state,
+        t.id,
+        "civ-stats".to_string(),
+        CacheClass::AuthAware,
+        &headers,
+        || civ_stats_body(&state, t),
+    )
+    .await
+}
+
+async fn civ_stats_body(state: &AppState, t: TournamentRead) -> ApiResult<CivStats> {
+    let data = loaded(state, &t).await?;
     let mut overall = BTreeMap::new();
     let mut by_player = vec![];
     let mut last_polled_at = None;
@@ -267,7 +295,7 @@ async fn civ_stats(
         overall: civ_list(&data, &overall),
         by_player,
     };
-    Ok(respond(&body, CacheClass::AuthAware, &headers))
+    Ok(body)
 }
 
 #[derive(Debug, Serialize)]
@@ -304,7 +332,24 @@ async fn head_to_head(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let limit = Params(params).int_in("limit", 1, 200, 50)? as usize;
-    let data = loaded(&state, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    cached(
+        &state,
+        t.id,
+        format!("head-to-head?limit={limit}"),
+        CacheClass::AuthAware,
+        &headers,
+        || head_to_head_body(&state, t, limit),
+    )
+    .await
+}
+
+async fn head_to_head_body(
+    state: &AppState,
+    t: TournamentRead,
+    limit: usize,
+) -> ApiResult<ListEnvelope<HeadToHeadMatch>> {
+    let data = loaded(state, &t).await?;
     let mut items: Vec<HeadToHeadMatch> = vec![];
     for (match_id, m) in &data.matches {
         let mut entrants: Vec<HeadToHeadPlayer> = m
@@ -357,7 +402,7 @@ async fn head_to_head(
         last_polled_at: items.iter().map(|m| m.updated_at).max(),
         items,
     };
-    Ok(respond(&envelope, CacheClass::AuthAware, &headers))
+    Ok(envelope)
 }
 
 #[derive(Debug, Serialize)]
@@ -380,7 +425,23 @@ async fn progression(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let data = loaded(&state, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    cached(
+        &state,
+        t.id,
+        "progression".to_string(),
+        CacheClass::AuthAware,
+        &headers,
+        || progression_body(&state, t),
+    )
+    .await
+}
+
+async fn progression_body(
+    state: &AppState,
+    t: TournamentRead,
+) -> ApiResult<ListEnvelope<PlayerProgression>> {
+    let data = loaded(state, &t).await?;
     let mut series = vec![];
     let mut last_polled_at = None;
     for r in &data.roster {
@@ -415,7 +476,7 @@ async fn progression(
         last_polled_at,
         items: series,
     };
-    Ok(respond(&envelope, CacheClass::AuthAware, &headers))
+    Ok(envelope)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -476,7 +537,24 @@ async fn summary(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let min_games = Params(params).int_in("win_rate_min_games", 1, i64::MAX, 5)?;
-    let data = loaded(&state, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    cached(
+        &state,
+        t.id,
+        format!("summary?win_rate_min_games={min_games}"),
+        CacheClass::AuthAware,
+        &headers,
+        || summary_body(&state, t, min_games),
+    )
+    .await
+}
+
+async fn summary_body(
+    state: &AppState,
+    t: TournamentRead,
+    min_games: i64,
+) -> ApiResult<TournamentSummary> {
+    let data = loaded(state, &t).await?;
     let (mut rating, mut win_rate, mut streak, mut climber, mut games) =
         (vec![], vec![], vec![], vec![], vec![]);
     let mut last_polled_at = None;
@@ -549,5 +627,5 @@ async fn summary(
         biggest_climber: leader(climber),
         most_games_played: leader(games),
     };
-    Ok(respond(&body, CacheClass::AuthAware, &headers))
+    Ok(body)
 }

@@ -5,6 +5,7 @@
 //! Invariant: handlers read `live.*` read models and send commands; they never write read-model
 //! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
 
+mod cache;
 mod catalog;
 mod error;
 mod infra;
@@ -18,15 +19,36 @@ mod standings;
 mod tournaments;
 mod wire;
 
+use std::sync::Arc;
+
 use axum::Router;
 use sqlx::PgPool;
 
 pub use standings::{compute as compute_standings, StandingRow};
 
+pub use cache::ResponseCache;
+
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Hot per-tournament responses; `None` when nothing invalidates it (no nudge feed).
+    pub cache: Option<Arc<ResponseCache>>,
+}
+
+impl AppState {
+    /// Computes every response (no nudge feed to invalidate a cache).
+    pub fn new(pool: PgPool) -> AppState {
+        AppState { pool, cache: None }
+    }
+
+    /// Serves hot reads from `cache`, which the caller must invalidate on every nudge.
+    pub fn with_cache(pool: PgPool, cache: Arc<ResponseCache>) -> AppState {
+        AppState {
+            pool,
+            cache: Some(cache),
+        }
+    }
 }
 
 /// The whole application.

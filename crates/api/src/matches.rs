@@ -15,8 +15,8 @@ use sqlx::PgPool;
 use crate::catalog::ListEnvelope;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Params;
-use crate::respond::{respond, CacheClass};
-use crate::tournaments::find;
+use crate::respond::{cache_key, cached, respond, CacheClass};
+use crate::tournaments::{find_cached, TournamentRead};
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
@@ -111,7 +111,32 @@ async fn list(
         }
     }
     let limit = params.int_in("limit", 1, 200, 50)?;
-    let t = find(&state.pool, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    let key = cache_key("matches", &params.0);
+    let filter = MatchFilter {
+        profile_id,
+        leaderboard_id,
+        state: match_state,
+        limit,
+    };
+    cached(&state, t.id, key, CacheClass::Static, &headers, || {
+        list_body(&state, t, filter)
+    })
+    .await
+}
+
+struct MatchFilter {
+    profile_id: Option<i64>,
+    leaderboard_id: Option<i64>,
+    state: Option<String>,
+    limit: i64,
+}
+
+async fn list_body(
+    state: &AppState,
+    t: TournamentRead,
+    f: MatchFilter,
+) -> ApiResult<ListEnvelope<MatchRead>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM live.matches m
           WHERE m.match_id IN (SELECT mp.match_id FROM live.match_players mp
@@ -126,18 +151,17 @@ async fn list(
     );
     let rows: Vec<MatchRead> = sqlx::query_as(&sql)
         .bind(t.id)
-        .bind(profile_id)
-        .bind(leaderboard_id)
-        .bind(match_state)
-        .bind(limit)
+        .bind(f.profile_id)
+        .bind(f.leaderboard_id)
+        .bind(f.state)
+        .bind(f.limit)
         .fetch_all(&state.pool)
         .await?;
     let items = with_players(&state.pool, rows).await?;
-    let envelope = ListEnvelope {
+    Ok(ListEnvelope {
         last_polled_at: items.iter().map(|m| m.updated_at).max(),
         items,
-    };
-    Ok(respond(&envelope, CacheClass::Static, &headers))
+    })
 }
 
 async fn detail(
@@ -149,7 +173,7 @@ async fn detail(
         loc: vec!["path".into(), "match_id".into()],
         msg: "must be an integer".into(),
     })?;
-    let t = find(&state.pool, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
     let sql = format!(
         "SELECT {COLUMNS} FROM live.matches m
           WHERE m.match_id = $2
@@ -184,7 +208,19 @@ async fn live(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find(&state.pool, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
+    cached(
+        &state,
+        t.id,
+        "live".into(),
+        CacheClass::Live,
+        &headers,
+        || live_body(&state, t),
+    )
+    .await
+}
+
+async fn live_body(state: &AppState, t: TournamentRead) -> ApiResult<ListEnvelope<MatchRead>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM live.matches m
           WHERE m.state IN ('staging', 'in_progress')
@@ -198,9 +234,8 @@ async fn live(
         .fetch_all(&state.pool)
         .await?;
     let items = with_players(&state.pool, rows).await?;
-    let envelope = ListEnvelope {
+    Ok(ListEnvelope {
         last_polled_at: items.iter().map(|m| m.updated_at).max(),
         items,
-    };
-    Ok(respond(&envelope, CacheClass::Live, &headers))
+    })
 }

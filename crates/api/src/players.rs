@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::matches::{with_players, MatchRead};
 use crate::query::Params;
 use crate::respond::{respond, CacheClass};
-use crate::tournaments::find;
+use crate::tournaments::find_cached;
 use crate::wire::ser_opt_dt;
 use crate::AppState;
 
@@ -151,7 +151,7 @@ async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let leaderboard_id: Option<i64> = Params(params).get("leaderboard_id")?;
-    let t = find(&state.pool, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
     let mut roster: Vec<RosterPlayer> = sqlx::query_as(ROSTER)
         .bind(t.id)
         .fetch_all(&state.pool)
@@ -196,7 +196,7 @@ async fn detail(
                 msg: "must be an integer".into(),
             })?;
     let match_limit = Params(params).int_in("match_limit", 1, 100, 20)?;
-    let t = find(&state.pool, &slug).await?;
+    let t = find_cached(&state, &slug).await?;
     let sql = format!("{ROSTER} AND tp.id = $2");
     let row: Option<RosterPlayer> = sqlx::query_as(&sql)
         .bind(t.id)

@@ -103,3 +103,47 @@ pub fn conditional(rendered: &Rendered, cache: &'static str, request: &HeaderMap
 pub fn respond<T: Serialize>(value: &T, class: CacheClass, request: &HeaderMap) -> Response {
     conditional(&render(value), class.header(request), request)
 }
+
+/// Serves a per-tournament read from the response cache, computing it with `fill` on a miss.
+/// Without a cache (no nudge feed to invalidate it) every request computes.
+pub async fn cached<T, F, Fut>(
+    state: &crate::AppState,
+    tournament_id: i64,
+    key: String,
+    class: CacheClass,
+    request: &HeaderMap,
+    fill: F,
+) -> crate::error::ApiResult<Response>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = crate::error::ApiResult<T>>,
+{
+    let Some(cache) = &state.cache else {
+        return Ok(respond(&fill().await?, class, request));
+    };
+    let key = format!("{tournament_id}|{key}");
+    if let Some(entry) = cache.get(&key) {
+        return Ok(crate::cache::respond_cached(
+            &entry,
+            class.header(request),
+            request,
+        ));
+    }
+    let ticket = cache.ticket(tournament_id);
+    let value = fill().await?;
+    let entry = cache.store(key, tournament_id, ticket, render(&value));
+    Ok(crate::cache::respond_cached(
+        &entry,
+        class.header(request),
+        request,
+    ))
+}
+
+/// A cache key for a route and its query parameters, independent of parameter order.
+pub fn cache_key(route: &str, params: &std::collections::HashMap<String, String>) -> String {
+    let mut pairs: Vec<_> = params.iter().collect();
+    pairs.sort();
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{route}?{}", query.join("&"))
+}

@@ -19,8 +19,8 @@ use sqlx::PgPool;
 
 use crate::catalog::{civ_names, ListEnvelope};
 use crate::error::ApiResult;
-use crate::respond::{respond, CacheClass};
-use crate::tournaments::{find, TournamentRead};
+use crate::respond::{cached, CacheClass};
+use crate::tournaments::{find_cached, TournamentRead};
 use crate::wire::ser_opt_dt;
 use crate::AppState;
 
@@ -33,9 +33,17 @@ async fn standings(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let tournament = find(&state.pool, &slug).await?;
-    let envelope = compute(&state.pool, &tournament, Utc::now()).await?;
-    Ok(respond(&envelope, CacheClass::AuthAware, &headers))
+    let t = find_cached(&state, &slug).await?;
+    let pool = state.pool.clone();
+    cached(
+        &state,
+        t.id,
+        "standings".into(),
+        CacheClass::AuthAware,
+        &headers,
+        || async move { compute(&pool, &t, Utc::now()).await },
+    )
+    .await
 }
 
 #[derive(Debug, Serialize)]

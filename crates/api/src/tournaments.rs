@@ -69,8 +69,20 @@ async fn detail(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let tournament = find(&state.pool, &slug).await?;
+    let tournament = find_cached(&state, &slug).await?;
     Ok(respond(&tournament, CacheClass::Static, &headers))
+}
+
+/// [`find`] through the response cache's slug map (hot reads resolve a slug per request).
+pub async fn find_cached(state: &AppState, slug: &str) -> ApiResult<TournamentRead> {
+    if let Some(t) = state.cache.as_ref().and_then(|c| c.tournament(slug)) {
+        return Ok(t);
+    }
+    let t = find(&state.pool, slug).await?;
+    if let Some(cache) = &state.cache {
+        cache.remember_tournament(slug, &t);
+    }
+    Ok(t)
 }
 
 /// The tournament a read route names, resolving `current` to the latest started tournament

@@ -260,7 +260,7 @@ impl Server {
     async fn start(pool: PgPool) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = api::router(api::AppState { pool });
+        let app = api::router(api::AppState::new(pool));
         tokio::spawn(async move { axum::serve(listener, app).await });
         Server {
             base: format!("http://{addr}"),
@@ -712,4 +712,82 @@ async fn players_teams_civs_head_to_head_progression_and_summary() {
             .0,
         422
     );
+}
+
+async fn settle(pool: &PgPool) {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    for _ in 0..4000 {
+        projections::runner::catch_up(pool, &projections::core::Core, 500)
+            .await
+            .unwrap();
+        let builds = projections::runner::builds(pool).await.unwrap();
+        if builds.iter().any(|b| b.is_live() && b.events == total) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("projections did not catch up");
+}
+
+#[tokio::test]
+async fn hot_reads_come_from_memory_until_a_nudge_invalidates_them() {
+    let pool = store::testing::migrated_pool("api_cache").await;
+    seed(&pool).await;
+    let cache = std::sync::Arc::new(api::ResponseCache::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = api::router(api::AppState::with_cache(pool.clone(), cache.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let s = Server {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    };
+    let max_of_hera = |body: &Value| body["items"][0]["max_rating"].as_i64();
+    let (_, before) = s.json("/v1/tournaments/hera/standings").await;
+    assert_eq!(max_of_hera(&before), Some(3045));
+    assert!(!cache.is_empty());
+
+    // Hera reaches a new peak; until the nudge arrives, the cached table is served.
+    let store = EventStore::new(pool.clone());
+    observe(&store, HERA, "Hera", stats(3100, 3100, 101)).await;
+    settle(&pool).await;
+    let (_, cached) = s.json("/v1/tournaments/hera/standings").await;
+    assert_eq!(max_of_hera(&cached), Some(3045), "served from memory");
+    cache.invalidate(Some(&[2]));
+    let (_, other) = s.json("/v1/tournaments/hera/standings").await;
+    assert_eq!(
+        max_of_hera(&other),
+        Some(3045),
+        "another tournament's nudge changes nothing"
+    );
+    cache.invalidate(Some(&[1]));
+    let (_, after) = s.json("/v1/tournaments/hera/standings").await;
+    assert_eq!(max_of_hera(&after), Some(3100));
+
+    // Precompressed bodies, negotiated.
+    for (accept, encoding) in [("br", "br"), ("gzip", "gzip"), ("identity", "")] {
+        let r = s
+            .client
+            .get(format!("{}/v1/tournaments/hera/standings", s.base))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "content-encoding"), encoding, "{accept}");
+        assert_eq!(header(&r, "vary"), "Accept-Encoding");
+        let etag = header(&r, "etag");
+        let again = s
+            .client
+            .get(format!("{}/v1/tournaments/hera/standings", s.base))
+            .header("Accept-Encoding", accept)
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{accept}");
+    }
 }

@@ -97,9 +97,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             stop_rx.clone(),
         ));
     }
-    let app = api::router(api::AppState {
-        pool: db.pool.clone(),
-    });
+    let app = api::router(api::AppState::new(db.pool.clone()));
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,0 +1,276 @@
+//! Hot reads served from memory: serialized (and precompressed) responses per tournament,
+//! dropped when a nudge says that tournament changed.
+//!
+//! Correctness rests on two rules: an entry is only stored if no invalidation for its
+//! tournament happened while it was being computed (a per-tournament generation), and a feed
+//! that may have missed nudges (reconnect) clears everything.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::respond::Rendered;
+use crate::tournaments::TournamentRead;
+
+/// One cached representation set: identity, gzip and brotli bodies of the same JSON.
+pub struct Entry {
+    tournament_id: i64,
+    identity: Rendered,
+    gzip: Bytes,
+    brotli: Bytes,
+}
+
+#[derive(Default)]
+pub struct ResponseCache {
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    generations: Mutex<HashMap<i64, u64>>,
+    epoch: Mutex<u64>,
+    /// Slug (or `current`) → tournament, dropped on every invalidation and after a few seconds
+    /// (`current` depends on the clock).
+    tournaments: RwLock<HashMap<String, (Instant, TournamentRead)>>,
+}
+
+/// How long a slug resolution is trusted without a nudge.
+const SLUG_TTL: Duration = Duration::from_secs(5);
+
+/// The state of invalidations when a fill started.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    epoch: u64,
+    generation: u64,
+}
+
+fn compress_gzip(body: &[u8]) -> Bytes {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::new(6),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
+fn compress_brotli(body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(body.len() / 5);
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        let _ = writer.write_all(body);
+    }
+    Bytes::from(out)
+}
+
+impl ResponseCache {
+    pub fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        self.entries.read().ok()?.get(key).cloned()
+    }
+
+    /// Taken before computing a response for `tournament_id`.
+    pub fn ticket(&self, tournament_id: i64) -> Ticket {
+        let epoch = self.epoch.lock().map(|e| *e).unwrap_or(0);
+        let generation = self
+            .generations
+            .lock()
+            .map(|g| g.get(&tournament_id).copied().unwrap_or(0))
+            .unwrap_or(0);
+        Ticket { epoch, generation }
+    }
+
+    /// Compresses and stores `rendered` unless the tournament changed since `ticket`.
+    pub fn store(
+        &self,
+        key: String,
+        tournament_id: i64,
+        ticket: Ticket,
+        rendered: Rendered,
+    ) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            tournament_id,
+            gzip: compress_gzip(&rendered.body),
+            brotli: compress_brotli(&rendered.body),
+            identity: rendered,
+        });
+        if self.ticket(tournament_id) == ticket {
+            if let Ok(mut entries) = self.entries.write() {
+                entries.insert(key, entry.clone());
+            }
+        }
+        entry
+    }
+
+    /// Drops the entries of these tournaments (`None`: of every tournament).
+    pub fn invalidate(&self, tournament_ids: Option<&[i64]>) {
+        match tournament_ids {
+            None => self.clear(),
+            Some(ids) => {
+                // Any change may move the `current` alias or rename a slug.
+                self.forget_tournaments();
+                if let Ok(mut generations) = self.generations.lock() {
+                    for id in ids {
+                        *generations.entry(*id).or_default() += 1;
+                    }
+                }
+                if let Ok(mut entries) = self.entries.write() {
+                    entries.retain(|_, e| !ids.contains(&e.tournament_id));
+                }
+            }
+        }
+    }
+
+    pub fn tournament(&self, slug: &str) -> Option<TournamentRead> {
+        let map = self.tournaments.read().ok()?;
+        let (at, t) = map.get(slug)?;
+        (at.elapsed() < SLUG_TTL).then(|| t.clone())
+    }
+
+    pub fn remember_tournament(&self, slug: &str, t: &TournamentRead) {
+        if let Ok(mut map) = self.tournaments.write() {
+            map.insert(slug.to_string(), (Instant::now(), t.clone()));
+        }
+    }
+
+    fn forget_tournaments(&self) {
+        if let Ok(mut map) = self.tournaments.write() {
+            map.clear();
+        }
+    }
+
+    /// Forgets everything (a feed that may have missed nudges).
+    pub fn clear(&self) {
+        self.forget_tournaments();
+        if let Ok(mut epoch) = self.epoch.lock() {
+            *epoch += 1;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.read().map(|e| e.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Which encodings the client accepts (q-values of 0 refuse an encoding).
+fn accepts(request: &HeaderMap, encoding: &str) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut pieces = part.trim().split(';');
+            let name = pieces.next().unwrap_or("").trim();
+            let refused = pieces.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            name.eq_ignore_ascii_case(encoding) && !refused
+        })
+}
+
+/// The best representation for the request, with 304 on a matching `If-None-Match`.
+pub fn respond_cached(entry: &Entry, cache_control: &'static str, request: &HeaderMap) -> Response {
+    let base = entry
+        .identity
+        .etag
+        .to_str()
+        .unwrap_or("\"0\"")
+        .trim_matches('"')
+        .to_string();
+    let (body, encoding, etag) = if accepts(request, "br") {
+        (entry.brotli.clone(), Some("br"), format!("\"{base}-br\""))
+    } else if accepts(request, "gzip") {
+        (entry.gzip.clone(), Some("gzip"), format!("\"{base}-gz\""))
+    } else {
+        (entry.identity.body.clone(), None, format!("\"{base}\""))
+    };
+    let not_modified = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| {
+            let tag = tag.trim().trim_start_matches("W/");
+            tag == "*" || tag == etag
+        });
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = Response::new(Body::from(body));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(encoding) = encoding {
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        r
+    };
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::respond::render;
+
+    #[test]
+    fn a_fill_racing_an_invalidation_is_not_stored() {
+        let cache = ResponseCache::default();
+        let ticket = cache.ticket(1);
+        cache.invalidate(Some(&[1]));
+        cache.store("k".into(), 1, ticket, render(&serde_json::json!({"a": 1})));
+        assert!(cache.get("k").is_none());
+        let ticket = cache.ticket(1);
+        cache.store("k".into(), 1, ticket, render(&serde_json::json!({"a": 1})));
+        assert!(cache.get("k").is_some());
+        cache.invalidate(Some(&[2]));
+        assert!(
+            cache.get("k").is_some(),
+            "other tournaments keep their entries"
+        );
+        cache.invalidate(None);
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn encodings_are_negotiated_and_etags_differ() {
+        let cache = ResponseCache::default();
+        let entry = cache.store("k".into(), 1, cache.ticket(1), render(&vec![1; 1000]));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, br;q=0"),
+        );
+        let r = respond_cached(&entry, "no-store", &h);
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+        let gz_etag = r.headers()[header::ETAG].clone();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        let r = respond_cached(&entry, "no-store", &h);
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "br");
+        assert_ne!(r.headers()[header::ETAG], gz_etag);
+        h.insert(header::IF_NONE_MATCH, r.headers()[header::ETAG].clone());
+        assert_eq!(respond_cached(&entry, "no-store", &h).status(), 304);
+    }
+}
