@@ -5,6 +5,7 @@
 //! Invariant: handlers read `live.*` read models and send commands; they never write read-model
 //! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
 
+mod audit;
 mod cache;
 mod catalog;
 mod error;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(matches::router())
         .merge(insights::router())
         .merge(players::router())
+        .merge(audit::router())
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn(middleware::common))
         .with_state(state)

@@ -791,3 +791,41 @@ async fn hot_reads_come_from_memory_until_a_nudge_invalidates_them() {
         assert_eq!(again.status(), 304, "{accept}");
     }
 }
+
+#[tokio::test]
+async fn the_audit_trail_shows_who_changed_what_paged_by_position() {
+    let s = server().await;
+    let (status, page) = s.json("/v1/tournaments/hera/events?limit=3").await;
+    assert_eq!(status, 200);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["event_type"], "TournamentCreated");
+    assert_eq!(items[0]["actor"], format!("user:{OWNER}"));
+    assert_eq!(items[1]["event_type"], "OwnerGranted");
+    assert_eq!(items[2]["change"]["name"], "Hera");
+    let next = page["next_after"].as_i64().unwrap();
+    let (_, rest) = s
+        .json(&format!(
+            "/v1/tournaments/hera/events?after={next}&limit=200"
+        ))
+        .await;
+    let types: Vec<&str> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "PlayerAddedToRoster",
+            "PlayerAddedToRoster",
+            "PlayerAddedToRoster",
+            "TeamCreated",
+            "TeamMemberAdded"
+        ]
+    );
+    assert_eq!(rest["next_after"], Value::Null);
+    assert_eq!(s.json("/v1/tournaments/hera/events?limit=0").await.0, 422);
+    assert_eq!(s.json("/v1/tournaments/nope/events").await.0, 404);
+}
