@@ -9,6 +9,7 @@ mod audit;
 mod cache;
 mod catalog;
 mod error;
+mod history;
 mod infra;
 mod insights;
 mod matches;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(insights::router())
         .merge(players::router())
         .merge(audit::router())
+        .merge(history::router())
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn(middleware::common))
         .with_state(state)

@@ -829,3 +829,40 @@ async fn the_audit_trail_shows_who_changed_what_paged_by_position() {
     assert_eq!(s.json("/v1/tournaments/hera/events?limit=0").await.0, 422);
     assert_eq!(s.json("/v1/tournaments/nope/events").await.0, 404);
 }
+
+#[tokio::test]
+async fn standings_history_buckets_positions_and_teams() {
+    let s = server().await;
+    let (status, h) = s.json("/v1/tournaments/hera/standings/history").await;
+    assert_eq!(status, 200);
+    // The window opens at minute 1; the day's anchor is the start, the last bucket the last
+    // event (the match at minute 40); positions never change in between.
+    assert_eq!(
+        h["buckets"],
+        json!(["2026-05-17T06:41:00+00:00", "2026-05-17T07:20:00+00:00"])
+    );
+    assert_eq!(h["last_polled_at"], "2026-05-17T07:20:00+00:00");
+    let players = h["players"].as_array().unwrap();
+    let ids: Vec<i64> = players
+        .iter()
+        .map(|p| p["tournament_player_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![10, 11, 12]);
+    assert_eq!(players[0]["name"], "Hera the Great");
+    assert_eq!(
+        players[0]["points"],
+        json!([
+            {"position": 1, "peak_rating": 3045, "current_rating": null},
+            {"position": 1, "peak_rating": 3045, "current_rating": null}
+        ])
+    );
+    assert_eq!(players[1]["points"][1]["position"], 2);
+    assert_eq!(
+        players[2]["points"][0],
+        json!({"position": 3, "peak_rating": null, "current_rating": null})
+    );
+    assert_eq!(
+        h["teams"][0]["points"][0],
+        json!({"position": 1, "combined_peak_elo": 3045, "combined_current_elo": null})
+    );
+}
