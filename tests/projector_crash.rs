@@ -16,6 +16,8 @@ fn start_worker(url: &str) -> Child {
         .args(["serve", "--role", "worker"])
         .env("DATABASE_URL", url)
         .env("BIND", "127.0.0.1:0")
+        // The poller runs in a worker: point it at a closed port, never at the real upstream.
+        .env("UPSTREAM_BASE_URL", "http://127.0.0.1:9")
         .env("LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -35,6 +35,8 @@ fn start(data: &Path) -> Server {
         .env_remove("DATABASE_URL")
         .env("DATA_DIR", data)
         .env("BIND", "127.0.0.1:0")
+        // The poller runs in `serve`: point it at a closed port, never at the real upstream.
+        .env("UPSTREAM_BASE_URL", "http://127.0.0.1:9")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr_log).expect("stderr log"))
         .spawn()

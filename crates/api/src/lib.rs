@@ -29,6 +29,7 @@ use sqlx::PgPool;
 pub use standings::{compute as compute_standings, StandingRow};
 
 pub use cache::ResponseCache;
+pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
 #[derive(Clone)]

@@ -12,7 +12,8 @@ use serde_json::json;
 const MAX_BODY_BYTES: u64 = 1_048_576;
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-const SECURITY_HEADERS: [(&str, &str); 6] = [
+/// Sent on every response (the stream's lean responder adds them itself).
+pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     (

@@ -2,12 +2,17 @@
 //! together; the work itself lives in those crates (see `docs/architecture.md`).
 
 mod database;
+mod demo;
+mod polling;
 mod projections_cli;
 mod settings;
 
 use anyhow::Context;
 use clap::Parser;
-use settings::{Cli, Command, ProjectionsCommand, Role, ServeArgs};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use settings::{Cli, Command, DemoArgs, ProjectionsCommand, Role, ServeArgs};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -63,19 +68,78 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             rebuilt
         }
+        Command::Sim(args) => polling::sim(args).await,
+        Command::Demo(args) => demo(args).await,
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = database::Database::open(&args.db).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind)
+    let poller = polling::poller_config(&args.poller);
+    run_service(db, args.bind, args.role, poller, |_| {}).await
+}
+
+/// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
+/// process, with a demo tournament whose live data moves within a minute.
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let db = database::Database::open(&args.db).await?;
+    let sim = sim::SimHandle::new(sim::SimConfig {
+        // Half a simulated hour per real minute, busy players: games finish every few seconds.
+        speed: 30.0,
+        activity: sim::ACTIVITY_HIGH,
+        ..sim::SimConfig::default()
+    });
+    let started = async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen for the simulator")?;
+        let sim_addr = listener.local_addr()?;
+        tokio::spawn(sim::serve(listener, sim.clone()));
+        demo::seed(&db.pool, &sim).await?;
+        anyhow::Ok(sim_addr)
+    }
+    .await;
+    let sim_addr = match started {
+        Ok(addr) => addr,
+        Err(e) => {
+            db.close().await?;
+            return Err(e);
+        }
+    };
+    let mut poller = poller::PollerConfig::with_base_url(format!("http://{sim_addr}"));
+    poller.stats_interval = Duration::from_secs(5);
+    poller.matches_interval = Duration::from_secs(10);
+    poller.live_interval = Duration::from_secs(5);
+    poller.catalog_interval = Duration::from_secs(300);
+    poller.lock_retry = Duration::from_secs(2);
+    poller.lock_check = Duration::from_secs(2);
+    run_service(db, args.bind, Role::All, poller, move |addr| {
+        let slug = demo::DEMO_SLUG;
+        println!();
+        println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
+        println!("    standings  http://{addr}/v1/tournaments/{slug}/standings");
+        println!("    teams      http://{addr}/v1/tournaments/{slug}/teams/standings");
+        println!("    matches    http://{addr}/v1/tournaments/{slug}/matches");
+        println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
+        println!("    health     http://{addr}/health");
+        println!("    simulator  http://{sim_addr}/sim/state");
+        println!("  Ctrl-C stops everything (the embedded PostgreSQL too).");
+    })
+    .await
+}
+
+/// Runs this process's roles until SIGINT/SIGTERM, then stops them and closes the database
+/// (stopping the private cluster, if any). `on_ready` runs once the HTTP server listens.
+async fn run_service(
+    db: database::Database,
+    bind: SocketAddr,
+    role: Role,
+    poller_config: poller::PollerConfig,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (set BIND to another address)",
-                args.bind
-            )
-        });
+        .with_context(|| format!("cannot listen on {bind} (set BIND to another address)"));
     let listener = match listener {
         Ok(listener) => listener,
         Err(e) => {
@@ -83,23 +147,69 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
-    let local = listener.local_addr().unwrap_or(args.bind);
-    tracing::info!(bind = %local, role = ?args.role, "serving");
+    let local = listener.local_addr().unwrap_or(bind);
+    tracing::info!(bind = %local, ?role, "serving");
     // A plain line for people and scripts (BIND may say port 0).
     println!("standings: listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
-    if matches!(args.role, Role::All | Role::Worker) {
+    if matches!(role, Role::All | Role::Worker) {
         background.spawn(projections::runner::run(
             db.pool.clone(),
             projections::core::Core,
             500,
             stop_rx.clone(),
         ));
+        // Polls only while it holds the leader lock; other workers stand by.
+        tracing::info!(upstream = %poller_config.upstream.base_url, "poller enabled");
+        match poller::Poller::new(poller_config, db.pool.clone()) {
+            Ok(poller) => {
+                background.spawn(poller.run(stop_rx.clone()));
+            }
+            Err(e) => {
+                let _ = stop_tx.send(true);
+                while background.join_next().await.is_some() {}
+                db.close().await?;
+                return Err(e).context("cannot start the poller");
+            }
+        }
     }
-    let app = api::router(api::AppState::new(db.pool.clone()));
+    // The SSE hub: fed from the nudge log; every nudge first drops the cached responses of
+    // the tournaments it names, then reaches subscribers.
+    let hub = stream::Hub::new(stream::HubConfig::default());
+    let cache = std::sync::Arc::new(api::ResponseCache::default());
+    let invalidated = cache.clone();
+    hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
+    background.spawn(stream::run_feed(
+        db.pool.clone(),
+        hub.clone(),
+        stop_rx.clone(),
+    ));
+    let stream_state = stream::StreamState {
+        hub: hub.clone(),
+        pool: db.pool.clone(),
+    };
+    let app = api::router(api::AppState::with_cache(db.pool.clone(), cache))
+        .merge(stream::router(stream_state.clone()));
+    // The stream route is answered by a lean responder (~2.5 KiB per stream instead of ~20);
+    // every other request goes to axum.
+    let listener = match stream::LeanListener::new(listener, stream_state, lean_options()) {
+        Ok(listener) => listener,
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            while background.join_next().await.is_some() {}
+            db.close().await?;
+            return Err(e).context("cannot start the stream listener");
+        }
+    };
+    on_ready(local);
+    let closing = hub.clone();
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open streams would hold the graceful shutdown for their whole lifetime.
+            closing.close();
+        })
         .await
         .context("HTTP server failed");
     tracing::info!("shutting down");
@@ -109,8 +219,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     served
 }
 
+/// The contract's security headers on lean stream responses too (they skip the middleware).
+fn lean_options() -> stream::LeanOptions {
+    stream::LeanOptions {
+        extra_headers: api::SECURITY_HEADERS
+            .iter()
+            .map(|(name, value)| {
+                (
+                    axum::http::HeaderName::from_static(name),
+                    axum::http::HeaderValue::from_static(value),
+                )
+            })
+            .collect(),
+        ..stream::LeanOptions::default()
+    }
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -21,13 +22,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service (HTTP API; later also the poller and projectors, by role).
+    /// Run the service: HTTP API, and (by role) the upstream poller and the projectors.
     Serve(ServeArgs),
+    /// Try it: embedded PostgreSQL + simulated upstream + worker + API, with a demo
+    /// tournament of 16 simulated players in 4 teams whose data moves within a minute.
+    Demo(DemoArgs),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
     /// Inspect and rebuild read models.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Serve a simulated community API (a deterministic ladder with fault knobs) until
+    /// Ctrl-C; point UPSTREAM_BASE_URL at it for demos and load tests.
+    Sim(SimArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +82,15 @@ pub enum Role {
 }
 
 #[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
@@ -84,4 +100,109 @@ pub struct ServeArgs {
     /// Which parts of the service this process runs.
     #[arg(long, env = "ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
+    #[command(flatten)]
+    pub poller: PollerArgs,
+}
+
+/// The upstream poller (roles `all` and `worker`; one process polls at a time, the others
+/// stand by on a PostgreSQL advisory lock and take over within seconds).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Upstream poller (roles all and worker)")]
+pub struct PollerArgs {
+    /// Base URL of the AoE2:DE community API the poller reads (e.g. a `standings sim`).
+    #[arg(long, env = "UPSTREAM_BASE_URL", default_value = poller::DEFAULT_UPSTREAM_BASE_URL)]
+    pub upstream_base_url: String,
+    /// Seconds between player-stats polls (batched GetPersonalStat over every linked roster
+    /// profile). Fractions allowed.
+    #[arg(long, env = "POLL_STATS_SECONDS", default_value = "30", value_parser = seconds)]
+    pub poll_stats_seconds: Duration,
+    /// Seconds between recent-match polls (history only for players whose stats moved).
+    #[arg(long, env = "POLL_MATCHES_SECONDS", default_value = "60", value_parser = seconds)]
+    pub poll_matches_seconds: Duration,
+    /// Seconds between live-lobby polls (findAdvertisements).
+    #[arg(long, env = "POLL_LIVE_SECONDS", default_value = "15", value_parser = seconds)]
+    pub poll_live_seconds: Duration,
+    /// Seconds between leaderboard/civilization catalog polls (60 s retry after a failure).
+    #[arg(long, env = "POLL_CATALOG_SECONDS", default_value = "1800", value_parser = seconds)]
+    pub poll_catalog_seconds: Duration,
+    /// Every tracked player's match history is re-read about once per this many seconds
+    /// (a rotating slice per matches poll), whatever their stats say.
+    #[arg(long, env = "POLL_SWEEP_SECONDS", default_value = "3600", value_parser = seconds)]
+    pub poll_sweep_seconds: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address the simulator listens on.
+    #[arg(long, env = "SIM_BIND", default_value = sim::DEFAULT_BIND)]
+    pub bind: SocketAddr,
+    /// Seed of the simulation (same seed and controls: same payloads).
+    #[arg(long, env = "SIM_SEED", default_value_t = sim::SimConfig::default().seed)]
+    pub seed: u64,
+    /// Ladder players (8 to 100000).
+    #[arg(long, env = "SIM_PLAYERS", default_value_t = sim::SimConfig::default().players)]
+    pub players: usize,
+    /// Simulated seconds per real second.
+    #[arg(long, env = "SIM_SPEED", default_value_t = sim::SimConfig::default().speed, value_parser = non_negative)]
+    pub speed: f64,
+    /// Ranked games per player per simulated hour (0.1 quiet, 2 busy).
+    #[arg(long, env = "SIM_ACTIVITY", default_value_t = sim::SimConfig::default().activity, value_parser = non_negative)]
+    pub activity: f64,
+    /// Custom lobbies kept open at any time.
+    #[arg(long, env = "SIM_LOBBIES", default_value_t = sim::SimConfig::default().lobbies)]
+    pub lobbies: usize,
+    /// Start with the clock stopped: payloads stay byte-identical until a control moves them.
+    #[arg(long, env = "SIM_FROZEN")]
+    pub frozen: bool,
+}
+
+/// A positive number of seconds (fractions allowed), at most a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(value.is_finite() && value > 0.0 && value <= 86_400.0) {
+        return Err(format!("`{text}`: expected seconds in (0, 86400]"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn non_negative(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{text}`: expected a number >= 0")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds_accept_fractions_and_refuse_nonsense() {
+        assert_eq!(seconds("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(seconds("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "100000"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn poller_defaults_follow_the_design() {
+        let cli = Cli::try_parse_from(["standings", "serve"]).expect("parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.poller.poll_stats_seconds, Duration::from_secs(30));
+        assert_eq!(args.poller.poll_matches_seconds, Duration::from_secs(60));
+        assert_eq!(args.poller.poll_live_seconds, Duration::from_secs(15));
+        assert_eq!(args.poller.poll_catalog_seconds, Duration::from_secs(1800));
+    }
 }

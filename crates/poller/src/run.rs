@@ -1,0 +1,208 @@
+//! The scheduled poller: standby until the leader lock is ours, then one loop per cycle kind
+//! until shutdown or until the lock session breaks.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::burst::{retry_delay, Burst, Transition};
+use crate::leader::LeaderLock;
+use crate::{CycleKind, Poller};
+
+/// How long a shutdown waits for cycles in flight before cancelling them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TermEnd {
+    Shutdown,
+    /// The lock session broke or stopped answering.
+    LockLost,
+    /// A cycle loop panicked: give the lock up so another process can lead.
+    Crashed,
+}
+
+impl Poller {
+    /// Polls while this process holds the leader lock; stands by while another does. Returns
+    /// when `shutdown` becomes `true` (or its sender is dropped), releasing the lock.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let config = self.inner.config.clone();
+        let mut lock = LeaderLock::new(&self.inner.pool, config.lock_key);
+        let mut lock_errors = Burst::default();
+        let mut standing_by = false;
+        loop {
+            if stopping(&shutdown) {
+                break;
+            }
+            match lock.try_acquire().await {
+                Ok(true) => {
+                    if let Transition::Recovered { failed_cycles, .. } = lock_errors.success() {
+                        tracing::info!(failed_tries = failed_cycles, "leader lock reachable again");
+                    }
+                    standing_by = false;
+                    let end = self.lead(&mut lock, &mut shutdown).await;
+                    if end == TermEnd::Shutdown {
+                        break;
+                    }
+                }
+                Ok(false) => {
+                    if let Transition::Recovered { failed_cycles, .. } = lock_errors.success() {
+                        tracing::info!(failed_tries = failed_cycles, "leader lock reachable again");
+                    }
+                    if !standing_by {
+                        tracing::info!("another poller holds the leader lock; standing by");
+                        standing_by = true;
+                    }
+                }
+                Err(e) => {
+                    if let Transition::Started { .. } = lock_errors.failure("database") {
+                        tracing::warn!(error = %e, "cannot reach the database for the leader lock");
+                    }
+                }
+            }
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep(config.lock_retry) => {}
+            }
+        }
+        lock.release().await;
+    }
+
+    /// One term as leader.
+    async fn lead(&self, lock: &mut LeaderLock, shutdown: &mut watch::Receiver<bool>) -> TermEnd {
+        let stats = &self.inner.stats;
+        let pid = lock.holder_pid().unwrap_or(0);
+        stats.is_leader.store(true, Ordering::Relaxed);
+        stats.terms.fetch_add(1, Ordering::Relaxed);
+        stats
+            .lock_backend_pid
+            .store(i64::from(pid), Ordering::Relaxed);
+        tracing::info!(lock_backend_pid = pid, "leader lock taken; polling");
+        // Another leader may have told the aggregates things since our caches were filled.
+        self.reset_caches();
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let first_stats = Arc::new(watch::channel(false).0);
+        let mut loops = JoinSet::new();
+        for kind in CycleKind::ALL {
+            loops.spawn(
+                self.clone()
+                    .cycle_loop(kind, stop_rx.clone(), first_stats.clone()),
+            );
+        }
+        let check_every = self.inner.config.lock_check;
+        let mut check = tokio::time::interval(check_every);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let end = loop {
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break TermEnd::Shutdown;
+                    }
+                }
+                _ = check.tick() => {
+                    match tokio::time::timeout(check_every, lock.check()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "leader lock session broke; standing by");
+                            break TermEnd::LockLost;
+                        }
+                        Err(_) => {
+                            lock.forget();
+                            tracing::warn!("leader lock session stopped answering; standing by");
+                            break TermEnd::LockLost;
+                        }
+                    }
+                }
+                Some(joined) = loops.join_next() => {
+                    tracing::error!(error = ?joined.err(), "a poll loop stopped unexpectedly; giving up the lead");
+                    break TermEnd::Crashed;
+                }
+            }
+        };
+        match end {
+            TermEnd::Shutdown => {
+                // Let cycles in flight finish (each command is its own transaction anyway).
+                let _ = stop_tx.send(true);
+                let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                    while loops.join_next().await.is_some() {}
+                })
+                .await;
+                if drained.is_err() {
+                    loops.shutdown().await;
+                }
+            }
+            TermEnd::LockLost | TermEnd::Crashed => {
+                // Stop at once: another process may lead already.
+                loops.shutdown().await;
+                stats.terms_lost.fetch_add(1, Ordering::Relaxed);
+                if end == TermEnd::Crashed {
+                    lock.release().await;
+                }
+            }
+        }
+        stats.is_leader.store(false, Ordering::Relaxed);
+        stats.lock_backend_pid.store(0, Ordering::Relaxed);
+        end
+    }
+
+    /// Cycles of one kind until `stop`: after a success the next comes one interval later,
+    /// after failures sooner (a jittered backoff that grows to the interval).
+    async fn cycle_loop(
+        self,
+        kind: CycleKind,
+        mut stop: watch::Receiver<bool>,
+        first_stats: Arc<watch::Sender<bool>>,
+    ) {
+        if kind == CycleKind::Matches {
+            // The first stats cycle of a term marks everyone as moved: start right after it
+            // rather than one whole matches interval later.
+            let mut done = first_stats.subscribe();
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::timeout(self.inner.config.matches_interval, done.wait_for(|d| *d)) => {}
+            }
+        }
+        loop {
+            let (result, failures) = self.cycle(kind).await;
+            if kind == CycleKind::Stats {
+                first_stats.send_replace(true);
+            }
+            let retry_after = result.as_ref().err().and_then(|e| e.retry_after());
+            let delay = self.next_delay(kind, failures, retry_after);
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            if stopping(&stop) {
+                return;
+            }
+        }
+    }
+
+    fn next_delay(
+        &self,
+        kind: CycleKind,
+        failures: u64,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        let c = &self.inner.config;
+        let (interval, base) = match kind {
+            CycleKind::Stats => (c.stats_interval, c.stats_interval / 4),
+            CycleKind::Matches => (c.matches_interval, c.matches_interval / 4),
+            CycleKind::Live => (c.live_interval, c.live_interval / 4),
+            CycleKind::Catalog => (c.catalog_interval, c.catalog_retry),
+        };
+        retry_delay(base, interval, failures, retry_after)
+    }
+}
+
+fn stopping(rx: &watch::Receiver<bool>) -> bool {
+    *rx.borrow()
+}

@@ -1,0 +1,266 @@
+//! Shared fixtures: a simulator over real HTTP, a fresh migrated database on the test binary's
+//! embedded cluster, a tournament roster appended through the event store and projected, and
+//! event counts read back from the `events` table.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use domain::event::Actor;
+use domain::tournament::{
+    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
+    TournamentCommand, TournamentConfig,
+};
+use domain::EventMetadata;
+use poller::{CycleKind, Poller, PollerConfig};
+use sim::{SimConfig, SimHandle};
+use sqlx::PgPool;
+use store::EventStore;
+use upstream::UpstreamConfig;
+
+pub const OWNER: &str = "11111111-1111-1111-1111-111111111111";
+
+/// A served simulator and a database; the server stops when this is dropped.
+pub struct Env {
+    pub addr: SocketAddr,
+    pub sim: SimHandle,
+    pub pool: PgPool,
+    pub store: EventStore,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A small frozen ladder: nothing moves unless the test says so.
+pub fn frozen_sim(seed: u64, lobbies: usize) -> SimConfig {
+    SimConfig {
+        seed,
+        players: 64,
+        frozen: true,
+        activity: 1.0,
+        lobbies,
+        ..SimConfig::default()
+    }
+}
+
+impl Env {
+    pub async fn start(prefix: &str, sim: SimConfig) -> Env {
+        let (addr, sim, server) = sim::spawn(sim).await.expect("bind 127.0.0.1:0");
+        let pool = store::testing::migrated_pool(prefix).await;
+        Env {
+            addr,
+            sim,
+            store: EventStore::new(pool.clone()),
+            pool,
+            server,
+        }
+    }
+
+    /// A poller on this environment with the short test cadences.
+    pub fn poller(&self) -> Poller {
+        self.poller_with(test_config(self.addr))
+    }
+
+    pub fn poller_with(&self, config: PollerConfig) -> Poller {
+        Poller::new(config, self.pool.clone()).expect("poller")
+    }
+
+    /// A second pool on the same database (another "process").
+    pub async fn other_pool(&self) -> PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with((*self.pool.connect_options()).clone())
+            .await
+            .expect("second pool")
+    }
+}
+
+/// Fast cadences and an impatient client: the whole suite stays quick.
+pub fn test_config(addr: SocketAddr) -> PollerConfig {
+    PollerConfig {
+        stats_interval: Duration::from_millis(300),
+        matches_interval: Duration::from_millis(300),
+        live_interval: Duration::from_millis(150),
+        catalog_interval: Duration::from_secs(2),
+        catalog_retry: Duration::from_millis(100),
+        // Sweep and watch off unless a test turns them on: request counts stay exact.
+        sweep_period: Duration::from_secs(3600),
+        lobby_watch: Duration::from_secs(3600),
+        upstream: UpstreamConfig {
+            base_url: format!("http://{addr}"),
+            timeout: Duration::from_millis(300),
+            connect_timeout: Duration::from_millis(300),
+            max_retries: 1,
+            backoff_min: Duration::from_millis(10),
+            backoff_max: Duration::from_millis(20),
+            retry_after_cap: Duration::from_millis(50),
+            ..UpstreamConfig::default()
+        },
+        lock_retry: Duration::from_millis(50),
+        lock_check: Duration::from_millis(100),
+        ..PollerConfig::default()
+    }
+}
+
+/// Creates tournament `slug` (id `tournament_id`) with `players` linked, roster ids from
+/// `first_player_id`, in chunks of at most 100 (the roster cap).
+pub async fn seed_tournament(
+    store: &EventStore,
+    slug: &str,
+    tournament_id: i64,
+    players: &[i64],
+    first_player_id: i64,
+) {
+    let owner = EventMetadata::new(Actor::User(OWNER.into()));
+    let create = TournamentCommand::Create {
+        actor: Actor::User(OWNER.into()),
+        create: Box::new(CreateTournament {
+            tournament_id,
+            slug: slug.into(),
+            config: TournamentConfig {
+                name: format!("Tournament {slug}"),
+                leaderboard_id: 3,
+                rank_by: RankBy::PeakRating,
+                start_date: None,
+                end_date: None,
+                prize_pool_cents: None,
+                host_stream_urls: vec![],
+                presentation: serde_json::json!({}),
+            },
+            owner: Some(OWNER.into()),
+            creator: CreatorFacts {
+                on_allowlist: true,
+                owned_tournaments: 0,
+            },
+            leaderboard: Some(LeaderboardFacts {
+                name: "SOLO_RM_RANKED".into(),
+                is_ranked: true,
+            }),
+            at: Utc::now(),
+        }),
+    };
+    store
+        .execute::<Tournament>(slug, create, &owner)
+        .await
+        .expect("create tournament");
+    for (i, &profile) in players.iter().enumerate() {
+        let id = first_player_id + i as i64;
+        let add = TournamentCommand::Manage {
+            actor: Actor::User(OWNER.into()),
+            action: TournamentAction::AddPlayerToRoster {
+                tournament_player_id: id,
+                name: format!("player-{id}"),
+                profile_id: Some(profile),
+                presentation: serde_json::json!({}),
+            },
+        };
+        store
+            .execute::<Tournament>(slug, add, &owner)
+            .await
+            .expect("add roster player");
+    }
+}
+
+/// Runs the core projector until the tracked set has `n` profiles.
+pub async fn wait_tracked(pool: &PgPool, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        projections::runner::catch_up(pool, &projections::core::Core, 500)
+            .await
+            .expect("projector");
+        let tracked = poller::tracked::tracked_profiles(pool)
+            .await
+            .expect("tracked set");
+        if tracked.len() == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tracked set stuck at {} of {n}",
+            tracked.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A frozen environment with `n` rostered players (the first `n` of the ladder).
+pub async fn rostered(prefix: &str, n: usize, lobbies: usize) -> (Env, Vec<i64>) {
+    let env = Env::start(prefix, frozen_sim(7, lobbies)).await;
+    let roster = env.sim.roster(n);
+    seed_tournament(&env.store, "cup", 1, &roster, 100).await;
+    wait_tracked(&env.pool, n).await;
+    (env, roster)
+}
+
+/// `(aggregate_type, event_type)` → count.
+pub async fn event_counts(pool: &PgPool) -> BTreeMap<(String, String), i64> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT aggregate_type, event_type, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("count events");
+    rows.into_iter().map(|(a, e, n)| ((a, e), n)).collect()
+}
+
+/// What appended since `before`: `(aggregate_type, event_type)` → new events.
+pub fn delta(
+    before: &BTreeMap<(String, String), i64>,
+    after: &BTreeMap<(String, String), i64>,
+) -> BTreeMap<(String, String), i64> {
+    after
+        .iter()
+        .map(|(k, &n)| (k.clone(), n - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n != 0)
+        .collect()
+}
+
+pub fn key(aggregate: &str, event: &str) -> (String, String) {
+    (aggregate.to_owned(), event.to_owned())
+}
+
+/// `(aggregate_id, payload)` of every event of a type, in log order.
+pub async fn events_of(pool: &PgPool, event_type: &str) -> Vec<(String, serde_json::Value)> {
+    sqlx::query_as(
+        "SELECT aggregate_id, payload::jsonb FROM events WHERE event_type = $1
+          ORDER BY global_position",
+    )
+    .bind(event_type)
+    .fetch_all(pool)
+    .await
+    .expect("read events")
+}
+
+/// Every kind once, in the order a term starts them; all must succeed.
+pub async fn all_cycles(poller: &Poller) {
+    for kind in [
+        CycleKind::Catalog,
+        CycleKind::Stats,
+        CycleKind::Matches,
+        CycleKind::Live,
+    ] {
+        poller
+            .run_cycle(kind)
+            .await
+            .unwrap_or_else(|e| panic!("{kind} cycle: {e}"));
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `within` passes; returns whether it held.
+pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond()
+}

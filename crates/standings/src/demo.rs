@@ -1,0 +1,131 @@
+//! `standings demo`: everything on one laptop: the embedded PostgreSQL, the simulated upstream,
+//! the worker and the API, with a demo tournament of 16 simulated players in 4 teams.
+
+use anyhow::Context;
+use chrono::Utc;
+use domain::event::Actor;
+use domain::tournament::{
+    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
+    TournamentCommand, TournamentConfig,
+};
+use domain::EventMetadata;
+use serde_json::json;
+use sqlx::PgPool;
+use store::ids::{next_id, IdKind};
+use store::EventStore;
+
+pub const DEMO_SLUG: &str = "demo";
+const PLAYERS: usize = 16;
+const TEAMS: [(&str, &str); 4] = [
+    ("Britons", "BRI"),
+    ("Franks", "FRA"),
+    ("Mongols", "MON"),
+    ("Byzantines", "BYZ"),
+];
+
+fn operator() -> Actor {
+    Actor::Operator("demo".into())
+}
+
+/// Creates the demo tournament (once; a second run reuses it) from the simulator's players.
+pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
+    let store = EventStore::new(pool.clone());
+    let meta = EventMetadata::new(operator());
+    let existing: Tournament = store
+        .load(DEMO_SLUG)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if existing.tournament_id.is_some() {
+        return Ok(());
+    }
+    let create = TournamentCommand::Create {
+        actor: operator(),
+        create: Box::new(CreateTournament {
+            tournament_id: next_id(pool, IdKind::Tournament).await?,
+            slug: DEMO_SLUG.into(),
+            config: TournamentConfig {
+                name: "Live Standings Demo Cup".into(),
+                leaderboard_id: 3,
+                rank_by: RankBy::PeakRating,
+                start_date: None,
+                end_date: None,
+                prize_pool_cents: Some(100_000),
+                host_stream_urls: vec![],
+                presentation: json!({"tagline": "simulated players, real pipeline"}),
+            },
+            owner: None,
+            creator: CreatorFacts::default(),
+            leaderboard: Some(LeaderboardFacts {
+                name: "SOLO_RM_RANKED".into(),
+                is_ranked: true,
+            }),
+            at: Utc::now(),
+        }),
+    };
+    store
+        .execute::<Tournament>(DEMO_SLUG, create, &meta)
+        .await
+        .map_err(|e| anyhow::anyhow!("create the demo tournament: {e}"))?;
+    let manage = |action| TournamentCommand::Manage {
+        actor: operator(),
+        action,
+    };
+    let mut team_ids = vec![];
+    for (name, initials) in TEAMS {
+        let team_id = next_id(pool, IdKind::Team).await?;
+        store
+            .execute::<Tournament>(
+                DEMO_SLUG,
+                manage(TournamentAction::CreateTeam {
+                    team_id,
+                    name: name.into(),
+                    initials: initials.into(),
+                }),
+                &meta,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("create team {name}: {e}"))?;
+        team_ids.push(team_id);
+    }
+    for (i, profile_id) in sim.roster(PLAYERS).into_iter().enumerate() {
+        let alias = sim
+            .player(profile_id)
+            .map(|p| p.alias)
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| format!("Player {profile_id}"));
+        let tournament_player_id = next_id(pool, IdKind::TournamentPlayer).await?;
+        let team_id = team_ids[i % team_ids.len()];
+        for action in [
+            TournamentAction::AddPlayerToRoster {
+                tournament_player_id,
+                name: alias.clone(),
+                profile_id: Some(profile_id),
+                presentation: json!({}),
+            },
+            TournamentAction::AddTeamMember {
+                team_id,
+                tournament_player_id,
+            },
+        ] {
+            store
+                .execute::<Tournament>(DEMO_SLUG, manage(action), &meta)
+                .await
+                .map_err(|e| anyhow::anyhow!("add {alias}: {e}"))
+                .context("seed the demo roster")?;
+        }
+        if i < team_ids.len() {
+            store
+                .execute::<Tournament>(
+                    DEMO_SLUG,
+                    manage(TournamentAction::SetTeamCaptain {
+                        team_id,
+                        tournament_player_id,
+                    }),
+                    &meta,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("captain {alias}: {e}"))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! With the real projector: nudges it writes reach the stream, and `?tournament=` resolves
+//! through the real `live.tournaments` view (slug and `current`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::event::Actor;
+use domain::tournament::{
+    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
+    TournamentCommand, TournamentConfig,
+};
+use domain::EventMetadata;
+use projections::core::Core;
+use projections::runner::catch_up;
+use store::EventStore;
+use stream::{FeedOptions, Hub, HubConfig, StreamState};
+use tokio::sync::watch;
+
+const OWNER: &str = "11111111-1111-1111-1111-111111111111";
+const WAIT: Duration = Duration::from_secs(5);
+
+fn at(minute: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
+}
+
+fn meta() -> EventMetadata {
+    EventMetadata::new(Actor::User(OWNER.into()))
+}
+
+/// Reads the stream until `count` events (not comments) arrived; returns their text blocks.
+async fn events(response: &mut reqwest::Response, count: usize) -> Vec<String> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    while out.len() < count {
+        if let Some(end) = buf.find("\n\n") {
+            let block = buf[..end].to_owned();
+            buf.drain(..end + 2);
+            if !block.starts_with(':') {
+                out.push(block);
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(WAIT, response.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("the stream is open");
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn projector_nudges_reach_filtered_streams() {
+    let pool = store::testing::migrated_pool("stream_projector").await;
+    let store = EventStore::new(pool.clone());
+    let create = TournamentCommand::Create {
+        actor: Actor::User(OWNER.into()),
+        create: Box::new(CreateTournament {
+            tournament_id: 5,
+            slug: "hera".into(),
+            config: TournamentConfig {
+                name: "Hera Invitational".into(),
+                leaderboard_id: 3,
+                rank_by: RankBy::PeakRating,
+                start_date: Some(at(0)),
+                end_date: None,
+                prize_pool_cents: None,
+                host_stream_urls: vec![],
+                presentation: serde_json::json!({}),
+            },
+            owner: Some(OWNER.into()),
+            creator: CreatorFacts {
+                on_allowlist: true,
+                owned_tournaments: 0,
+            },
+            leaderboard: Some(LeaderboardFacts {
+                name: "SOLO_RM_RANKED".into(),
+                is_ranked: true,
+            }),
+            at: at(0),
+        }),
+    };
+    store
+        .execute::<Tournament>("hera", create, &meta())
+        .await
+        .unwrap();
+    catch_up(&pool, &Core, 500).await.unwrap();
+
+    let hub = Hub::new(HubConfig::default());
+    let (_stop, stop_rx) = watch::channel(false);
+    tokio::spawn(stream::run_feed_with(
+        pool.clone(),
+        hub.clone(),
+        stop_rx,
+        FeedOptions {
+            listen_url: None,
+            poll_interval: Duration::from_secs(60),
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/stream", listener.local_addr().unwrap());
+    let app = stream::router(StreamState {
+        hub: hub.clone(),
+        pool: pool.clone(),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let mut by_slug = reqwest::get(format!("{url}?tournament=hera"))
+        .await
+        .unwrap();
+    let mut current = reqwest::get(format!("{url}?tournament=current"))
+        .await
+        .unwrap();
+    assert_eq!(by_slug.status(), 200);
+    assert_eq!(current.status(), 200);
+    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM nudge_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for response in [&mut by_slug, &mut current] {
+        let hello = events(response, 1).await;
+        assert!(
+            hello[0].contains(&format!("data: {{\"last_id\": {head}}}")),
+            "{hello:?}"
+        );
+    }
+    let other = reqwest::get(format!("{url}?tournament=nope"))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+
+    store
+        .execute::<Tournament>(
+            "hera",
+            TournamentCommand::Manage {
+                actor: Actor::User(OWNER.into()),
+                action: TournamentAction::AddPlayerToRoster {
+                    tournament_player_id: 10,
+                    name: "Hera".into(),
+                    profile_id: Some(199325),
+                    presentation: serde_json::json!({}),
+                },
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    catch_up(&pool, &Core, 500).await.unwrap();
+    let written: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, kind FROM nudge_log WHERE id > $1 ORDER BY id")
+            .bind(head)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!written.is_empty());
+    for response in [&mut by_slug, &mut current] {
+        let got = events(response, written.len()).await;
+        for ((id, kind), block) in written.iter().zip(&got) {
+            assert!(
+                block.starts_with(&format!(
+                    "id: {id}\nevent: {kind}\ndata: {{\"polled_at\": \""
+                )),
+                "{block}"
+            );
+            assert!(block.ends_with("\"tournament_ids\": [5]}"), "{block}");
+        }
+    }
+}
