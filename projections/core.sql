@@ -134,9 +134,12 @@ CREATE TABLE matches
 CREATE INDEX matches_started_at ON matches (started_at DESC);
 CREATE INDEX matches_state ON matches (state);
 
+-- No foreign key to matches: the projector writes a match before its players, in the same
+-- transaction, and never deletes matches; the per-row check cost as much as the insert itself
+-- and was the largest single cost of a rebuild (docs/performance.md).
 CREATE TABLE match_players
 (
-    match_id        bigint NOT NULL REFERENCES matches ON DELETE CASCADE,
+    match_id        bigint NOT NULL,
     profile_id      bigint NOT NULL,
     civilization_id bigint NOT NULL,
     team_id         bigint NOT NULL,

@@ -234,21 +234,7 @@ async fn seed(pool: &PgPool) {
         .await
         .unwrap();
     // Apply everything to the read models.
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    for _ in 0..4000 {
-        projections::runner::catch_up(pool, &projections::core::Core, 500)
-            .await
-            .unwrap();
-        let builds = projections::runner::builds(pool).await.unwrap();
-        if builds.iter().any(|b| b.is_live() && b.events == total) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("projections did not catch up");
+    settle(pool).await;
 }
 
 struct Server {
@@ -714,6 +700,8 @@ async fn players_teams_civs_head_to_head_progression_and_summary() {
     );
 }
 
+/// Runs the projector until every appended event is applied (other tests' transactions on the
+/// shared cluster may hold the log back for a moment).
 async fn settle(pool: &PgPool) {
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)

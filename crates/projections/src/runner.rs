@@ -39,11 +39,41 @@ pub trait Projector: Send + Sync + 'static {
         decoded: AnyEvent,
         nudges: &'a mut Nudges,
     ) -> ApplyFuture<'a>;
+
+    /// Applies a batch of events, in log order, with the same effect (rows and nudges) as
+    /// calling [`Projector::apply`] on each in turn. Same transaction and `search_path`. On
+    /// failure, names the event that cannot be applied (the runner parks there). The default
+    /// calls `apply` per event; override it to write a batch with a few set-based statements.
+    fn apply_batch<'a>(
+        &'a self,
+        db: &'a mut PgConnection,
+        events: &'a [(RecordedEvent, AnyEvent)],
+        nudges: &'a mut Nudges,
+    ) -> BatchFuture<'a> {
+        Box::pin(async move {
+            for (index, (event, decoded)) in events.iter().enumerate() {
+                self.apply(db, event, decoded.clone(), nudges)
+                    .await
+                    .map_err(|error| BatchError { index, error })?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// Boxed so the runner's futures stay `Send` for every lifetime (async fns in traits with
 /// borrowed connections otherwise trip "implementation is not general enough").
 pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'a>>;
+
+/// What [`Projector::apply_batch`] returns.
+pub type BatchFuture<'a> = Pin<Box<dyn Future<Output = Result<(), BatchError>> + Send + 'a>>;
+
+/// A batch failed at `events[index]`.
+#[derive(Debug)]
+pub struct BatchError {
+    pub index: usize,
+    pub error: sqlx::Error,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -223,20 +253,31 @@ pub async fn step<P: Projector>(
         .await?;
     let mut nudges = Nudges::default();
     let count = events.len();
-    // Owned iteration: a borrowed iterator held across awaits trips rustc's
-    // "not general enough" Send check for spawned futures.
+    // Decode up to the first undecodable event; apply what precedes it (an earlier event that
+    // fails to apply is where we park), then park on it.
+    let mut decoded = Vec::with_capacity(count);
+    let mut poison = None;
     for event in events {
-        let outcome = match event.decode() {
-            Ok(decoded) => projector
-                .apply(&mut tx, &event, decoded, &mut nudges)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(error) = outcome {
-            drop(tx);
-            return Err(park(db, &current, &event, error).await);
+        match event.decode() {
+            Ok(d) => decoded.push((event, d)),
+            Err(e) => {
+                poison = Some((event, e.to_string()));
+                break;
+            }
         }
+    }
+    if let Err(BatchError { index, error }) =
+        projector.apply_batch(&mut tx, &decoded, &mut nudges).await
+    {
+        drop(tx);
+        return Err(match decoded.get(index) {
+            Some((event, _)) => park(db, &current, event, error.to_string()).await,
+            None => ProjectionError::Db(error),
+        });
+    }
+    if let Some((event, error)) = poison {
+        drop(tx);
+        return Err(park(db, &current, &event, error).await);
     }
     sqlx::query(
         "UPDATE projection_checkpoints

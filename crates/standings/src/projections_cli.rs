@@ -11,6 +11,9 @@ use sqlx::PgPool;
 
 use crate::settings::RebuildArgs;
 
+/// Events per rebuild transaction: the best measured batch (docs/performance.md).
+const REBUILD_BATCH: i64 = 10_000;
+
 /// Every projector this binary knows, by name.
 pub const PROJECTORS: &[&str] = &[Core::NAME];
 
@@ -74,7 +77,7 @@ async fn rebuild_one<P: Projector>(db: &PgPool, projector: &P) -> anyhow::Result
     bar.set_message(format!("rebuilding {} (build {build})", P::NAME));
     let started = Instant::now();
     loop {
-        let done = step(db, projector, build, 2_000).await?;
+        let done = step(db, projector, build, REBUILD_BATCH).await?;
         let applied = builds(db)
             .await?
             .into_iter()

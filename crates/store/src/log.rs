@@ -66,8 +66,11 @@ const READ_AFTER: &str = "
       FROM events
      WHERE (tx, global_position) > ($1::text::xid8, $2)
        AND tx < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY tx, global_position
+     ORDER BY events.tx, events.global_position
      LIMIT $3";
+
+// `ORDER BY events.tx`, not the `tx` output alias (a bigint cast): only the column's order can
+// use the `events_log_order` index; sorting the alias scans and sorts the whole log each read.
 
 /// Up to `limit` events after `after`, in log order. An empty result means "caught up for now".
 ///

@@ -1,0 +1,289 @@
+//! Serves the bench tournament of the design (32 rostered players on ladder 3, about 40 finished
+//! games each inside the window, 8 teams of 4, 3 live lobbies) with the real API and its
+//! response cache, on a throwaway PostgreSQL, for HTTP load tools (`wrk`) on loopback.
+//!
+//! `cargo run --release -p bench --bin standings_server -- --bind 127.0.0.1:8090`
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use chrono::{DateTime, Duration, Utc};
+use clap::Parser;
+use domain::event::Actor;
+use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
+use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
+use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
+use domain::tournament::{
+    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
+    TournamentCommand, TournamentConfig,
+};
+use domain::EventMetadata;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use store::EventStore;
+
+#[derive(Parser)]
+struct Args {
+    /// Where the API listens.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    bind: SocketAddr,
+    /// Games per player inside the window.
+    #[arg(long, default_value_t = 40)]
+    games: usize,
+}
+
+const PLAYERS: i64 = 32;
+const SLUG: &str = "bench";
+
+fn err<E: std::error::Error>(e: store::CommandError<E>) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+fn operator() -> Actor {
+    Actor::Operator("bench".into())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::Builder::new()
+        .prefix("bench-standings-")
+        .tempdir_in("/tmp")?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    let cluster =
+        embedded_pg::Cluster::start(embedded_pg::ClusterConfig::throwaway(dir.path().join("pg")))
+            .await?;
+    cluster.create_database("bench").await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect(&cluster.database_url("bench"))
+        .await?;
+    store::migrate(&pool).await?;
+    seed(&EventStore::new(pool.clone()), args.games).await?;
+    let applied = projections::runner::catch_up(&pool, &projections::core::Core, 5_000)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    eprintln!("bench tournament ready ({applied} events)");
+
+    let cache = Arc::new(api::ResponseCache::default());
+    let app = api::router(api::AppState::with_cache(pool.clone(), cache));
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .context("bind")?;
+    println!(
+        "http://{}/v1/tournaments/{SLUG}/standings",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    pool.close().await;
+    cluster.stop().await?;
+    Ok(())
+}
+
+async fn seed(store: &EventStore, games_each: usize) -> anyhow::Result<()> {
+    let meta = EventMetadata::new(operator());
+    let poller = EventMetadata::new(Actor::Poller);
+    let start = DateTime::<Utc>::from_timestamp(1_779_000_000, 0).unwrap_or_default();
+    store
+        .execute::<Tournament>(
+            SLUG,
+            TournamentCommand::Create {
+                actor: operator(),
+                create: Box::new(CreateTournament {
+                    tournament_id: 1,
+                    slug: SLUG.into(),
+                    config: TournamentConfig {
+                        name: "Bench Invitational".into(),
+                        leaderboard_id: 3,
+                        rank_by: RankBy::PeakRating,
+                        start_date: Some(start),
+                        end_date: None,
+                        prize_pool_cents: Some(1_000_000),
+                        host_stream_urls: vec![],
+                        presentation: json!({}),
+                    },
+                    owner: None,
+                    creator: CreatorFacts::default(),
+                    leaderboard: Some(LeaderboardFacts {
+                        name: "SOLO_RM_RANKED".into(),
+                        is_ranked: true,
+                    }),
+                    at: start,
+                }),
+            },
+            &meta,
+        )
+        .await
+        .map_err(err)?;
+    let manage = |action| TournamentCommand::Manage {
+        actor: operator(),
+        action,
+    };
+    for team in 0..8 {
+        store
+            .execute::<Tournament>(
+                SLUG,
+                manage(TournamentAction::CreateTeam {
+                    team_id: 100 + team,
+                    name: format!("Team {team}"),
+                    initials: format!("T{team}"),
+                }),
+                &meta,
+            )
+            .await
+            .map_err(err)?;
+    }
+    let profile = |i: i64| 1_000_000 + i;
+    for i in 0..PLAYERS {
+        for action in [
+            TournamentAction::AddPlayerToRoster {
+                tournament_player_id: 10 + i,
+                name: format!("Player {i:02}"),
+                profile_id: Some(profile(i)),
+                presentation: json!({"displayName": format!("Bench Player {i:02}"), "flag": "ca"}),
+            },
+            TournamentAction::AddTeamMember {
+                team_id: 100 + i / 4,
+                tournament_player_id: 10 + i,
+            },
+        ] {
+            store
+                .execute::<Tournament>(SLUG, manage(action), &meta)
+                .await
+                .map_err(err)?;
+        }
+    }
+    // Games between rostered players: Elo-ish ratings, random civs and maps.
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut rating: Vec<i64> = (0..PLAYERS).map(|_| rng.gen_range(1800..2600)).collect();
+    let mut peak = rating.clone();
+    let mut record = vec![(0i64, 0i64); PLAYERS as usize];
+    let maps = [
+        "Arabia",
+        "Arena",
+        "Black Forest",
+        "Mediterranean",
+        "Four Lakes",
+    ];
+    let total = games_each * PLAYERS as usize / 2;
+    for g in 0..total {
+        let a = rng.gen_range(0..PLAYERS) as usize;
+        let mut b = rng.gen_range(0..PLAYERS) as usize;
+        if a == b {
+            b = (b + 1) % PLAYERS as usize;
+        }
+        let a_wins = rng.gen_bool(0.5);
+        let delta = rng.gen_range(5..20);
+        let started = start + Duration::minutes(30 * g as i64);
+        let (old_a, old_b) = (rating[a], rating[b]);
+        let (new_a, new_b) = if a_wins {
+            (old_a + delta, old_b - delta)
+        } else {
+            (old_a - delta, old_b + delta)
+        };
+        rating[a] = new_a;
+        rating[b] = new_b;
+        peak[a] = peak[a].max(new_a);
+        peak[b] = peak[b].max(new_b);
+        let (wa, wb) = if a_wins { (1, 0) } else { (0, 1) };
+        record[a] = (record[a].0 + wa, record[a].1 + 1 - wa);
+        record[b] = (record[b].0 + wb, record[b].1 + 1 - wb);
+        let player = |i: usize, team, won: bool, old, new, civ| MatchPlayer {
+            profile_id: profile(i as i64),
+            alias: Some(format!("player{i:02}")),
+            civilization_id: civ,
+            team_id: team,
+            outcome: Some(if won { Outcome::Win } else { Outcome::Loss }),
+            old_rating: Some(old),
+            new_rating: Some(new),
+            xp_gained: 1,
+        };
+        let match_id = 480_000_000 + g as i64;
+        store
+            .execute::<Match>(
+                &match_id.to_string(),
+                MatchCommand::RecordFinishedMatch(FinishedMatch {
+                    match_id,
+                    map_name: maps[g % maps.len()].into(),
+                    matchtype_id: 6,
+                    leaderboard_id: Some(3),
+                    started_at: started,
+                    completed_at: Some(started + Duration::minutes(25)),
+                    description: Some("AUTOMATCH".into()),
+                    players: vec![
+                        player(a, 0, a_wins, old_a, new_a, rng.gen_range(0..45)),
+                        player(b, 1, !a_wins, old_b, new_b, rng.gen_range(0..45)),
+                    ],
+                }),
+                &poller,
+            )
+            .await
+            .map_err(err)?;
+    }
+    let observed_at = start + Duration::minutes(30 * total as i64);
+    for i in 0..PLAYERS as usize {
+        store
+            .execute::<Profile>(
+                &profile(i as i64).to_string(),
+                ProfileCommand::ObserveStats(ObserveStats {
+                    profile_id: profile(i as i64),
+                    identity: Some(ProfileIdentity {
+                        alias: format!("player{i:02}"),
+                        country: Some("ca".into()),
+                        steam_id: None,
+                        level: 10,
+                        xp: 1000,
+                        region_id: 0,
+                        clan_name: None,
+                    }),
+                    ladders: vec![LadderStats {
+                        leaderboard_id: 3,
+                        rating: rating[i],
+                        highest_rating: peak[i],
+                        wins: 1000 + record[i].0,
+                        losses: 900 + record[i].1,
+                        streak: 1,
+                        drops: 0,
+                        rank: Some(i as i64 + 1),
+                        rank_total: Some(50_000),
+                        region_rank: None,
+                        region_rank_total: None,
+                        last_match_at: Some(observed_at),
+                    }],
+                    observed_at,
+                }),
+                &poller,
+            )
+            .await
+            .map_err(err)?;
+    }
+    for l in 0..3 {
+        store
+            .execute::<Lobby>(
+                &(490_000_000 + l).to_string(),
+                LobbyCommand::Observe {
+                    snapshot: LobbySnapshot {
+                        lobby_id: 490_000_000 + l,
+                        map_name: "Arena".into(),
+                        description: Some(format!("Showmatch {l}")),
+                        matchtype_id: 0,
+                        state: LobbyState::Staging,
+                        members: vec![profile(2 * l), profile(2 * l + 1)],
+                    },
+                    observed_at,
+                },
+                &poller,
+            )
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
+}
