@@ -14,7 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::respond::Rendered;
+use crate::respond::{etag_matches, Rendered};
 use crate::tournaments::TournamentRead;
 
 /// One cached representation set: identity, gzip and brotli bodies of the same JSON.
@@ -195,16 +195,7 @@ pub fn respond_cached(entry: &Entry, cache_control: &'static str, request: &Head
     } else {
         (entry.identity.body.clone(), None, format!("\"{base}\""))
     };
-    let not_modified = request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim().trim_start_matches("W/");
-            tag == "*" || tag == etag
-        });
-    let mut response = if not_modified {
+    let mut response = if etag_matches(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut r = Response::new(Body::from(body));

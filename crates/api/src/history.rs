@@ -9,13 +9,14 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
+use domain::standings::desc_nulls_last;
 use domain::tournament::RankBy;
 use serde::Serialize;
 
 use crate::error::ApiResult;
 use crate::respond::{cached, CacheClass};
 use crate::standings::{display_name, load, Loaded};
-use crate::tournaments::{find_cached, TournamentRead};
+use crate::tournaments::TournamentRead;
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
@@ -74,14 +75,13 @@ async fn history(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         "standings/history".into(),
         CacheClass::AuthAware,
         &headers,
-        || compute(&state, t),
+        |t| compute(&state, t),
     )
     .await
 }
@@ -193,14 +193,8 @@ async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHist
             .collect();
         let mut order: Vec<usize> = (0..entrants.len()).collect();
         order.sort_by(|&a, &b| {
-            let desc = |x: Option<i64>, y: Option<i64>| match (x, y) {
-                (Some(x), Some(y)) => y.cmp(&x),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            };
-            desc(values[a].0, values[b].0)
-                .then(desc(values[a].1, values[b].1))
+            desc_nulls_last(values[a].0, values[b].0)
+                .then(desc_nulls_last(values[a].1, values[b].1))
                 .then(entrants[a].base_name.cmp(&entrants[b].base_name))
                 .then(
                     entrants[a]

@@ -19,7 +19,7 @@ use crate::error::ApiResult;
 use crate::query::Params;
 use crate::respond::{cached, CacheClass};
 use crate::standings::{display_name, load, parse_outcome, Loaded};
-use crate::tournaments::{find_cached, TournamentRead};
+use crate::tournaments::TournamentRead;
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
@@ -115,14 +115,13 @@ async fn team_standings(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         "teams/standings".to_string(),
         CacheClass::AuthAware,
         &headers,
-        || team_standings_body(&state, t),
+        |t| team_standings_body(&state, t),
     )
     .await
 }
@@ -187,12 +186,7 @@ async fn team_standings_body(
             ));
         }
         // Members by metric DESC, unrated last.
-        members.sort_by(|a, b| match (a.0, b.0) {
-            (Some(x), Some(y)) => y.cmp(&x),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
+        members.sort_by(|a, b| rules::desc_nulls_last(a.0, b.0));
         rows.push(TeamStandingRow {
             team_id,
             name,
@@ -243,14 +237,13 @@ async fn civ_stats(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         "civ-stats".to_string(),
         CacheClass::AuthAware,
         &headers,
-        || civ_stats_body(&state, t),
+        |t| civ_stats_body(&state, t),
     )
     .await
 }
@@ -332,14 +325,13 @@ async fn head_to_head(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let limit = Params(params).int_in("limit", 1, 200, 50)? as usize;
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         format!("head-to-head?limit={limit}"),
         CacheClass::AuthAware,
         &headers,
-        || head_to_head_body(&state, t, limit),
+        |t| head_to_head_body(&state, t, limit),
     )
     .await
 }
@@ -425,14 +417,13 @@ async fn progression(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         "progression".to_string(),
         CacheClass::AuthAware,
         &headers,
-        || progression_body(&state, t),
+        |t| progression_body(&state, t),
     )
     .await
 }
@@ -537,14 +528,13 @@ async fn summary(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let min_games = Params(params).int_in("win_rate_min_games", 1, i64::MAX, 5)?;
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         format!("summary?win_rate_min_games={min_games}"),
         CacheClass::AuthAware,
         &headers,
-        || summary_body(&state, t, min_games),
+        |t| summary_body(&state, t, min_games),
     )
     .await
 }

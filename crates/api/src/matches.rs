@@ -111,7 +111,6 @@ async fn list(
         }
     }
     let limit = params.int_in("limit", 1, 200, 50)?;
-    let t = find_cached(&state, &slug).await?;
     let key = cache_key("matches", &params.0);
     let filter = MatchFilter {
         profile_id,
@@ -119,7 +118,7 @@ async fn list(
         state: match_state,
         limit,
     };
-    cached(&state, t.id, key, CacheClass::Static, &headers, || {
+    cached(&state, &slug, key, CacheClass::Static, &headers, |t| {
         list_body(&state, t, filter)
     })
     .await
@@ -208,14 +207,13 @@ async fn live(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find_cached(&state, &slug).await?;
     cached(
         &state,
-        t.id,
+        &slug,
         "live".into(),
         CacheClass::Live,
         &headers,
-        || live_body(&state, t),
+        |t| live_body(&state, t),
     )
     .await
 }

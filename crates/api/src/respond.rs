@@ -72,18 +72,22 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// 200 with the body, or 304 when `If-None-Match` names the same ETag.
-pub fn conditional(rendered: &Rendered, cache: &'static str, request: &HeaderMap) -> Response {
-    let matches = request
+/// Whether `If-None-Match` names `etag` (weak comparison, as for GET) or `*`.
+pub fn etag_matches(request: &HeaderMap, etag: &str) -> bool {
+    request
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|tag| {
             let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == rendered.etag.to_str().unwrap_or("")
-        });
-    let mut response = if matches {
+            tag == "*" || tag.trim_start_matches("W/") == etag
+        })
+}
+
+/// 200 with the body, or 304 when `If-None-Match` names the same ETag.
+pub fn conditional(rendered: &Rendered, cache: &'static str, request: &HeaderMap) -> Response {
+    let mut response = if etag_matches(request, rendered.etag.to_str().unwrap_or("")) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut r = Response::new(Body::from(rendered.body.clone()));
@@ -104,11 +108,12 @@ pub fn respond<T: Serialize>(value: &T, class: CacheClass, request: &HeaderMap) 
     conditional(&render(value), class.header(request), request)
 }
 
-/// Serves a per-tournament read from the response cache, computing it with `fill` on a miss.
-/// Without a cache (no nudge feed to invalidate it) every request computes.
+/// Serves a per-tournament read: resolves the slug, then answers from the response cache,
+/// computing the body with `fill` on a miss. Without a cache (no nudge feed to invalidate it)
+/// every request computes.
 pub async fn cached<T, F, Fut>(
     state: &crate::AppState,
-    tournament_id: i64,
+    slug: &str,
     key: String,
     class: CacheClass,
     request: &HeaderMap,
@@ -116,12 +121,14 @@ pub async fn cached<T, F, Fut>(
 ) -> crate::error::ApiResult<Response>
 where
     T: Serialize,
-    F: FnOnce() -> Fut,
+    F: FnOnce(crate::tournaments::TournamentRead) -> Fut,
     Fut: std::future::Future<Output = crate::error::ApiResult<T>>,
 {
+    let tournament = crate::tournaments::find_cached(state, slug).await?;
     let Some(cache) = &state.cache else {
-        return Ok(respond(&fill().await?, class, request));
+        return Ok(respond(&fill(tournament).await?, class, request));
     };
+    let tournament_id = tournament.id;
     let key = format!("{tournament_id}|{key}");
     if let Some(entry) = cache.get(&key) {
         return Ok(crate::cache::respond_cached(
@@ -131,7 +138,7 @@ where
         ));
     }
     let ticket = cache.ticket(tournament_id);
-    let value = fill().await?;
+    let value = fill(tournament).await?;
     let entry = cache.store(key, tournament_id, ticket, render(&value));
     Ok(crate::cache::respond_cached(
         &entry,

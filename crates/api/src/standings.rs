@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use crate::catalog::{civ_names, ListEnvelope};
 use crate::error::ApiResult;
 use crate::respond::{cached, CacheClass};
-use crate::tournaments::{find_cached, TournamentRead};
+use crate::tournaments::TournamentRead;
 use crate::wire::ser_opt_dt;
 use crate::AppState;
 
@@ -33,15 +33,14 @@ async fn standings(
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let t = find_cached(&state, &slug).await?;
     let pool = state.pool.clone();
     cached(
         &state,
-        t.id,
+        &slug,
         "standings".into(),
         CacheClass::AuthAware,
         &headers,
-        || async move { compute(&pool, &t, Utc::now()).await },
+        |t| async move { compute(&pool, &t, Utc::now()).await },
     )
     .await
 }

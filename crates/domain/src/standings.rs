@@ -36,8 +36,8 @@ pub struct RankKey<'a> {
     pub base_name: &'a str,
 }
 
-/// Descending with nulls last.
-fn desc_nulls_last(a: Option<i64>, b: Option<i64>) -> Ordering {
+/// Descending with nulls last: the order of every rating column in the contract.
+pub fn desc_nulls_last(a: Option<i64>, b: Option<i64>) -> Ordering {
     match (a, b) {
         (Some(a), Some(b)) => b.cmp(&a),
         (Some(_), None) => Ordering::Less,
