@@ -5,14 +5,18 @@
 //! Invariant: handlers read `live.*` read models and send commands; they never write read-model
 //! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
 
+mod as_of;
 mod audit;
 mod cache;
+mod caller;
 mod catalog;
 mod error;
 mod history;
+mod idempotency;
 mod infra;
 mod insights;
 mod matches;
+mod me;
 mod middleware;
 mod players;
 mod query;
@@ -20,6 +24,7 @@ mod respond;
 mod standings;
 mod tournaments;
 mod wire;
+mod writes;
 
 use std::sync::Arc;
 
@@ -27,6 +32,7 @@ use axum::Router;
 use sqlx::PgPool;
 
 pub use standings::{compute as compute_standings, StandingRow};
+pub use writes::parse_datetime;
 
 pub use cache::ResponseCache;
 pub use middleware::SECURITY_HEADERS;
@@ -37,20 +43,32 @@ pub struct AppState {
     pub pool: PgPool,
     /// Hot per-tournament responses; `None` when nothing invalidates it (no nudge feed).
     pub cache: Option<Arc<ResponseCache>>,
+    /// Verifies access tokens; `None`: no key set configured, every token is invalid.
+    pub auth: Option<auth::Verifier>,
 }
 
 impl AppState {
-    /// Computes every response (no nudge feed to invalidate a cache).
+    /// Computes every response (no nudge feed to invalidate a cache), accepts no token.
     pub fn new(pool: PgPool) -> AppState {
-        AppState { pool, cache: None }
+        AppState {
+            pool,
+            cache: None,
+            auth: None,
+        }
     }
 
     /// Serves hot reads from `cache`, which the caller must invalidate on every nudge.
     pub fn with_cache(pool: PgPool, cache: Arc<ResponseCache>) -> AppState {
         AppState {
-            pool,
             cache: Some(cache),
+            ..AppState::new(pool)
         }
+    }
+
+    /// Accepts the tokens `verifier` accepts (writes, `/v1/me`).
+    pub fn with_auth(mut self, verifier: auth::Verifier) -> AppState {
+        self.auth = Some(verifier);
+        self
     }
 }
 
@@ -66,6 +84,11 @@ pub fn router(state: AppState) -> Router {
         .merge(players::router())
         .merge(audit::router())
         .merge(history::router())
+        .merge(me::router())
+        .merge(writes::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        )))
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn(middleware::common))
         .with_state(state)

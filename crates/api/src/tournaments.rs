@@ -47,6 +47,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tournaments/{slug}", get(detail))
 }
 
+/// `rank_by` as the contract spells it.
+pub fn rank_by_text(rank_by: domain::tournament::RankBy) -> String {
+    match rank_by {
+        domain::tournament::RankBy::PeakRating => "peak_rating".into(),
+        domain::tournament::RankBy::CurrentRating => "current_rating".into(),
+    }
+}
+
 /// Postgres "undefined table": the read models are not built yet on a fresh deployment.
 pub fn not_built_yet(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -71,6 +79,20 @@ async fn detail(
 ) -> ApiResult<Response> {
     let tournament = find_cached(&state, &slug).await?;
     Ok(respond(&tournament, CacheClass::Static, &headers))
+}
+
+/// The tournaments `user` owns, newest first (`/v1/me`).
+pub async fn owned_by(pool: &PgPool, user: &str) -> ApiResult<Vec<TournamentRead>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM live.tournaments
+          WHERE id IN (SELECT tournament_id FROM live.tournament_owners WHERE user_id = $1)
+          ORDER BY created_at DESC, id DESC"
+    );
+    match sqlx::query_as(&sql).bind(user).fetch_all(pool).await {
+        Ok(rows) => Ok(rows),
+        Err(e) if not_built_yet(&e) => Ok(vec![]),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// [`find`] through the response cache's slug map (hot reads resolve a slug per request).

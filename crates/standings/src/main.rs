@@ -1,6 +1,8 @@
 //! `standings`: the live-standings binary. It parses arguments and wires the library crates
 //! together; the work itself lives in those crates (see `docs/architecture.md`).
 
+mod access;
+mod admin;
 mod database;
 mod demo;
 mod polling;
@@ -12,7 +14,10 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use settings::{Cli, Command, DemoArgs, ProjectionsCommand, Role, ServeArgs};
+use settings::{
+    Cli, Command, CreatorsCommand, DemoArgs, ProjectionsCommand, Role, RosterCommand, ServeArgs,
+    TournamentCommand,
+};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -70,18 +75,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sim(args) => polling::sim(args).await,
         Command::Demo(args) => demo(args).await,
+        Command::Creators(command) => {
+            let (args, grant) = match &command {
+                CreatorsCommand::Grant(args) => (args, true),
+                CreatorsCommand::Revoke(args) => (args, false),
+            };
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::creators(&db.pool, args, grant).await;
+            db.close().await?;
+            done
+        }
+        Command::Tournament(TournamentCommand::Create(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::create_tournament(&db.pool, &args).await;
+            db.close().await?;
+            done
+        }
+        Command::Roster(RosterCommand::Add(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::add_to_roster(&db.pool, &args).await;
+            db.close().await?;
+            done
+        }
+        Command::Token(args) => admin::token(&args),
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = database::Database::open(&args.db).await?;
     let poller = polling::poller_config(&args.poller);
-    run_service(db, args.bind, args.role, poller, |_| {}).await
+    let access = match access::configure(&args.auth) {
+        Ok(access) => access,
+        Err(e) => {
+            db.close().await?;
+            return Err(e);
+        }
+    };
+    run_service(db, args.bind, args.role, poller, access, |_| {}).await
 }
 
 /// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
 /// process, with a demo tournament whose live data moves within a minute.
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let access = access::configure(&args.auth)?;
     let db = database::Database::open(&args.db).await?;
     let sim = sim::SimHandle::new(sim::SimConfig {
         // Half a simulated hour per real minute, busy players: games finish every few seconds.
@@ -113,7 +149,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     poller.catalog_interval = Duration::from_secs(300);
     poller.lock_retry = Duration::from_secs(2);
     poller.lock_check = Duration::from_secs(2);
-    run_service(db, args.bind, Role::All, poller, move |addr| {
+    run_service(db, args.bind, Role::All, poller, access, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
@@ -123,6 +159,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
         println!("    health     http://{addr}/health");
         println!("    simulator  http://{sim_addr}/sim/state");
+        println!("  Writes need a token: `standings token --user <uuid>` mints one (dev key).");
         println!("  Ctrl-C stops everything (the embedded PostgreSQL too).");
     })
     .await
@@ -135,6 +172,7 @@ async fn run_service(
     bind: SocketAddr,
     role: Role,
     poller_config: poller::PollerConfig,
+    access: access::Access,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
@@ -189,8 +227,17 @@ async fn run_service(
         hub: hub.clone(),
         pool: db.pool.clone(),
     };
-    let app = api::router(api::AppState::with_cache(db.pool.clone(), cache))
-        .merge(stream::router(stream_state.clone()));
+    let mut state = api::AppState::with_cache(db.pool.clone(), cache);
+    if let Some(verifier) = access.verifier {
+        state = state.with_auth(verifier);
+    }
+    let mut app = api::router(state).merge(stream::router(stream_state.clone()));
+    if let Some(jwks) = access.dev_jwks {
+        app = app.route(
+            access::DEV_JWKS_PATH,
+            axum::routing::get(move || async move { axum::Json(jwks) }),
+        );
+    }
     // The stream route is answered by a lean responder (~2.5 KiB per stream instead of ~20);
     // every other request goes to axum.
     let listener = match stream::LeanListener::new(listener, stream_state, lean_options()) {
