@@ -10,6 +10,7 @@ mod audit;
 mod cache;
 mod caller;
 mod catalog;
+mod cors;
 mod error;
 mod history;
 mod idempotency;
@@ -35,6 +36,7 @@ pub use standings::{compute as compute_standings, StandingRow};
 pub use writes::parse_datetime;
 
 pub use cache::ResponseCache;
+pub use cors::CorsPolicy;
 pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
@@ -45,6 +47,8 @@ pub struct AppState {
     pub cache: Option<Arc<ResponseCache>>,
     /// Verifies access tokens; `None`: no key set configured, every token is invalid.
     pub auth: Option<auth::Verifier>,
+    /// Browser origins allowed to call with credentials (first-party front-ends).
+    pub cors: Arc<CorsPolicy>,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
             pool,
             cache: None,
             auth: None,
+            cors: Arc::new(CorsPolicy::default()),
         }
     }
 
@@ -63,6 +68,12 @@ impl AppState {
             cache: Some(cache),
             ..AppState::new(pool)
         }
+    }
+
+    /// Echoes these origins with credentials (default: development's localhost ports).
+    pub fn with_cors(mut self, policy: CorsPolicy) -> AppState {
+        self.cors = Arc::new(policy);
+        self
     }
 
     /// Accepts the tokens `verifier` accepts (writes, `/v1/me`).
@@ -90,6 +101,10 @@ pub fn router(state: AppState) -> Router {
             idempotency::layer,
         )))
         .fallback(infra::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::layer,
+        ))
         .layer(axum::middleware::from_fn(middleware::common))
         .with_state(state)
 }

@@ -9,6 +9,8 @@ use crate::settings::AuthArgs;
 pub const DEV_JWKS_PATH: &str = "/auth/jwks";
 
 pub struct Access {
+    /// Browser origins allowed to call with credentials.
+    pub cors: api::CorsPolicy,
     /// `None`: no key set (production without AUTH_JWKS_URL): writes answer 401.
     pub verifier: Option<auth::Verifier>,
     /// The dev key set to publish, when the dev key is in use.
@@ -17,6 +19,7 @@ pub struct Access {
 
 pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
     let issuer = args.issuer().map(str::to_string);
+    let cors = api::CorsPolicy::new(&args.cors_origins, args.is_production());
     if let Some(url) = args.auth_jwks_url.as_deref().filter(|u| !u.is_empty()) {
         let mut config = auth::VerifierConfig::new(url);
         config.issuer = issuer;
@@ -25,6 +28,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
             "verifying tokens against the auth service's key set"
         );
         return Ok(Access {
+            cors,
             verifier: Some(auth::Verifier::new(config)),
             dev_jwks: None,
         });
@@ -32,6 +36,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
     if args.is_production() {
         tracing::warn!("AUTH_JWKS_URL is unset in production: writes and /v1/me answer 401");
         return Ok(Access {
+            cors,
             verifier: None,
             dev_jwks: None,
         });
@@ -46,6 +51,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
         "development auth: accepting tokens from the local dev key (mint one with `standings token --user UUID`)"
     );
     Ok(Access {
+        cors,
         verifier: Some(auth::Verifier::with_static_jwks(&jwks, config)),
         dev_jwks: Some(jwks),
     })

@@ -227,7 +227,7 @@ async fn run_service(
         hub: hub.clone(),
         pool: db.pool.clone(),
     };
-    let mut state = api::AppState::with_cache(db.pool.clone(), cache);
+    let mut state = api::AppState::with_cache(db.pool.clone(), cache).with_cors(access.cors);
     if let Some(verifier) = access.verifier {
         state = state.with_auth(verifier);
     }

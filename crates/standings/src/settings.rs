@@ -163,6 +163,11 @@ pub struct AuthArgs {
     /// `production` disables the local dev key.
     #[arg(long, env = "ENVIRONMENT", default_value = "development")]
     pub environment: String,
+    /// Comma-separated origins of first-party front-ends allowed to call with credentials
+    /// (writes, /v1/me). Production also allows https://criticalbit.gg and its subdomains;
+    /// development also allows http://localhost:5100-5199.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
     /// The local dev signing key (PEM), created on first use.
     #[arg(
         long,
