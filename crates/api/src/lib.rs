@@ -11,6 +11,7 @@ mod cache;
 mod caller;
 mod catalog;
 mod cors;
+mod directory;
 mod error;
 mod history;
 mod idempotency;
@@ -37,6 +38,7 @@ pub use writes::parse_datetime;
 
 pub use cache::ResponseCache;
 pub use cors::CorsPolicy;
+pub use directory::UserDirectory;
 pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
@@ -49,6 +51,8 @@ pub struct AppState {
     pub auth: Option<auth::Verifier>,
     /// Browser origins allowed to call with credentials (first-party front-ends).
     pub cors: Arc<CorsPolicy>,
+    /// Owner profiles from the auth service; `None`: owners' profile fields are null.
+    pub directory: Option<Arc<UserDirectory>>,
 }
 
 impl AppState {
@@ -59,6 +63,7 @@ impl AppState {
             cache: None,
             auth: None,
             cors: Arc::new(CorsPolicy::default()),
+            directory: None,
         }
     }
 
@@ -73,6 +78,12 @@ impl AppState {
     /// Echoes these origins with credentials (default: development's localhost ports).
     pub fn with_cors(mut self, policy: CorsPolicy) -> AppState {
         self.cors = Arc::new(policy);
+        self
+    }
+
+    /// Fills owners' display name, email and avatar from the auth service at `base_url`.
+    pub fn with_directory(mut self, base_url: &str) -> AppState {
+        self.directory = Some(Arc::new(UserDirectory::new(base_url)));
         self
     }
 

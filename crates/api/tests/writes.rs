@@ -40,6 +40,10 @@ async fn jwks_server(jwks: Value) -> String {
 
 impl Env {
     async fn start(prefix: &str, issuer: Option<&str>) -> Env {
+        Env::start_with(prefix, issuer, None).await
+    }
+
+    async fn start_with(prefix: &str, issuer: Option<&str>, directory: Option<&str>) -> Env {
         let pool = store::testing::migrated_pool(prefix).await;
         let key = auth::DevKey::generate();
         let mut config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
@@ -53,8 +57,11 @@ impl Env {
         ));
         seed(&pool).await;
         let cache = std::sync::Arc::new(api::ResponseCache::default());
-        let state =
+        let mut state =
             api::AppState::with_cache(pool.clone(), cache).with_auth(auth::Verifier::new(config));
+        if let Some(base) = directory {
+            state = state.with_directory(base);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = api::router(state);
@@ -1157,5 +1164,87 @@ async fn first_party_origins_get_credentialed_cors_and_preflights() {
     assert!(
         !r.headers().contains_key("access-control-allow-origin"),
         "no third-party preflight"
+    );
+}
+
+#[tokio::test]
+async fn owners_are_enriched_from_the_auth_service_and_survive_its_outage() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/users/lookup",
+        axum::routing::get(
+            move |headers: axum::http::HeaderMap, query: axum::extract::RawQuery| {
+                let seen = seen.clone();
+                async move {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let cookie = headers
+                        .get("cookie")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    assert!(
+                        cookie.starts_with("criticalbit_access="),
+                        "the caller's cookie is forwarded"
+                    );
+                    let query = query.0.unwrap_or_default();
+                    assert_eq!(
+                        query.matches("ids=").count(),
+                        2,
+                        "misses batched, deduplicated: {query}"
+                    );
+                    axum::Json(
+                        json!([{"id": OWNER.to_uppercase(), "email": "host@example.org",
+                                    "display_name": "Host", "avatar_url": null}]),
+                    )
+                }
+            },
+        ),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let env = Env::start_with("writes_directory", None, Some(&format!("http://{addr}"))).await;
+    assert_eq!(
+        env.call("POST", "/v1/tournaments", Some(OWNER), Some(cup("cup")))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        env.call(
+            "POST",
+            "/v1/tournaments/cup/owners",
+            Some(OWNER),
+            Some(json!({"user_id": OTHER}))
+        )
+        .await
+        .0,
+        204
+    );
+    let (status, owners) = env
+        .call("GET", "/v1/tournaments/cup/owners", Some(OWNER), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(owners[0]["display_name"], "Host");
+    assert_eq!(owners[0]["email"], "host@example.org");
+    assert_eq!(
+        owners[1]["display_name"],
+        Value::Null,
+        "unknown to the auth service"
+    );
+    // The auth service goes away: the cached profile stays, nothing fails.
+    server.abort();
+    let (status, owners) = env
+        .call("GET", "/v1/tournaments/cup/owners", Some(OWNER), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(owners[0]["display_name"], "Host");
+    assert_eq!(owners[1]["display_name"], Value::Null);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the second read missed only OTHER, and failed quietly"
     );
 }

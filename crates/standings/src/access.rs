@@ -11,6 +11,8 @@ pub const DEV_JWKS_PATH: &str = "/auth/jwks";
 pub struct Access {
     /// Browser origins allowed to call with credentials.
     pub cors: api::CorsPolicy,
+    /// The auth service's base URL for owner profiles.
+    pub directory: Option<String>,
     /// `None`: no key set (production without AUTH_JWKS_URL): writes answer 401.
     pub verifier: Option<auth::Verifier>,
     /// The dev key set to publish, when the dev key is in use.
@@ -20,6 +22,7 @@ pub struct Access {
 pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
     let issuer = args.issuer().map(str::to_string);
     let cors = api::CorsPolicy::new(&args.cors_origins, args.is_production());
+    let directory = args.auth_api_base_url.clone().filter(|u| !u.is_empty());
     if let Some(url) = args.auth_jwks_url.as_deref().filter(|u| !u.is_empty()) {
         let mut config = auth::VerifierConfig::new(url);
         config.issuer = issuer;
@@ -29,6 +32,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
         );
         return Ok(Access {
             cors,
+            directory,
             verifier: Some(auth::Verifier::new(config)),
             dev_jwks: None,
         });
@@ -37,6 +41,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
         tracing::warn!("AUTH_JWKS_URL is unset in production: writes and /v1/me answer 401");
         return Ok(Access {
             cors,
+            directory,
             verifier: None,
             dev_jwks: None,
         });
@@ -52,6 +57,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
     );
     Ok(Access {
         cors,
+        directory,
         verifier: Some(auth::Verifier::with_static_jwks(&jwks, config)),
         dev_jwks: Some(jwks),
     })

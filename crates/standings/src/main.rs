@@ -228,6 +228,9 @@ async fn run_service(
         pool: db.pool.clone(),
     };
     let mut state = api::AppState::with_cache(db.pool.clone(), cache).with_cors(access.cors);
+    if let Some(base) = &access.directory {
+        state = state.with_directory(base);
+    }
     if let Some(verifier) = access.verifier {
         state = state.with_auth(verifier);
     }

@@ -168,6 +168,10 @@ pub struct AuthArgs {
     /// development also allows http://localhost:5100-5199.
     #[arg(long, env = "CORS_ORIGINS", default_value = "")]
     pub cors_origins: String,
+    /// The auth service's base URL for owner profiles (`/users/lookup`); unset: owners'
+    /// display name, email and avatar are null.
+    #[arg(long, env = "AUTH_API_BASE_URL")]
+    pub auth_api_base_url: Option<String>,
     /// The local dev signing key (PEM), created on first use.
     #[arg(
         long,

@@ -15,8 +15,8 @@ use crate::respond::{respond, CacheClass};
 use crate::wire::ser_dt;
 use crate::AppState;
 
-/// `TournamentOwnerRead`. Profile fields come from the auth service's user lookup, which this
-/// deployment does not call: they are `null`, as the contract answers when the lookup fails.
+/// `TournamentOwnerRead`. Profile fields come from the auth service's user lookup (`null` when
+/// it is not configured or fails, as in the contract).
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct TournamentOwnerRead {
     pub user_id: String,
@@ -33,7 +33,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let owner = owner(&state, &headers, &slug).await?;
-    let owners: Vec<TournamentOwnerRead> = sqlx::query_as(
+    let mut owners: Vec<TournamentOwnerRead> = sqlx::query_as(
         "SELECT user_id, created_at, NULL::text AS display_name, NULL::text AS email,
                 NULL::text AS avatar_url
            FROM live.tournament_owners WHERE tournament_id = $1
@@ -42,6 +42,17 @@ pub async fn list(
     .bind(owner.tournament_id)
     .fetch_all(&state.pool)
     .await?;
+    if let Some(directory) = &state.directory {
+        let ids: Vec<String> = owners.iter().map(|o| o.user_id.clone()).collect();
+        let profiles = directory.lookup(&ids, crate::caller::token(&headers)).await;
+        for o in &mut owners {
+            if let Some(p) = profiles.get(&o.user_id) {
+                o.display_name = p.display_name.clone();
+                o.email = p.email.clone();
+                o.avatar_url = p.avatar_url.clone();
+            }
+        }
+    }
     Ok(respond(&owners, CacheClass::NoStore, &headers))
 }
 
