@@ -129,9 +129,59 @@ pub async fn manage(
         action,
     };
     let meta = metadata(Actor::User(owner.user.clone()), headers);
+    let action_name = audit_action(&command);
     execute(state, slug, command, &meta).await?;
+    audit_log(action_name, &owner.user, slug, owner.tournament_id, &meta);
     settle(state, slug, Some(owner.tournament_id)).await;
     Ok(())
+}
+
+/// The contract's audit action names (Appendix A), which log-based alerts key on.
+fn audit_action(command: &TournamentCommand) -> &'static str {
+    use TournamentAction as A;
+    match command {
+        TournamentCommand::Create { .. } => "tournament_create",
+        TournamentCommand::Manage { action, .. } => match action {
+            A::Update { .. } => "tournament_update",
+            A::Delete => "tournament_delete",
+            A::GrantOwner { .. } => "owner_grant",
+            A::RevokeOwner { .. } => "owner_revoke",
+            A::AddPlayerToRoster { .. } => "roster_add",
+            A::UpdateRosterPlayer {
+                profile_id: Some(_),
+                ..
+            } => "roster_promote",
+            A::UpdateRosterPlayer { .. } => "roster_update",
+            A::RemovePlayerFromRoster { .. } => "roster_remove",
+            A::CreateTeam { .. } => "team_create",
+            A::UpdateTeam { .. } => "team_update",
+            A::DeleteTeam { .. } => "team_delete",
+            A::AddTeamMember { .. } => "team_member_add",
+            A::RemoveTeamMember { .. } => "team_member_remove",
+            A::SetTeamCaptain { .. } => "team_captain_set",
+            A::ClearTeamCaptain { .. } => "team_captain_unset",
+        },
+    }
+}
+
+/// One structured line per successful write (target `app.audit`), after the commit; the
+/// durable record is the event itself (`GET …/events`).
+pub fn audit_log(
+    action: &'static str,
+    actor_user_id: &str,
+    slug: &str,
+    tournament_id: i64,
+    meta: &EventMetadata,
+) {
+    tracing::info!(
+        target: "app.audit",
+        action,
+        actor_user_id,
+        tournament_slug = slug,
+        tournament_id,
+        request_id = meta.request_id.as_deref().unwrap_or(""),
+        "{action}"
+    );
 }
 
 /// Sends a command to a Tournament aggregate and maps its refusal to the contract's answer.

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use store::ids::{next_id, IdKind};
 
 use super::body::Body;
-use super::{execute, manage, metadata, owner, settle};
+use super::{audit_log, execute, manage, metadata, owner, settle};
 use crate::caller::authenticate;
 use crate::error::{ApiError, ApiResult};
 use crate::tournaments::{find, rank_by_text, TournamentRead};
@@ -58,13 +58,9 @@ pub async fn create(
             at,
         }),
     };
-    execute(
-        &state,
-        &slug,
-        command,
-        &metadata(Actor::User(user), &headers),
-    )
-    .await?;
+    let meta = metadata(Actor::User(user.clone()), &headers);
+    execute(&state, &slug, command, &meta).await?;
+    audit_log("tournament_create", &user, &slug, tournament_id, &meta);
     settle(&state, &slug, Some(tournament_id)).await;
     let created = TournamentRead {
         id: tournament_id,
