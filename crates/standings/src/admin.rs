@@ -29,16 +29,26 @@ fn user_id(text: &str) -> anyhow::Result<String> {
         .with_context(|| format!("`{text}` is not a user id (a UUID, the token's `sub`)"))
 }
 
-fn refused<E: std::error::Error + Send + Sync + 'static>(e: CommandError<E>) -> anyhow::Error {
-    match e {
-        CommandError::Rejected(e) => anyhow::anyhow!("refused: {e}"),
-        other => anyhow::anyhow!("{other}"),
+/// Runs an operator's command, then brings the read models up to date (safe beside a running
+/// worker: builds are stepped under an advisory lock).
+async fn run<A>(
+    pool: &PgPool,
+    id: &str,
+    command: A::Command,
+    operator: &OperatorArgs,
+) -> anyhow::Result<()>
+where
+    A: cqrs_es::Aggregate<Services = ()>,
+    A::Command: Clone,
+{
+    match EventStore::new(pool.clone())
+        .execute::<A>(id, command, &EventMetadata::new(actor(operator)))
+        .await
+    {
+        Ok(()) => {}
+        Err(CommandError::Rejected(e)) => bail!("refused: {e}"),
+        Err(other) => bail!("{other}"),
     }
-}
-
-/// Applies the new events to the read models (safe beside a running worker: builds are
-/// stepped under an advisory lock).
-async fn settle(pool: &PgPool) -> anyhow::Result<()> {
     projections::runner::catch_up(pool, &projections::core::Core, 10_000)
         .await
         .context("updating the read models")?;
@@ -57,15 +67,7 @@ pub async fn creators(pool: &PgPool, args: &CreatorArgs, grant: bool) -> anyhow:
             user_id: user.clone(),
         }
     };
-    EventStore::new(pool.clone())
-        .execute::<Operator>(
-            OPERATOR_ID,
-            command,
-            &EventMetadata::new(actor(&args.operator)),
-        )
-        .await
-        .map_err(refused)?;
-    settle(pool).await?;
+    run::<Operator>(pool, OPERATOR_ID, command, &args.operator).await?;
     let verb = if grant { "may now" } else { "may no longer" };
     println!("{user} {verb} create tournaments");
     Ok(())
@@ -114,15 +116,7 @@ pub async fn create_tournament(pool: &PgPool, args: &TournamentCreateArgs) -> an
             at: Utc::now(),
         }),
     };
-    EventStore::new(pool.clone())
-        .execute::<Tournament>(
-            &args.slug,
-            command,
-            &EventMetadata::new(actor(&args.operator)),
-        )
-        .await
-        .map_err(refused)?;
-    settle(pool).await?;
+    run::<Tournament>(pool, &args.slug, command, &args.operator).await?;
     println!("created tournament {} (id {tournament_id})", args.slug);
     Ok(())
 }
@@ -138,15 +132,7 @@ pub async fn add_to_roster(pool: &PgPool, args: &RosterAddArgs) -> anyhow::Resul
             presentation: serde_json::json!({}),
         },
     };
-    EventStore::new(pool.clone())
-        .execute::<Tournament>(
-            &args.slug,
-            command,
-            &EventMetadata::new(actor(&args.operator)),
-        )
-        .await
-        .map_err(refused)?;
-    settle(pool).await?;
+    run::<Tournament>(pool, &args.slug, command, &args.operator).await?;
     println!(
         "added {} to {} (tournament_player_id {tournament_player_id})",
         args.name, args.slug

@@ -86,38 +86,68 @@ pub async fn update(
 }
 
 pub async fn delete(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    team_action(state, path, headers, |team_id| {
+        TournamentAction::DeleteTeam { team_id }
+    })
+    .await
+}
+
+/// Routes named by the team alone (no body).
+async fn team_action(
     State(state): State<AppState>,
     Path((slug, team)): Path<(String, String)>,
     headers: HeaderMap,
+    action: fn(i64) -> TournamentAction,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
     let team_id = team_id(&team)?;
-    manage(
-        &state,
-        &headers,
-        &slug,
-        &owner,
-        TournamentAction::DeleteTeam { team_id },
-    )
-    .await?;
+    manage(&state, &headers, &slug, &owner, action(team_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn add_member(
+    state: State<AppState>,
+    path: Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    member_action(
+        state,
+        path,
+        headers,
+        body,
+        |team_id, tournament_player_id| TournamentAction::AddTeamMember {
+            team_id,
+            tournament_player_id,
+        },
+    )
+    .await
+}
+
+/// Routes whose body is `{"tournament_player_id": <int > 0>}`.
+async fn member_action(
     State(state): State<AppState>,
     Path((slug, team)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
+    action: fn(i64, i64) -> TournamentAction,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
     let team_id = team_id(&team)?;
     let body = Body::parse(&body)?;
     let tournament_player_id = positive(body.required("tournament_player_id")?)?;
-    let action = TournamentAction::AddTeamMember {
-        team_id,
-        tournament_player_id,
-    };
-    manage(&state, &headers, &slug, &owner, action).await?;
+    manage(
+        &state,
+        &headers,
+        &slug,
+        &owner,
+        action(team_id, tournament_player_id),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,39 +168,33 @@ pub async fn remove_member(
 }
 
 pub async fn set_captain(
-    State(state): State<AppState>,
-    Path((slug, team)): Path<(String, String)>,
+    state: State<AppState>,
+    path: Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    let owner = owner(&state, &headers, &slug).await?;
-    let team_id = team_id(&team)?;
-    let body = Body::parse(&body)?;
-    let tournament_player_id = positive(body.required("tournament_player_id")?)?;
-    let action = TournamentAction::SetTeamCaptain {
-        team_id,
-        tournament_player_id,
-    };
-    manage(&state, &headers, &slug, &owner, action).await?;
-    Ok(StatusCode::NO_CONTENT)
+    member_action(
+        state,
+        path,
+        headers,
+        body,
+        |team_id, tournament_player_id| TournamentAction::SetTeamCaptain {
+            team_id,
+            tournament_player_id,
+        },
+    )
+    .await
 }
 
 pub async fn clear_captain(
-    State(state): State<AppState>,
-    Path((slug, team)): Path<(String, String)>,
+    state: State<AppState>,
+    path: Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let owner = owner(&state, &headers, &slug).await?;
-    let team_id = team_id(&team)?;
-    manage(
-        &state,
-        &headers,
-        &slug,
-        &owner,
-        TournamentAction::ClearTeamCaptain { team_id },
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    team_action(state, path, headers, |team_id| {
+        TournamentAction::ClearTeamCaptain { team_id }
+    })
+    .await
 }
 
 fn positive(id: i64) -> ApiResult<i64> {

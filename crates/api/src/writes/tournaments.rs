@@ -145,21 +145,14 @@ fn rank_by(body: &Body) -> ApiResult<Option<RankBy>> {
 
 /// The creator allowlist and the caller's owned-tournament count, from the read models.
 pub async fn creator_facts(pool: &PgPool, user: &str) -> ApiResult<CreatorFacts> {
-    let row: Option<(bool, i64)> = sqlx::query_as(
+    let row: sqlx::Result<Option<(bool, i64)>> = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM live.tournament_creators WHERE user_id = $1),
                 (SELECT count(*) FROM live.tournament_owners WHERE user_id = $1)",
     )
     .bind(user)
     .fetch_optional(pool)
-    .await
-    .or_else(|e| {
-        if crate::tournaments::not_built_yet(&e) {
-            Ok(None)
-        } else {
-            Err(e)
-        }
-    })?;
-    let (on_allowlist, owned) = row.unwrap_or((false, 0));
+    .await;
+    let (on_allowlist, owned) = not_built_as_none(row)?.unwrap_or((false, 0));
     Ok(CreatorFacts {
         on_allowlist,
         owned_tournaments: owned as usize,
@@ -168,17 +161,19 @@ pub async fn creator_facts(pool: &PgPool, user: &str) -> ApiResult<CreatorFacts>
 
 /// What the catalog knows about a leaderboard (`None`: not loaded / unknown).
 async fn leaderboard_facts(pool: &PgPool, id: i64) -> ApiResult<Option<LeaderboardFacts>> {
-    let row: Option<(String, bool)> =
+    let row: sqlx::Result<Option<(String, bool)>> =
         sqlx::query_as("SELECT name, is_ranked FROM live.leaderboards WHERE leaderboard_id = $1")
             .bind(id)
             .fetch_optional(pool)
-            .await
-            .or_else(|e| {
-                if crate::tournaments::not_built_yet(&e) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            })?;
+            .await;
+    let row = not_built_as_none(row)?;
     Ok(row.map(|(name, is_ranked)| LeaderboardFacts { name, is_ranked }))
+}
+
+/// A read model that is not built yet (fresh deployment) knows nothing.
+fn not_built_as_none<T>(row: sqlx::Result<Option<T>>) -> ApiResult<Option<T>> {
+    match row {
+        Err(e) if crate::tournaments::not_built_yet(&e) => Ok(None),
+        other => Ok(other?),
+    }
 }
