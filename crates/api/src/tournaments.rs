@@ -110,6 +110,10 @@ pub async fn find_cached(state: &AppState, slug: &str) -> ApiResult<TournamentRe
 /// The tournament a read route names, resolving `current` to the latest started tournament
 /// (else the newest created). 404 `Tournament not found` otherwise.
 pub async fn find(pool: &PgPool, slug: &str) -> ApiResult<TournamentRead> {
+    // Not a slug anyone could have created (and PostgreSQL refuses some bytes, e.g. NUL).
+    if slug != domain::rules::RESERVED_SLUG && !domain::rules::is_valid_slug(slug) {
+        return Err(ApiError::NotFound("Tournament not found"));
+    }
     let sql = if slug == domain::rules::RESERVED_SLUG {
         format!(
             "SELECT {COLUMNS} FROM live.tournaments

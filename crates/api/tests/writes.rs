@@ -1248,3 +1248,126 @@ async fn owners_are_enriched_from_the_auth_service_and_survive_its_outage() {
         "the second read missed only OTHER, and failed quietly"
     );
 }
+
+#[tokio::test]
+async fn hostile_input_gets_a_4xx_and_changes_nothing() {
+    let env = Env::start("writes_hostile", None).await;
+    assert_eq!(
+        env.call("POST", "/v1/tournaments", Some(OWNER), Some(cup("cup")))
+            .await
+            .0,
+        201
+    );
+    let events = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap()
+    };
+    let before = events().await;
+    let requests: Vec<(&str, &str, Option<Value>)> = vec![
+        ("GET", "/v1/tournaments/%00", None),
+        ("GET", "/v1/tournaments/%00/standings", None),
+        ("GET", "/v1/tournaments/cup/standings?as_of=%00", None),
+        ("GET", "/v1/tournaments/cup/matches?state=%00", None),
+        (
+            "GET",
+            "/v1/tournaments/cup/players/99999999999999999999",
+            None,
+        ),
+        ("GET", "/v1/tournaments/cup/events?after=-1", None),
+        ("PATCH", "/v1/tournaments/%00", Some(json!({"name": "x"}))),
+        ("DELETE", "/v1/tournaments/cup%00", None),
+        (
+            "POST",
+            "/v1/tournaments/cup/players",
+            Some(json!({"name": "a\u{0}b"})),
+        ),
+        (
+            "POST",
+            "/v1/tournaments/cup/players",
+            Some(json!({"name": "ok", "presentation": {"k": "\u{0}"}})),
+        ),
+        (
+            "POST",
+            "/v1/tournaments/cup/players",
+            Some(json!({"name": "x".repeat(65)})),
+        ),
+        (
+            "POST",
+            "/v1/tournaments/cup/players",
+            Some(json!({"name": "ok", "profile_id": 1e300})),
+        ),
+        (
+            "POST",
+            "/v1/tournaments/cup/players",
+            Some(json!({"name": "ok", "presentation": [1]})),
+        ),
+        (
+            "POST",
+            "/v1/tournaments/cup/teams",
+            Some(json!({"name": "", "initials": "TOOLONGXX"})),
+        ),
+        (
+            "PATCH",
+            "/v1/tournaments/cup",
+            Some(json!({"presentation": {"x": "y".repeat(17_000)}})),
+        ),
+        (
+            "PATCH",
+            "/v1/tournaments/cup",
+            Some(json!({"host_stream_urls": ["a", "b", "c", "d", "e", "f"]})),
+        ),
+        (
+            "PATCH",
+            "/v1/tournaments/cup",
+            Some(json!({"rank_by": "median"})),
+        ),
+        (
+            "PATCH",
+            "/v1/tournaments/cup",
+            Some(json!({"start_date": "soon"})),
+        ),
+        (
+            "PATCH",
+            "/v1/tournaments/cup",
+            Some(json!({"prize_pool_cents": -1})),
+        ),
+        ("PATCH", "/v1/tournaments/cup", Some(json!([1, 2]))),
+        (
+            "POST",
+            "/v1/tournaments/cup/owners",
+            Some(json!({"user_id": "not-a-uuid"})),
+        ),
+        ("DELETE", "/v1/tournaments/cup/owners/%00", None),
+        (
+            "POST",
+            "/v1/tournaments",
+            Some(json!({"slug": "Bad Slug", "name": "x", "leaderboard_id": 3})),
+        ),
+        (
+            "POST",
+            "/v1/tournaments",
+            Some(json!({"slug": "x".repeat(70), "name": "x", "leaderboard_id": 3})),
+        ),
+    ];
+    for (method, path, body) in requests {
+        let (status, answer) = env.call(method, path, Some(OWNER), body).await;
+        assert!(
+            (400..500).contains(&status),
+            "{method} {path}: {status} {answer}"
+        );
+    }
+    // Broken JSON, sent raw.
+    let r = env
+        .client
+        .post(format!("{}/v1/tournaments/cup/players", env.base))
+        .header("cookie", format!("criticalbit_access={}", env.token(OWNER)))
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(events().await, before, "nothing was appended");
+}

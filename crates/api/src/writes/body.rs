@@ -17,6 +17,11 @@ impl Body {
             return Ok(Body(Map::new()));
         }
         match serde_json::from_slice::<Value>(bytes) {
+            // PostgreSQL text cannot hold NUL: such an event could never be projected.
+            Ok(v) if has_nul(&v) => Err(ApiError::Validation {
+                loc: vec!["body".into()],
+                msg: "Strings must not contain NUL (\\u0000) characters".into(),
+            }),
             Ok(Value::Object(map)) => Ok(Body(map)),
             Ok(_) => Err(ApiError::Validation {
                 loc: vec!["body".into()],
@@ -87,6 +92,15 @@ impl Body {
     }
 }
 
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(text) {
@@ -147,6 +161,8 @@ mod tests {
         assert!(Body::parse(b"[1]").is_err());
         assert!(Body::parse(b"{").is_err());
         assert!(Body::parse(b"").unwrap().0.is_empty());
+        assert!(Body::parse(br#"{"name": "a\u0000b"}"#).is_err());
+        assert!(Body::parse(br#"{"presentation": {"k\u0000": 1}}"#).is_err());
     }
 
     #[test]

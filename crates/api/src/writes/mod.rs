@@ -75,6 +75,9 @@ pub struct Owner {
 /// 401 (token) → 404 (`Tournament not found`) → 403 (`Not a tournament owner`).
 pub async fn owner(state: &AppState, headers: &HeaderMap, slug: &str) -> ApiResult<Owner> {
     let user = authenticate(state, headers).await?;
+    if !domain::rules::is_valid_slug(slug) {
+        return Err(ApiError::NotFound("Tournament not found"));
+    }
     let tournament = load(state, slug).await?;
     let tournament_id = match (tournament.tournament_id, &tournament.config) {
         (Some(id), Some(_)) => id,
