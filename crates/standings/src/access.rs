@@ -17,6 +17,8 @@ pub struct Access {
     pub verifier: Option<auth::Verifier>,
     /// The dev key set to publish, when the dev key is in use.
     pub dev_jwks: Option<serde_json::Value>,
+    /// The dev key itself (the demo mints its host's token with it).
+    pub dev_key: Option<auth::DevKey>,
 }
 
 pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
@@ -35,6 +37,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
             directory,
             verifier: Some(auth::Verifier::new(config)),
             dev_jwks: None,
+            dev_key: None,
         });
     }
     if args.is_production() {
@@ -44,6 +47,7 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
             directory,
             verifier: None,
             dev_jwks: None,
+            dev_key: None,
         });
     }
     let key = auth::DevKey::load_or_create(&args.auth_dev_key)
@@ -60,5 +64,6 @@ pub fn configure(args: &AuthArgs) -> anyhow::Result<Access> {
         directory,
         verifier: Some(auth::Verifier::with_static_jwks(&jwks, config)),
         dev_jwks: Some(jwks),
+        dev_key: Some(key),
     })
 }

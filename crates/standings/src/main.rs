@@ -149,6 +149,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     poller.catalog_interval = Duration::from_secs(300);
     poller.lock_retry = Duration::from_secs(2);
     poller.lock_check = Duration::from_secs(2);
+    let host_token = access.dev_key.as_ref().map(|key| {
+        key.mint(
+            demo::DEMO_HOST,
+            Duration::from_secs(24 * 3600),
+            args.auth.issuer(),
+        )
+    });
     run_service(db, args.bind, Role::All, poller, access, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
@@ -159,7 +166,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
         println!("    health     http://{addr}/health");
         println!("    simulator  http://{sim_addr}/sim/state");
-        println!("  Writes need a token: `standings token --user <uuid>` mints one (dev key).");
+        match &host_token {
+            Some(token) => {
+                println!("  The demo host (owner of `{slug}`), token valid 24 h:");
+                println!("    TOKEN={token}");
+                println!(
+                    "    curl -X PATCH http://{addr}/v1/tournaments/{slug} -H \"Authorization: Bearer $TOKEN\" \\"
+                );
+                println!("         -H 'Content-Type: application/json' -d '{{\"name\": \"My Cup\"}}'");
+            }
+            None => println!("  Writes need a token from AUTH_JWKS_URL's auth service."),
+        }
         println!("  Ctrl-C stops everything (the embedded PostgreSQL too).");
     })
     .await
