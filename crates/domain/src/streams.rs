@@ -17,6 +17,8 @@
 //! A channel's key ([`Channel::channel`]) is the login for Twitch, and for YouTube the
 //! reference as written: `channel/<id>`, `@handle` or `user/<name>` (resolving a handle or a
 //! user name to a channel id takes an API call, which the stream poller makes and caches).
+//! Handles and user names are lower-cased (YouTube matches them in any case); channel ids keep
+//! their case (they are case-sensitive).
 
 use std::fmt;
 
@@ -146,9 +148,9 @@ pub fn parse_url(url: &str) -> Option<Channel> {
             let first = segments.next()?;
             let key = match first {
                 "channel" => format!("channel/{}", youtube_name(segments.next()?)?),
-                "user" => format!("user/{}", youtube_name(segments.next()?)?),
+                "user" => format!("user/{}", youtube_name(segments.next()?)?).to_lowercase(),
                 handle if handle.len() > 1 && handle.starts_with('@') => {
-                    format!("@{}", youtube_name(&handle[1..])?)
+                    format!("@{}", youtube_name(&handle[1..])?).to_lowercase()
                 }
                 _ => return None,
             };
@@ -263,13 +265,13 @@ mod tests {
             parse_url("https://www.youtube.com/channel/UCabc-_1/live"),
             youtube("channel/UCabc-_1")
         );
-        assert_eq!(parse_url("https://youtube.com/@Hera"), youtube("@Hera"));
+        assert_eq!(parse_url("https://youtube.com/@Hera"), youtube("@hera"));
         assert_eq!(
             parse_url("https://m.youtube.com/@hera/streams"),
             youtube("@hera")
         );
         assert_eq!(
-            parse_url("https://YouTube.com/user/heraaoe"),
+            parse_url("https://YouTube.com/user/HeraAoE"),
             youtube("user/heraaoe")
         );
         for url in [
@@ -283,6 +285,14 @@ mod tests {
         ] {
             assert_eq!(parse_url(url), None, "{url}");
         }
+    }
+
+    #[test]
+    fn youtube_channel_ids_keep_their_case() {
+        assert_eq!(
+            parse_url("https://youtube.com/channel/UCaBc"),
+            youtube("channel/UCaBc")
+        );
     }
 
     #[test]

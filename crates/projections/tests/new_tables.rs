@@ -67,12 +67,21 @@ async fn a_new_table_is_readable_before_its_build_is_promoted() {
     let first = start_build::<V1>(&pool).await.unwrap();
     assert_eq!(view_source(&pool, "a").await, None);
     catch_up(&pool, &V1, 100).await.unwrap();
-    assert_eq!(view_source(&pool, "a").await, Some(format!("probe_b{first}")));
+    assert_eq!(
+        view_source(&pool, "a").await,
+        Some(format!("probe_b{first}"))
+    );
 
     // Version 2 starts building: `b` is served from it at once, `a` still from version 1.
     let second = start_build::<V2>(&pool).await.unwrap();
-    assert_eq!(view_source(&pool, "a").await, Some(format!("probe_b{first}")));
-    assert_eq!(view_source(&pool, "b").await, Some(format!("probe_b{second}")));
+    assert_eq!(
+        view_source(&pool, "a").await,
+        Some(format!("probe_b{first}"))
+    );
+    assert_eq!(
+        view_source(&pool, "b").await,
+        Some(format!("probe_b{second}"))
+    );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM live.b")
         .fetch_one(&pool)
         .await
@@ -81,8 +90,14 @@ async fn a_new_table_is_readable_before_its_build_is_promoted() {
 
     // Promotion points both at version 2 and drops version 1.
     catch_up(&pool, &V2, 100).await.unwrap();
-    assert_eq!(view_source(&pool, "a").await, Some(format!("probe_b{second}")));
-    assert_eq!(view_source(&pool, "b").await, Some(format!("probe_b{second}")));
+    assert_eq!(
+        view_source(&pool, "a").await,
+        Some(format!("probe_b{second}"))
+    );
+    assert_eq!(
+        view_source(&pool, "b").await,
+        Some(format!("probe_b{second}"))
+    );
     let all = builds(&pool).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].build, second);

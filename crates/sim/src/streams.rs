@@ -35,7 +35,8 @@
 //! # Controls
 //! In process through [`StreamsFake`], or over HTTP: `POST /fake/twitch/live`
 //! (`{"login","title","game_name"}`), `/fake/twitch/offline` (`{"login"}`),
-//! `/fake/twitch/revoke` (every token issued so far stops working), `/fake/youtube/channel`
+//! `/fake/twitch/revoke` (every token issued so far stops working), `/fake/twitch/refuse`
+//! (`{"requests": n}`: the next n Helix calls get 401), `/fake/youtube/channel`
 //! (`{"name": "@handle" | "username", "channel_id"}`), `/fake/youtube/live`
 //! (`{"channel_id","title"}`), `/fake/youtube/offline` (`{"channel_id"}`),
 //! `/fake/youtube/quota` (`{"exceeded": bool}`), `/fake/reset_counters`; `GET /fake/state`
@@ -133,6 +134,8 @@ struct FakeState {
     youtube_names: HashMap<String, String>,
     youtube: BTreeMap<String, YoutubeLive>,
     quota_exceeded: bool,
+    /// Helix answers 401 to this many more requests, whatever their token.
+    refuse_helix: u32,
     counters: StreamsCounters,
 }
 
@@ -157,6 +160,7 @@ impl StreamsFake {
                 youtube_names: HashMap::new(),
                 youtube: BTreeMap::new(),
                 quota_exceeded: false,
+                refuse_helix: 0,
                 counters: StreamsCounters::default(),
             })),
         }
@@ -192,6 +196,12 @@ impl StreamsFake {
     /// Every token minted so far is refused from now on (as after a credential rotation).
     pub fn revoke_tokens(&self) {
         self.lock().tokens.clear();
+    }
+
+    /// The next `n` Helix requests get 401 whatever their token (a token Twitch keeps
+    /// refusing: the client must give up after one re-mint).
+    pub fn refuse_helix(&self, n: u32) {
+        self.lock().refuse_helix = n;
     }
 
     /// `name` (`@handle` or a legacy user name) resolves to `channel_id`.
@@ -243,6 +253,7 @@ pub fn streams_router(fake: StreamsFake) -> Router {
         .route("/fake/twitch/live", post(control_twitch_live))
         .route("/fake/twitch/offline", post(control_twitch_offline))
         .route("/fake/twitch/revoke", post(control_revoke))
+        .route("/fake/twitch/refuse", post(control_refuse))
         .route("/fake/youtube/channel", post(control_youtube_channel))
         .route("/fake/youtube/live", post(control_youtube_live))
         .route("/fake/youtube/offline", post(control_youtube_offline))
@@ -325,7 +336,9 @@ async fn helix_streams(
     let token_ok = bearer
         .and_then(|t| s.tokens.get(t))
         .is_some_and(|until| Instant::now() < *until);
-    if !token_ok || client_id != Some(s.config.twitch_client_id.as_str()) {
+    let refused = s.refuse_helix > 0;
+    s.refuse_helix = s.refuse_helix.saturating_sub(1);
+    if refused || !token_ok || client_id != Some(s.config.twitch_client_id.as_str()) {
         s.counters.helix_unauthorized += 1;
         return reply(
             StatusCode::UNAUTHORIZED,
@@ -543,6 +556,16 @@ async fn control_twitch_offline(State(fake): State<StreamsFake>, Json(c): Json<L
 async fn control_revoke(State(fake): State<StreamsFake>) -> Response {
     fake.revoke_tokens();
     reply(StatusCode::OK, json!({"revoked": true}))
+}
+
+#[derive(Deserialize)]
+struct Refuse {
+    requests: u32,
+}
+
+async fn control_refuse(State(fake): State<StreamsFake>, Json(c): Json<Refuse>) -> Response {
+    fake.refuse_helix(c.requests);
+    reply(StatusCode::OK, json!({"refusing": c.requests}))
 }
 
 #[derive(Deserialize)]
