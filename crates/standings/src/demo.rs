@@ -23,6 +23,38 @@ const TEAMS: [(&str, &str); 4] = [
     ("Byzantines", "BYZ"),
 ];
 
+/// Twitch logins of the demo (served by the stream platforms fake).
+const DEMO_HOST: &str = "demo_host";
+const DEMO_STREAMER: &str = "demo_streamer_";
+
+/// The fake Twitch of the demo: the host and the first player are live.
+pub fn streams_live(fake: &sim::StreamsFake) {
+    fake.twitch_live(DEMO_HOST, "Demo Cup: casting live", "Age of Empires II");
+    fake.twitch_live(
+        &format!("{DEMO_STREAMER}0"),
+        "Laddering for the Demo Cup",
+        "Age of Empires II",
+    );
+}
+
+/// Stream detection against the fake, with its credentials and a short Twitch cadence.
+pub fn streams_config(fake: std::net::SocketAddr) -> streams::StreamsConfig {
+    let credentials = sim::StreamsFakeConfig::default();
+    let base = format!("http://{fake}");
+    streams::StreamsConfig {
+        twitch: streams::TwitchConfig::from_credentials(
+            Some(&credentials.twitch_client_id),
+            Some(&credentials.twitch_client_secret),
+            &base,
+            &base,
+        ),
+        twitch_interval: std::time::Duration::from_secs(10),
+        lock_retry: std::time::Duration::from_secs(2),
+        lock_check: std::time::Duration::from_secs(2),
+        ..streams::StreamsConfig::default()
+    }
+}
+
 fn operator() -> Actor {
     Actor::Operator("demo".into())
 }
@@ -50,7 +82,7 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
                 start_date: None,
                 end_date: None,
                 prize_pool_cents: Some(100_000),
-                host_stream_urls: vec![],
+                host_stream_urls: vec![format!("https://twitch.tv/{DEMO_HOST}")],
                 presentation: json!({"tagline": "simulated players, real pipeline"}),
             },
             owner: None,
@@ -100,7 +132,9 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
                 tournament_player_id,
                 name: alias.clone(),
                 profile_id: Some(profile_id),
-                presentation: json!({}),
+                presentation: json!({
+                    "streamUrls": [format!("https://twitch.tv/{DEMO_STREAMER}{i}")]
+                }),
             },
             TournamentAction::AddTeamMember {
                 team_id,

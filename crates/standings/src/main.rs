@@ -76,7 +76,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = database::Database::open(&args.db).await?;
     let poller = polling::poller_config(&args.poller);
-    run_service(db, args.bind, args.role, poller, |_| {}).await
+    let streams = polling::streams_config(&args.streams);
+    run_service(db, args.bind, args.role, poller, streams, |_| {}).await
 }
 
 /// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
@@ -96,10 +97,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let sim_addr = listener.local_addr()?;
         tokio::spawn(sim::serve(listener, sim.clone()));
         demo::seed(&db.pool, &sim).await?;
-        anyhow::Ok(sim_addr)
+        let (streams_addr, fake, _) = sim::spawn_streams(sim::StreamsFakeConfig::default())
+            .await
+            .context("cannot listen for the stream platforms fake")?;
+        demo::streams_live(&fake);
+        anyhow::Ok((sim_addr, streams_addr))
     }
     .await;
-    let sim_addr = match started {
+    let (sim_addr, streams_addr) = match started {
         Ok(addr) => addr,
         Err(e) => {
             db.close().await?;
@@ -113,7 +118,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     poller.catalog_interval = Duration::from_secs(300);
     poller.lock_retry = Duration::from_secs(2);
     poller.lock_check = Duration::from_secs(2);
-    run_service(db, args.bind, Role::All, poller, move |addr| {
+    let streams = demo::streams_config(streams_addr);
+    run_service(db, args.bind, Role::All, poller, streams, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
@@ -123,6 +129,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
         println!("    health     http://{addr}/health");
         println!("    simulator  http://{sim_addr}/sim/state");
+        println!("    streams    http://{streams_addr}/fake/state (a fake Twitch: one player and the host are live)");
         println!("  Ctrl-C stops everything (the embedded PostgreSQL too).");
     })
     .await
@@ -135,6 +142,7 @@ async fn run_service(
     bind: SocketAddr,
     role: Role,
     poller_config: poller::PollerConfig,
+    streams_config: streams::StreamsConfig,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
@@ -171,6 +179,25 @@ async fn run_service(
                 while background.join_next().await.is_some() {}
                 db.close().await?;
                 return Err(e).context("cannot start the poller");
+            }
+        }
+        if !streams_config.enabled() {
+            tracing::info!(
+                "stream-live detection disabled (set TWITCH_CLIENT_ID + TWITCH_CLIENT_SECRET \
+                 and/or YOUTUBE_API_KEY)"
+            );
+        } else {
+            match streams::StreamPoller::new(streams_config, db.pool.clone()) {
+                Ok(streams) => {
+                    tracing::info!(platforms = ?streams.platforms(), "stream-live detection enabled");
+                    background.spawn(streams.run(stop_rx.clone()));
+                }
+                Err(e) => {
+                    let _ = stop_tx.send(true);
+                    while background.join_next().await.is_some() {}
+                    db.close().await?;
+                    return Err(e).context("cannot start stream-live detection");
+                }
             }
         }
     }
