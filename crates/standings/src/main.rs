@@ -50,7 +50,7 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             let db = database::Database::open(&args).await?;
             tracing::info!("migrations applied");

@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service: HTTP API, and (by role) the upstream poller and the projectors.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Try it: embedded PostgreSQL + simulated upstream + worker + API, with a demo
     /// tournament of 16 simulated players in 4 teams whose data moves within a minute.
     Demo(DemoArgs),

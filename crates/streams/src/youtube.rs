@@ -85,12 +85,15 @@ impl Quota {
     }
 }
 
+/// A channel id (`None`: no such channel) and until when it is believed (`None`: forever).
+type CachedId = (Option<String>, Option<Instant>);
+
 pub struct YoutubeClient {
     http: reqwest::Client,
     config: YoutubeConfig,
     quota: Mutex<Quota>,
     /// Channel key (`@handle`, `user/name`) → channel id (`None`: not found, until then).
-    ids: Mutex<HashMap<String, (Option<String>, Option<Instant>)>>,
+    ids: Mutex<HashMap<String, CachedId>>,
     requests: AtomicU64,
 }
 
