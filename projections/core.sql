@@ -1,5 +1,6 @@
 -- The core read model: tournaments, owners, creators, rosters, teams, polled profiles and
--- ratings, matches, live lobbies and the catalog. Written only by the `core` projector
+-- ratings, matches, live lobbies, the catalog, and stream channels (which
+-- channels the tournaments name, which are live). Written only by the `core` projector
 -- (crates/projections/src/core.rs) from events; rebuilt from position 0 into a fresh schema.
 -- Unqualified names: the runner creates these in the projector version's own schema.
 
@@ -174,4 +175,32 @@ CREATE TABLE civilizations
     civilization_id bigint PRIMARY KEY,
     name            text        NOT NULL,
     updated_at      timestamptz NOT NULL
+);
+
+-- Stream channels the tournaments name (domain::streams parses the URLs): each roster row's
+-- presentation (tournament_player_id set) and each tournament's host_stream_urls
+-- (tournament_player_id NULL). Rewritten whenever those change.
+CREATE TABLE stream_links
+(
+    tournament_id        bigint NOT NULL REFERENCES tournaments ON DELETE CASCADE,
+    tournament_player_id bigint REFERENCES tournament_players ON DELETE CASCADE,
+    platform             text   NOT NULL,
+    channel              text   NOT NULL
+);
+CREATE UNIQUE INDEX stream_links_key
+    ON stream_links (tournament_id, coalesce(tournament_player_id, 0), platform, channel);
+CREATE INDEX stream_links_channel ON stream_links (platform, channel);
+CREATE INDEX stream_links_player ON stream_links (tournament_player_id);
+
+-- Channels broadcasting right now, one row per channel (StreamWentLive, StreamUpdated,
+-- StreamWentOffline). Standings and host_stream_live join it through stream_links.
+CREATE TABLE live_streams
+(
+    platform   text        NOT NULL,
+    channel    text        NOT NULL,
+    title      text,
+    category   text,
+    started_at timestamptz,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (platform, channel)
 );

@@ -266,6 +266,9 @@ pub async fn standings(
                 team_name: team.map(|(_, t)| t.name.clone()),
                 team_initials: team.map(|(_, t)| t.initials.clone()),
                 live_match_id: None,
+                stream_live: false,
+                stream_title: None,
+                stream_category: None,
             }
         })
         .collect();

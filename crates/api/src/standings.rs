@@ -157,6 +157,11 @@ pub struct RosterRow {
     pub team_name: Option<String>,
     pub team_initials: Option<String>,
     pub live_match_id: Option<i64>,
+    /// Any channel of the row's presentation live; title and category of the first, Twitch
+    /// before YouTube.
+    pub stream_live: bool,
+    pub stream_title: Option<String>,
+    pub stream_category: Option<String>,
 }
 
 const ROSTER: &str = "
@@ -166,7 +171,9 @@ const ROSTER: &str = "
            r.current_rating, r.max_rating, r.wins, r.losses, r.streak, r.rank, r.rank_total,
            r.last_match_at, r.updated_at AS rating_updated_at,
            t.id AS team_id, t.name AS team_name, t.initials AS team_initials,
-           lm.match_id AS live_match_id
+           lm.match_id AS live_match_id,
+           (st.live IS NOT NULL) AS stream_live, st.title AS stream_title,
+           st.category AS stream_category
       FROM live.tournament_players tp
       LEFT JOIN live.players p ON p.profile_id = tp.profile_id
       LEFT JOIN live.player_ratings r ON r.profile_id = tp.profile_id AND r.leaderboard_id = $2
@@ -177,6 +184,11 @@ const ROSTER: &str = "
               JOIN live.matches m ON m.match_id = lmp.match_id
              WHERE lmp.profile_id = tp.profile_id AND m.state IN ('staging', 'in_progress')
              ORDER BY m.started_at DESC, m.match_id DESC LIMIT 1) lm ON true
+      LEFT JOIN LATERAL (
+            SELECT true AS live, ls.title, ls.category FROM live.stream_links sl
+              JOIN live.live_streams ls ON ls.platform = sl.platform AND ls.channel = sl.channel
+             WHERE sl.tournament_player_id = tp.id
+             ORDER BY sl.platform = 'twitch' DESC, sl.platform, sl.channel LIMIT 1) st ON true
      WHERE tp.tournament_id = $1";
 
 /// The display label: `presentation.displayName` when it is a non-blank string.
@@ -465,9 +477,9 @@ impl Loaded {
                     rank_total: r.rank_total,
                     in_match: r.live_match_id.is_some(),
                     live_match_id: r.live_match_id,
-                    stream_live: false,
-                    stream_title: None,
-                    stream_category: None,
+                    stream_live: r.stream_live,
+                    stream_title: r.stream_title.clone(),
+                    stream_category: r.stream_category.clone(),
                     last_match_at: r.last_match_at,
                     updated_at: r
                         .profile_id

@@ -31,14 +31,18 @@ pub struct TournamentRead {
     pub prize_pool_cents: Option<i64>,
     pub host_stream_urls: Json<Vec<String>>,
     pub presentation: Json<Value>,
-    /// Host channel live detection is not wired yet: always false.
+    /// Any host channel (`host_stream_urls`) live on any platform.
     pub host_stream_live: bool,
     #[serde(serialize_with = "ser_dt")]
     pub created_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, slug, name, leaderboard_id, rank_by, start_date, end_date, \
-                       prize_pool_cents, host_stream_urls, presentation, false AS host_stream_live, \
+                       prize_pool_cents, host_stream_urls, presentation, \
+                       EXISTS (SELECT 1 FROM live.stream_links sl \
+                                 JOIN live.live_streams ls USING (platform, channel) \
+                                WHERE sl.tournament_id = tournaments.id \
+                                  AND sl.tournament_player_id IS NULL) AS host_stream_live, \
                        created_at";
 
 pub fn router() -> Router<AppState> {

@@ -16,7 +16,8 @@ use serde_json::Value;
 use crate::{
     catalog::Catalog, catalog::CatalogEvent, lobby::Lobby, lobby::LobbyEvent, matches::Match,
     matches::MatchEvent, operator::Operator, operator::OperatorEvent, profile::Profile,
-    profile::ProfileEvent, tournament::Tournament, tournament::TournamentEvent,
+    profile::ProfileEvent, stream_channel::StreamChannel, stream_channel::StreamChannelEvent,
+    tournament::Tournament, tournament::TournamentEvent,
 };
 use cqrs_es::Aggregate;
 
@@ -108,6 +109,7 @@ pub enum AnyEvent {
     Lobby(LobbyEvent),
     Catalog(CatalogEvent),
     Operator(OperatorEvent),
+    StreamChannel(StreamChannelEvent),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +149,9 @@ impl AnyEvent {
             Lobby::TYPE => AnyEvent::Lobby(serde_json::from_value(payload).map_err(wrap)?),
             Catalog::TYPE => AnyEvent::Catalog(serde_json::from_value(payload).map_err(wrap)?),
             Operator::TYPE => AnyEvent::Operator(serde_json::from_value(payload).map_err(wrap)?),
+            StreamChannel::TYPE => {
+                AnyEvent::StreamChannel(serde_json::from_value(payload).map_err(wrap)?)
+            }
             other => return Err(DecodeError::UnknownAggregate(other.to_string())),
         };
         Ok(event)

@@ -9,9 +9,12 @@
 //! - [`matches::Match`] (match id): a finished game, recorded once;
 //! - [`lobby::Lobby`] (lobby id): an open custom lobby while it is listed;
 //! - [`catalog::Catalog`] (singleton): leaderboards and civilizations;
-//! - [`operator::Operator`] (singleton): the creator allowlist.
+//! - [`operator::Operator`] (singleton): the creator allowlist;
+//! - [`stream_channel::StreamChannel`] (`twitch:<login>`, `youtube:<ref>`): whether a stream
+//!   channel is live, with title and category ([`streams`] says which channels a tournament
+//!   names).
 //!
-//! Observation aggregates (profile, match, lobby, catalog) append an event **only when something
+//! Observation aggregates (profile, match, lobby, catalog, stream channel) append an event **only when something
 //! changed**: their state is the dedupe.
 
 pub mod catalog;
@@ -22,6 +25,8 @@ pub mod operator;
 pub mod profile;
 pub mod rules;
 pub mod standings;
+pub mod stream_channel;
+pub mod streams;
 pub mod tournament;
 
 pub use event::{AnyEvent, EventMetadata};

@@ -30,7 +30,7 @@
 //! Drive single cycles with [`Poller::run_cycle`] (tests, benchmarks); run the whole thing
 //! with leader election with [`Poller::run`].
 
-mod burst;
+pub mod burst;
 mod catalog;
 pub mod config;
 mod history;

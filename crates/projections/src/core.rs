@@ -1,5 +1,6 @@
 //! The `core` projector: tournaments, owners, creators, rosters, teams, profiles, ratings,
-//! rating snapshots, matches, live lobbies and the catalog (SQL: `projections/core.sql`).
+//! rating snapshots, matches, live lobbies, the catalog and stream channels (SQL:
+//! `projections/core.sql`).
 //!
 //! Two ways in, one meaning. [`Projector::apply`] writes one event with a few statements; it is
 //! the reference. [`Projector::apply_batch`] (rebuilds, catch-up) folds the batch's observation
@@ -13,8 +14,8 @@
 //!   and ends) is read once, before the batch, for the keys the batch touches; a key's first
 //!   rating pair is compared with `player_ratings` in the snapshot insert.
 //!
-//! Tournament, catalog and operator events are rare and touch other tables: they are applied
-//! one by one as they come. The roster is the one link: the tournaments an observation nudges
+//! Tournament, catalog, operator and stream-channel events are rare and touch other tables: they
+//! are applied one by one as they come. The roster is the one link: the tournaments an observation nudges
 //! are looked up before the next roster change, so every event is scoped by the roster of its
 //! time. If anything fails, the batch is rolled back to a savepoint and replayed one event at a
 //! time, which names the failing event (the runner parks there).
@@ -27,6 +28,8 @@ use domain::lobby::{LobbyEvent, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, MatchEvent, MatchPlayer, Outcome};
 use domain::operator::OperatorEvent;
 use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
+use domain::stream_channel::StreamChannelEvent;
+use domain::streams::{self, Channel};
 use domain::tournament::{RankBy, TournamentConfig, TournamentEvent};
 use domain::AnyEvent;
 use sqlx::types::Json;
@@ -41,7 +44,8 @@ pub struct Core;
 impl Projector for Core {
     const NAME: &'static str = "core";
     /// 2: no foreign key from `match_players` to `matches` (rebuild speed).
-    const VERSION: i32 = 2;
+    /// 3: `stream_links` and `live_streams` (stream-live detection).
+    const VERSION: i32 = 3;
     const SCHEMA_SQL: &'static str = include_str!("../../../projections/core.sql");
     const TABLES: &'static [&'static str] = &[
         "tournaments",
@@ -59,6 +63,8 @@ impl Projector for Core {
         "live_match_players",
         "leaderboards",
         "civilizations",
+        "stream_links",
+        "live_streams",
     ];
 
     fn apply<'a>(
@@ -94,6 +100,7 @@ async fn apply_one(
         AnyEvent::Lobby(e) => lobby(db, event, e, nudges).await,
         AnyEvent::Catalog(e) => catalog(db, event, e, nudges).await,
         AnyEvent::Operator(e) => operator(db, event, e).await,
+        AnyEvent::StreamChannel(e) => stream_channel(db, event, e, nudges).await,
     }
 }
 
@@ -179,9 +186,15 @@ async fn tournament(
             config,
             created_at,
             ..
-        } => write_config(db, tournament_id, Some(slug), config, *created_at).await?,
+        } => {
+            write_config(db, tournament_id, Some(slug), config, *created_at).await?;
+            let channels = streams::channels_in_urls(&config.host_stream_urls);
+            link_streams(db, tournament_id, None, &channels).await?;
+        }
         E::TournamentUpdated { config, .. } => {
-            write_config(db, tournament_id, None, config, event.recorded_at).await?
+            write_config(db, tournament_id, None, config, event.recorded_at).await?;
+            let channels = streams::channels_in_urls(&config.host_stream_urls);
+            link_streams(db, tournament_id, None, &channels).await?;
         }
         E::TournamentDeleted { tournament_id } => {
             sqlx::query("DELETE FROM tournaments WHERE id = $1")
@@ -232,6 +245,8 @@ async fn tournament(
             .bind(Json(presentation))
             .execute(&mut *db)
             .await?;
+            let channels = streams::channels_in_presentation(presentation);
+            link_streams(db, *tournament_id, Some(*tournament_player_id), &channels).await?;
         }
         E::PlayerRemovedFromRoster {
             tournament_player_id,
@@ -254,15 +269,17 @@ async fn tournament(
                 .await?;
         }
         E::RosterPlayerUpdated {
+            tournament_id,
             tournament_player_id,
             presentation,
-            ..
         } => {
             sqlx::query("UPDATE tournament_players SET presentation = $2 WHERE id = $1")
                 .bind(tournament_player_id)
                 .bind(Json(presentation))
                 .execute(&mut *db)
                 .await?;
+            let channels = streams::channels_in_presentation(presentation);
+            link_streams(db, *tournament_id, Some(*tournament_player_id), &channels).await?;
         }
         E::TeamCreated {
             tournament_id,
@@ -728,6 +745,109 @@ async fn operator(
     Ok(())
 }
 
+/// Replaces the stream channels a roster row (`Some`) or a tournament's hosts (`None`) name.
+async fn link_streams(
+    db: &mut PgConnection,
+    tournament_id: i64,
+    tournament_player_id: Option<i64>,
+    channels: &[Channel],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "DELETE FROM stream_links WHERE tournament_id = $1
+            AND tournament_player_id IS NOT DISTINCT FROM $2",
+    )
+    .bind(tournament_id)
+    .bind(tournament_player_id)
+    .execute(&mut *db)
+    .await?;
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let platforms: Vec<&str> = channels.iter().map(|c| c.platform.as_str()).collect();
+    let names: Vec<&str> = channels.iter().map(|c| c.channel.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO stream_links (tournament_id, tournament_player_id, platform, channel)
+         SELECT $1, $2, * FROM unnest($3::text[], $4::text[])",
+    )
+    .bind(tournament_id)
+    .bind(tournament_player_id)
+    .bind(&platforms)
+    .bind(&names)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// A channel went live, changed title or went offline: its row in `live_streams`, and a `live`
+/// nudge to the tournaments whose roster or hosts name it.
+async fn stream_channel(
+    db: &mut PgConnection,
+    _event: &RecordedEvent,
+    e: &StreamChannelEvent,
+    nudges: &mut Nudges,
+) -> sqlx::Result<()> {
+    let channel = e.channel();
+    match e {
+        StreamChannelEvent::StreamWentLive {
+            title,
+            category,
+            started_at,
+            observed_at,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT INTO live_streams (platform, channel, title, category, started_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (platform, channel) DO UPDATE SET
+                    title = excluded.title, category = excluded.category,
+                    started_at = excluded.started_at, updated_at = excluded.updated_at",
+            )
+            .bind(channel.platform.as_str())
+            .bind(&channel.channel)
+            .bind(title)
+            .bind(category)
+            .bind(started_at)
+            .bind(observed_at)
+            .execute(&mut *db)
+            .await?;
+        }
+        StreamChannelEvent::StreamUpdated {
+            title,
+            category,
+            observed_at,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE live_streams SET title = $3, category = $4, updated_at = $5
+                  WHERE platform = $1 AND channel = $2",
+            )
+            .bind(channel.platform.as_str())
+            .bind(&channel.channel)
+            .bind(title)
+            .bind(category)
+            .bind(observed_at)
+            .execute(&mut *db)
+            .await?;
+        }
+        StreamChannelEvent::StreamWentOffline { .. } => {
+            sqlx::query("DELETE FROM live_streams WHERE platform = $1 AND channel = $2")
+                .bind(channel.platform.as_str())
+                .bind(&channel.channel)
+                .execute(&mut *db)
+                .await?;
+        }
+    }
+    let scope: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT tournament_id FROM stream_links WHERE platform = $1 AND channel = $2",
+    )
+    .bind(channel.platform.as_str())
+    .bind(&channel.channel)
+    .fetch_all(&mut *db)
+    .await?;
+    nudges.touch(NudgeKind::Live, scope);
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The batch path.
 
@@ -1155,7 +1275,10 @@ impl<'a> Fold<'a> {
                 }
                 self.live_touched.insert(*lobby_id);
             }
-            AnyEvent::Tournament(_) | AnyEvent::Catalog(_) | AnyEvent::Operator(_) => {
+            AnyEvent::Tournament(_)
+            | AnyEvent::Catalog(_)
+            | AnyEvent::Operator(_)
+            | AnyEvent::StreamChannel(_) => {
                 return Err(sqlx::Error::Protocol(
                     "core: not an observation event".into(),
                 ));
@@ -1641,6 +1764,8 @@ mod tests {
     use domain::matches::{FinishedMatch, MatchEvent, MatchPlayer, Outcome};
     use domain::operator::OperatorEvent;
     use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
+    use domain::stream_channel::StreamChannelEvent;
+    use domain::streams::{Channel, Platform};
     use domain::tournament::{RankBy, TournamentConfig, TournamentEvent};
     use serde_json::{json, Value};
     use sqlx::{Executor, PgPool};
@@ -1772,6 +1897,34 @@ mod tests {
 
         async fn tournament(&mut self, slug: &str, e: TournamentEvent) {
             self.push("Tournament", slug, &e).await;
+        }
+
+        async fn stream(&mut self, platform: Platform, channel: &str, title: Option<&str>) {
+            let observed_at = self.now();
+            let c = Channel::new(platform, channel);
+            let e = match title {
+                Some(t) if t.starts_with('~') => StreamChannelEvent::StreamUpdated {
+                    platform,
+                    channel: channel.into(),
+                    title: Some(t.into()),
+                    category: None,
+                    observed_at,
+                },
+                Some(t) => StreamChannelEvent::StreamWentLive {
+                    platform,
+                    channel: channel.into(),
+                    title: Some(t.into()),
+                    category: Some("Age of Empires II".into()),
+                    started_at: Some(observed_at),
+                    observed_at,
+                },
+                None => StreamChannelEvent::StreamWentOffline {
+                    platform,
+                    channel: channel.into(),
+                    observed_at,
+                },
+            };
+            self.push("StreamChannel", &c.aggregate_id(), &e).await;
         }
 
         async fn lobby(&mut self, e: LobbyEvent) {
@@ -1913,11 +2066,21 @@ mod tests {
                     tournament_player_id: id,
                     name: name.into(),
                     profile_id: profile,
-                    presentation: json!({"displayName": name}),
+                    presentation: json!({
+                        "displayName": name,
+                        "streamUrls": [format!("https://twitch.tv/{name}"), "https://youtube.com/@shared"],
+                    }),
                 },
             )
             .await;
         }
+        // Stream channels: live, retitled, offline, live again; one named by nobody.
+        log.stream(Platform::Twitch, "a", Some("Bo7")).await;
+        log.stream(Platform::Youtube, "@shared", Some("Shared"))
+            .await;
+        log.stream(Platform::Twitch, "nobody", Some("Unlisted"))
+            .await;
+        log.stream(Platform::Twitch, "a", Some("~Game 2")).await;
         log.tournament(
             "a",
             TournamentEvent::TeamCreated {
@@ -1998,6 +2161,17 @@ mod tests {
         )
         .await;
         log.identity(B, "Bobby", 6).await;
+        log.stream(Platform::Twitch, "b", Some("B live")).await;
+        log.tournament(
+            "a",
+            TournamentEvent::RosterPlayerUpdated {
+                tournament_id: 1,
+                tournament_player_id: 11,
+                presentation: json!({"displayName": "A", "twitch": "https://twitch.tv/a2"}),
+            },
+        )
+        .await;
+        log.stream(Platform::Youtube, "@shared", None).await;
         log.tournament(
             "a",
             TournamentEvent::PlayerRemovedFromRoster {
@@ -2060,6 +2234,21 @@ mod tests {
         log.identity(A, "Ann", 3).await;
         log.identity(C, "Cid", 1).await;
         log.open(5_004, &[A, C], "Arabia", true).await;
+        let created_at = log.now();
+        let mut hosted = config("C Cup");
+        hosted.host_stream_urls = vec!["https://twitch.tv/a2".into(), "https://twitch.tv/B".into()];
+        log.tournament(
+            "c",
+            TournamentEvent::TournamentCreated {
+                tournament_id: 3,
+                slug: "c".into(),
+                config: hosted,
+                created_at,
+            },
+        )
+        .await;
+        log.stream(Platform::Twitch, "a2", Some("A2")).await;
+        log.stream(Platform::Twitch, "b", None).await;
     }
 
     /// The whole log, once every appended event is readable (another test's transaction on
@@ -2167,12 +2356,12 @@ mod tests {
             assert_eq!(batched_nudges, one_nudges, "nudges, chunk {chunk}");
         }
         assert_eq!(reference_nudges.len(), 1);
-        // Everyone (civilizations), and both tournaments, of every kind.
+        // Everyone (civilizations), and every tournament, of every kind.
         let all = &reference_nudges[0];
         assert!(all.everyone);
         assert_eq!(
             all.tournament_ids.iter().copied().collect::<Vec<_>>(),
-            [1, 2]
+            [1, 2, 3]
         );
         assert_eq!(all.kinds.len(), 3);
 
@@ -2257,6 +2446,100 @@ mod tests {
             })
             .collect();
         assert_eq!(live, [(5_004, A), (5_004, C), (7_003, A), (7_003, Y)]);
+
+        let streams: Vec<(String, String, Option<String>)> = rows(&reference, "live_streams")
+            .iter()
+            .map(|r| {
+                (
+                    r["platform"].as_str().unwrap().into(),
+                    r["channel"].as_str().unwrap().into(),
+                    r["title"].as_str().map(Into::into),
+                )
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let s = |p: &str, c: &str, t: &str| (p.to_string(), c.to_string(), Some(t.to_string()));
+        assert_eq!(
+            streams,
+            [
+                s("twitch", "a", "~Game 2"),
+                s("twitch", "a2", "A2"),
+                s("twitch", "nobody", "Unlisted"),
+            ]
+        );
+        let mut links: Vec<(i64, Option<i64>, String)> = rows(&reference, "stream_links")
+            .iter()
+            .map(|r| {
+                (
+                    r["tournament_id"].as_i64().unwrap(),
+                    r["tournament_player_id"].as_i64(),
+                    format!(
+                        "{}:{}",
+                        r["platform"].as_str().unwrap(),
+                        r["channel"].as_str().unwrap()
+                    ),
+                )
+            })
+            .collect();
+        links.sort();
+        let l = |t, p, c: &str| (t, p, c.to_string());
+        assert_eq!(
+            links,
+            [
+                l(1, Some(11), "twitch:a2"),
+                l(1, Some(13), "twitch:tbd"),
+                l(1, Some(13), "youtube:@shared"),
+                l(3, None, "twitch:a2"),
+                l(3, None, "twitch:b"),
+            ],
+            "removed and edited rows drop their links; hosts are linked"
+        );
+    }
+
+    #[tokio::test]
+    async fn stream_changes_nudge_live_for_the_tournaments_that_name_the_channel() {
+        let pool = store::testing::migrated_pool("core_streams").await;
+        let mut log = Log::new(&pool);
+        seed(&mut log).await;
+        let events = read_log(&pool).await;
+        let (_, nudges) = build(&pool, &events, false, 1).await;
+        let of = |kind: &str, channel: &str| -> Vec<&Nudges> {
+            events
+                .iter()
+                .zip(&nudges)
+                .filter(|(e, _)| e.event_type == kind && e.aggregate_id == channel)
+                .map(|(_, n)| n)
+                .collect()
+        };
+        let scope = |n: &Nudges| {
+            (
+                n.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                n.tournament_ids.iter().copied().collect::<Vec<_>>(),
+            )
+        };
+        // Row 11 ("A") and row 13 ("TBD") name @shared in tournament 1.
+        assert_eq!(
+            scope(of("StreamWentLive", "youtube:@shared")[0]),
+            (vec!["live"], vec![1])
+        );
+        // Nobody names it: no nudge.
+        assert!(of("StreamWentLive", "twitch:nobody")[0].is_empty());
+        // b goes live while row 12 is on tournament 1's roster; goes offline after the row was
+        // removed and tournament 3's hosts named b.
+        assert_eq!(
+            scope(of("StreamWentLive", "twitch:b")[0]),
+            (vec!["live"], vec![1])
+        );
+        assert_eq!(
+            scope(of("StreamWentOffline", "twitch:b")[0]),
+            (vec!["live"], vec![3])
+        );
+        // a2: row 11 of tournament 1 and the hosts of tournament 3.
+        assert_eq!(
+            scope(of("StreamWentLive", "twitch:a2")[0]),
+            (vec!["live"], vec![1, 3])
+        );
     }
 
     #[tokio::test]

@@ -182,6 +182,7 @@ pub async fn start_build<P: Projector>(db: &PgPool) -> sqlx::Result<i64> {
         )))
         .await?;
     (&mut *tx).execute(sqlx::raw_sql(P::SCHEMA_SQL)).await?;
+    expose_new_tables::<P>(&mut tx, &schema).await?;
     tx.commit().await?;
     tracing::info!(
         projector = P::NAME,
@@ -190,6 +191,41 @@ pub async fn start_build<P: Projector>(db: &PgPool) -> sqlx::Result<i64> {
         "build started"
     );
     Ok(build)
+}
+
+/// A version that adds tables is deployed while the previous build still serves: readers of
+/// the new version query `live.<new table>` before the new build is promoted. Give each table
+/// the live build lacks a view on the new build's (still filling) table at once, so those reads
+/// see fewer rows for a while instead of failing. Before any build is live, nothing is exposed.
+async fn expose_new_tables<P: Projector>(db: &mut PgConnection, schema: &str) -> sqlx::Result<()> {
+    let serving: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1 AND status = 'live')",
+    )
+    .bind(P::NAME)
+    .fetch_one(&mut *db)
+    .await?;
+    if !serving {
+        return Ok(());
+    }
+    for table in P::TABLES {
+        let missing: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
+            .bind(format!("live.{table}"))
+            .fetch_one(&mut *db)
+            .await?;
+        if missing {
+            (&mut *db)
+                .execute(sqlx::raw_sql(&format!(
+                    "CREATE VIEW live.{table} AS SELECT * FROM {schema}.{table}"
+                )))
+                .await?;
+            tracing::info!(
+                projector = P::NAME,
+                table,
+                "new table exposed before promotion"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What one step did.

@@ -105,6 +105,12 @@
 //! Other controls: `POST /sim/play` (a [`MatchSpec`] → `{"match_id"}`),
 //! `POST /sim/lobbies` (`{"members":[…]}` → `{"lobby_id"}`), `POST /sim/lobbies/close`
 //! (`{"lobby_id"}` → `{"closed"}`), `GET /sim/roster?count=n` (`{"profile_ids":[…]}`).
+//!
+//! # Stream platforms ([`streams`])
+//!
+//! A separate server fakes Twitch (token endpoint, Helix `streams`) and the YouTube Data API
+//! (`channels`, `search`) for the stream poller: [`spawn_streams`], [`serve_streams`],
+//! controlled through [`StreamsFake`] or `/fake/*`.
 
 mod blobs;
 pub mod config;
@@ -114,6 +120,7 @@ mod http;
 pub mod ladder;
 pub mod model;
 mod payloads;
+pub mod streams;
 
 pub use config::{SimConfig, ACTIVITY_HIGH, ACTIVITY_LOW, MAX_PLAYERS};
 pub use faults::{
@@ -125,6 +132,9 @@ pub use http::{router, serve, spawn};
 pub use ladder::{rms_name, Ladder, MatchSpec, SimError, MAX_ADVANCE};
 pub use model::*;
 pub use payloads::LOBBY_PAGE_SIZE;
+pub use streams::{
+    serve_streams, spawn_streams, streams_router, StreamsCounters, StreamsFake, StreamsFakeConfig,
+};
 
 /// Default bind address of `standings sim`.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8100";

@@ -26,6 +26,38 @@ const TEAMS: [(&str, &str); 4] = [
     ("Byzantines", "BYZ"),
 ];
 
+/// Twitch logins of the demo (served by the stream platforms fake).
+const HOST_CHANNEL: &str = "demo_host";
+const DEMO_STREAMER: &str = "demo_streamer_";
+
+/// The fake Twitch of the demo: the host and the first player are live.
+pub fn streams_live(fake: &sim::StreamsFake) {
+    fake.twitch_live(HOST_CHANNEL, "Demo Cup: casting live", "Age of Empires II");
+    fake.twitch_live(
+        &format!("{DEMO_STREAMER}0"),
+        "Laddering for the Demo Cup",
+        "Age of Empires II",
+    );
+}
+
+/// Stream detection against the fake, with its credentials and a short Twitch cadence.
+pub fn streams_config(fake: std::net::SocketAddr) -> streams::StreamsConfig {
+    let credentials = sim::StreamsFakeConfig::default();
+    let base = format!("http://{fake}");
+    streams::StreamsConfig {
+        twitch: streams::TwitchConfig::from_credentials(
+            Some(&credentials.twitch_client_id),
+            Some(&credentials.twitch_client_secret),
+            &base,
+            &base,
+        ),
+        twitch_interval: std::time::Duration::from_secs(10),
+        lock_retry: std::time::Duration::from_secs(2),
+        lock_check: std::time::Duration::from_secs(2),
+        ..streams::StreamsConfig::default()
+    }
+}
+
 fn operator() -> Actor {
     Actor::Operator("demo".into())
 }
@@ -92,7 +124,7 @@ async fn create_tournament(
                 start_date: None,
                 end_date: None,
                 prize_pool_cents: Some(100_000),
-                host_stream_urls: vec![],
+                host_stream_urls: vec![format!("https://twitch.tv/{HOST_CHANNEL}")],
                 presentation: json!({"tagline": "simulated players, real pipeline"}),
             },
             owner: None,
@@ -142,7 +174,9 @@ async fn create_tournament(
                 tournament_player_id,
                 name: alias.clone(),
                 profile_id: Some(profile_id),
-                presentation: json!({}),
+                presentation: json!({
+                    "streamUrls": [format!("https://twitch.tv/{DEMO_STREAMER}{i}")]
+                }),
             },
             TournamentAction::AddTeamMember {
                 team_id,

@@ -55,7 +55,7 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             let db = database::Database::open(&args).await?;
             tracing::info!("migrations applied");
@@ -104,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = database::Database::open(&args.db).await?;
     let poller = polling::poller_config(&args.poller);
+    let streams = polling::streams_config(&args.streams);
     let access = match access::configure(&args.auth) {
         Ok(access) => access,
         Err(e) => {
@@ -111,7 +112,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
-    run_service(db, args.bind, args.role, poller, access, |_| {}).await
+    run_service(db, args.bind, args.role, poller, streams, access, |_| {}).await
 }
 
 /// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
@@ -132,10 +133,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let sim_addr = listener.local_addr()?;
         tokio::spawn(sim::serve(listener, sim.clone()));
         demo::seed(&db.pool, &sim).await?;
-        anyhow::Ok(sim_addr)
+        let (streams_addr, fake, _) = sim::spawn_streams(sim::StreamsFakeConfig::default())
+            .await
+            .context("cannot listen for the stream platforms fake")?;
+        demo::streams_live(&fake);
+        anyhow::Ok((sim_addr, streams_addr))
     }
     .await;
-    let sim_addr = match started {
+    let (sim_addr, streams_addr) = match started {
         Ok(addr) => addr,
         Err(e) => {
             db.close().await?;
@@ -149,6 +154,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     poller.catalog_interval = Duration::from_secs(300);
     poller.lock_retry = Duration::from_secs(2);
     poller.lock_check = Duration::from_secs(2);
+    let streams = demo::streams_config(streams_addr);
     let host_token = access.dev_key.as_ref().map(|key| {
         key.mint(
             demo::DEMO_HOST,
@@ -156,7 +162,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             args.auth.issuer(),
         )
     });
-    run_service(db, args.bind, Role::All, poller, access, move |addr| {
+    run_service(db, args.bind, Role::All, poller, streams, access, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
@@ -166,6 +172,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
         println!("    health     http://{addr}/health");
         println!("    simulator  http://{sim_addr}/sim/state");
+        println!("    streams    http://{streams_addr}/fake/state (a fake Twitch: one player and the host are live)");
         match &host_token {
             Some(token) => {
                 println!("  The demo host (owner of `{slug}`), token valid 24 h:");
@@ -189,6 +196,7 @@ async fn run_service(
     bind: SocketAddr,
     role: Role,
     poller_config: poller::PollerConfig,
+    streams_config: streams::StreamsConfig,
     access: access::Access,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -226,6 +234,25 @@ async fn run_service(
                 while background.join_next().await.is_some() {}
                 db.close().await?;
                 return Err(e).context("cannot start the poller");
+            }
+        }
+        if !streams_config.enabled() {
+            tracing::info!(
+                "stream-live detection disabled (set TWITCH_CLIENT_ID + TWITCH_CLIENT_SECRET \
+                 and/or YOUTUBE_API_KEY)"
+            );
+        } else {
+            match streams::StreamPoller::new(streams_config, db.pool.clone()) {
+                Ok(streams) => {
+                    tracing::info!(platforms = ?streams.platforms(), "stream-live detection enabled");
+                    background.spawn(streams.run(stop_rx.clone()));
+                }
+                Err(e) => {
+                    let _ = stop_tx.send(true);
+                    while background.join_next().await.is_some() {}
+                    db.close().await?;
+                    return Err(e).context("cannot start stream-live detection");
+                }
             }
         }
     }

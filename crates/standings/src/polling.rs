@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 
-use crate::settings::{PollerArgs, SimArgs};
+use crate::settings::{PollerArgs, SimArgs, StreamArgs};
 
 /// The poller's configuration from flags and environment (production client settings).
 pub fn poller_config(args: &PollerArgs) -> poller::PollerConfig {
@@ -17,6 +17,30 @@ pub fn poller_config(args: &PollerArgs) -> poller::PollerConfig {
     config.lock_retry = config.lock_retry.min(args.poll_stats_seconds / 2);
     config.lock_check = config.lock_check.min(args.poll_stats_seconds / 2);
     config
+}
+
+/// The stream poller's configuration: a platform is on only with its credentials.
+pub fn streams_config(args: &StreamArgs) -> streams::StreamsConfig {
+    let defaults = streams::StreamsConfig::default();
+    streams::StreamsConfig {
+        twitch: streams::TwitchConfig::from_credentials(
+            args.twitch_client_id.as_deref(),
+            args.twitch_client_secret.as_deref(),
+            &args.twitch_auth_base_url,
+            &args.twitch_api_base_url,
+        ),
+        youtube: streams::YoutubeConfig::from_key(
+            args.youtube_api_key.as_deref(),
+            &args.youtube_api_base_url,
+            args.youtube_daily_quota,
+        ),
+        twitch_interval: args.poll_twitch_seconds,
+        youtube_interval: args.poll_youtube_seconds,
+        // A dead leader is replaced within two Twitch cycles, however short the cadence.
+        lock_retry: defaults.lock_retry.min(args.poll_twitch_seconds / 2),
+        lock_check: defaults.lock_check.min(args.poll_twitch_seconds / 2),
+        ..defaults
+    }
 }
 
 /// `standings sim`: serve the simulated community API until SIGINT/SIGTERM.

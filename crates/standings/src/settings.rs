@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service: HTTP API, and (by role) the upstream poller and the projectors.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Try it: embedded PostgreSQL + simulated upstream + worker + API, with a demo
     /// tournament of 16 simulated players in 4 teams whose data moves within a minute.
     Demo(DemoArgs),
@@ -259,6 +259,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub poller: PollerArgs,
     #[command(flatten)]
+    pub streams: StreamArgs,
+    #[command(flatten)]
     pub auth: AuthArgs,
 }
 
@@ -287,6 +289,41 @@ pub struct PollerArgs {
     /// (a rotating slice per matches poll), whatever their stats say.
     #[arg(long, env = "POLL_SWEEP_SECONDS", default_value = "3600", value_parser = seconds)]
     pub poll_sweep_seconds: Duration,
+}
+
+/// Stream-live detection (roles all and worker). Each platform runs only when its credentials
+/// are set; with none, no request is made and `stream_live` / `host_stream_live` stay false.
+/// One process detects at a time (its own advisory lock).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Stream-live detection (roles all and worker)")]
+pub struct StreamArgs {
+    /// Twitch application client id. Twitch detection needs it and TWITCH_CLIENT_SECRET.
+    #[arg(long, env = "TWITCH_CLIENT_ID", hide_env_values = true)]
+    pub twitch_client_id: Option<String>,
+    /// Twitch application client secret (app token by client credentials).
+    #[arg(long, env = "TWITCH_CLIENT_SECRET", hide_env_values = true)]
+    pub twitch_client_secret: Option<String>,
+    /// YouTube Data API key: YouTube detection for roster rows and hosts with no Twitch URL.
+    #[arg(long, env = "YOUTUBE_API_KEY", hide_env_values = true)]
+    pub youtube_api_key: Option<String>,
+    /// Twitch token host (POST /oauth2/token), e.g. a `sim` stream fake in tests.
+    #[arg(long, env = "TWITCH_AUTH_BASE_URL", default_value = streams::config::DEFAULT_TWITCH_AUTH_BASE_URL)]
+    pub twitch_auth_base_url: String,
+    /// Twitch Helix host (GET /helix/streams).
+    #[arg(long, env = "TWITCH_API_BASE_URL", default_value = streams::config::DEFAULT_TWITCH_API_BASE_URL)]
+    pub twitch_api_base_url: String,
+    /// YouTube Data API host (GET /youtube/v3/channels, /youtube/v3/search).
+    #[arg(long, env = "YOUTUBE_API_BASE_URL", default_value = streams::config::DEFAULT_YOUTUBE_API_BASE_URL)]
+    pub youtube_api_base_url: String,
+    /// Seconds between Twitch polls (one Helix call per 100 channels).
+    #[arg(long, env = "POLL_TWITCH_SECONDS", default_value = "60", value_parser = seconds)]
+    pub poll_twitch_seconds: Duration,
+    /// Seconds between YouTube polls (a few channels per poll, within the daily quota).
+    #[arg(long, env = "POLL_YOUTUBE_SECONDS", default_value = "1800", value_parser = seconds)]
+    pub poll_youtube_seconds: Duration,
+    /// YouTube Data API units per day the poller may spend (a live search costs 100).
+    #[arg(long, env = "YOUTUBE_DAILY_QUOTA", default_value_t = streams::config::DEFAULT_YOUTUBE_DAILY_QUOTA)]
+    pub youtube_daily_quota: u32,
 }
 
 #[derive(Debug, Args)]
@@ -362,5 +399,40 @@ mod tests {
         assert_eq!(args.poller.poll_matches_seconds, Duration::from_secs(60));
         assert_eq!(args.poller.poll_live_seconds, Duration::from_secs(15));
         assert_eq!(args.poller.poll_catalog_seconds, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn stream_detection_is_off_by_default_and_needs_both_twitch_credentials() {
+        let serve = |extra: &[&str]| {
+            let mut argv = vec!["standings", "serve"];
+            argv.extend_from_slice(extra);
+            let Command::Serve(args) = Cli::try_parse_from(argv).expect("parse").command else {
+                panic!("not serve");
+            };
+            crate::polling::streams_config(&args.streams)
+        };
+        let none = serve(&[]);
+        assert!(!none.enabled());
+        assert_eq!(none.twitch_interval, Duration::from_secs(60));
+        assert_eq!(none.youtube_interval, Duration::from_secs(1800));
+        assert!(!serve(&["--twitch-client-id", "id"]).enabled());
+        let twitch = serve(&[
+            "--twitch-client-id",
+            "id",
+            "--twitch-client-secret",
+            "secret",
+            "--twitch-api-base-url",
+            "http://127.0.0.1:9/",
+        ]);
+        let t = twitch.twitch.expect("twitch on");
+        assert_eq!(t.api_base_url, "http://127.0.0.1:9");
+        assert_eq!(t.auth_base_url, "https://id.twitch.tv");
+        assert!(twitch.youtube.is_none());
+        let youtube = serve(&["--youtube-api-key", "k"]);
+        assert!(youtube.twitch.is_none());
+        assert_eq!(
+            youtube.youtube.expect("youtube on").base_url,
+            "https://www.googleapis.com"
+        );
     }
 }

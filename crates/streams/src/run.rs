@@ -1,0 +1,159 @@
+//! The scheduled stream poller: standby until its leader lock is ours, then one loop per
+//! enabled platform until shutdown or until the lock session breaks. The lock is `poller`'s
+//! [`LeaderLock`] on a key of its own, so the stream poller can lead in another process than
+//! the upstream poller.
+
+use std::time::Duration;
+
+use domain::streams::Platform;
+use poller::burst::{retry_delay, Burst, Transition};
+use poller::leader::LeaderLock;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::StreamPoller;
+
+/// How long a shutdown waits for cycles in flight before cancelling them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TermEnd {
+    Shutdown,
+    LockLost,
+    Crashed,
+}
+
+impl StreamPoller {
+    /// Polls while this process holds the stream poller's lock; stands by while another
+    /// does. Returns at once when no platform has credentials, else when `shutdown` becomes
+    /// `true` (or its sender is dropped), releasing the lock.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        if self.platforms().is_empty() {
+            return;
+        }
+        let config = self.inner.config.clone();
+        let mut lock = LeaderLock::new(&self.inner.pool, config.lock_key);
+        let mut lock_errors = Burst::default();
+        let mut standing_by = false;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match lock.try_acquire().await {
+                Ok(held) => {
+                    if let Transition::Recovered { .. } = lock_errors.success() {
+                        tracing::info!("stream poller lock reachable again");
+                    }
+                    if held {
+                        standing_by = false;
+                        if self.lead(&mut lock, &mut shutdown).await == TermEnd::Shutdown {
+                            break;
+                        }
+                    } else if !standing_by {
+                        tracing::info!("another process detects streams; standing by");
+                        standing_by = true;
+                    }
+                }
+                Err(e) => {
+                    if let Transition::Started { .. } = lock_errors.failure("database") {
+                        tracing::warn!(error = %e, "cannot reach the database for the stream poller lock");
+                    }
+                }
+            }
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep(config.lock_retry) => {}
+            }
+        }
+        lock.release().await;
+    }
+
+    async fn lead(&self, lock: &mut LeaderLock, shutdown: &mut watch::Receiver<bool>) -> TermEnd {
+        tracing::info!(
+            platforms = ?self.platforms(),
+            lock_backend_pid = lock.holder_pid().unwrap_or(0),
+            "stream poller lock taken; detecting streams"
+        );
+        // Another leader may have told the aggregates things since our cache was filled.
+        self.reset_caches();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut loops = JoinSet::new();
+        for platform in self.platforms() {
+            loops.spawn(self.clone().cycle_loop(platform, stop_rx.clone()));
+        }
+        let check_every = self.inner.config.lock_check;
+        let mut check = tokio::time::interval(check_every);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let end = loop {
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break TermEnd::Shutdown;
+                    }
+                }
+                _ = check.tick() => {
+                    match tokio::time::timeout(check_every, lock.check()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "stream poller lock session broke; standing by");
+                            break TermEnd::LockLost;
+                        }
+                        Err(_) => {
+                            lock.forget();
+                            tracing::warn!("stream poller lock session stopped answering; standing by");
+                            break TermEnd::LockLost;
+                        }
+                    }
+                }
+                Some(joined) = loops.join_next() => {
+                    tracing::error!(error = ?joined.err(), "a stream loop stopped unexpectedly; giving up the lead");
+                    break TermEnd::Crashed;
+                }
+            }
+        };
+        match end {
+            TermEnd::Shutdown => {
+                let _ = stop_tx.send(true);
+                let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                    while loops.join_next().await.is_some() {}
+                })
+                .await;
+                if drained.is_err() {
+                    loops.shutdown().await;
+                }
+            }
+            TermEnd::LockLost | TermEnd::Crashed => {
+                // Stop at once: another process may lead already.
+                loops.shutdown().await;
+                if end == TermEnd::Crashed {
+                    lock.release().await;
+                }
+            }
+        }
+        end
+    }
+
+    /// Cycles of one platform until `stop`: the next one an interval after a success, sooner
+    /// after failures (a jittered backoff that grows to the interval).
+    async fn cycle_loop(self, platform: Platform, mut stop: watch::Receiver<bool>) {
+        let interval = match platform {
+            Platform::Twitch => self.inner.config.twitch_interval,
+            Platform::Youtube => self.inner.config.youtube_interval,
+        };
+        loop {
+            let (_, failures) = self.cycle(platform).await;
+            let delay = retry_delay(interval / 4, interval, failures, None);
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+}
