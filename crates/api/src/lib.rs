@@ -1,6 +1,8 @@
 //! The HTTP surface: one router per resource, mounted by [`router`], with explicit shared state
 //! and the contract's cross-cutting behaviour (request ids, security headers, Cache-Control
-//! defaults, open CORS for public reads, body size limit) in [`middleware`].
+//! defaults, open CORS for public reads, body size limit) in [`middleware`], per-client rate
+//! limits in [`ratelimit`], request metrics and `GET /metrics` in [`metrics`], and the OpenAPI
+//! document with its `/docs` in [`openapi`].
 //!
 //! Invariant: handlers read `live.*` read models and send commands; they never write read-model
 //! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
@@ -8,14 +10,18 @@
 mod audit;
 mod cache;
 mod catalog;
+pub mod edge;
 mod error;
 mod history;
 mod infra;
 mod insights;
 mod matches;
+pub mod metrics;
 mod middleware;
+pub mod openapi;
 mod players;
 mod query;
+pub mod ratelimit;
 mod respond;
 mod standings;
 mod tournaments;
@@ -29,6 +35,7 @@ use sqlx::PgPool;
 pub use standings::{compute as compute_standings, StandingRow};
 
 pub use cache::ResponseCache;
+pub use edge::Edge;
 pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
@@ -37,12 +44,18 @@ pub struct AppState {
     pub pool: PgPool,
     /// Hot per-tournament responses; `None` when nothing invalidates it (no nudge feed).
     pub cache: Option<Arc<ResponseCache>>,
+    /// Rate limiter and metrics.
+    pub edge: Arc<Edge>,
 }
 
 impl AppState {
     /// Computes every response (no nudge feed to invalidate a cache).
     pub fn new(pool: PgPool) -> AppState {
-        AppState { pool, cache: None }
+        AppState {
+            pool,
+            cache: None,
+            edge: Arc::default(),
+        }
     }
 
     /// Serves hot reads from `cache`, which the caller must invalidate on every nudge.
@@ -50,11 +63,19 @@ impl AppState {
         AppState {
             pool,
             cache: Some(cache),
+            edge: Arc::default(),
         }
+    }
+
+    /// Rate limits and metrics from the binary's settings.
+    pub fn with_edge(mut self, edge: Arc<Edge>) -> AppState {
+        self.edge = edge;
+        self
     }
 }
 
-/// The whole application.
+/// The whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// so the rate limiter sees the peer address.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(infra::router())
@@ -66,7 +87,11 @@ pub fn router(state: AppState) -> Router {
         .merge(players::router())
         .merge(audit::router())
         .merge(history::router())
+        .merge(openapi::router())
+        .merge(metrics::router())
         .fallback(infra::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(axum::middleware::from_fn(middleware::common))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
