@@ -29,9 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder,
-};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -156,7 +154,11 @@ impl Metrics {
 
     /// Reads the poller's counters at each scrape (processes that poll).
     pub fn poller_from(&self, source: impl Fn() -> PollerSample + Send + Sync + 'static) {
-        *self.sources.poller.write().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(source));
+        *self
+            .sources
+            .poller
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(source));
     }
 
     pub(crate) fn limiter_keys_from(&self, source: impl Fn() -> u64 + Send + Sync + 'static) {
@@ -219,6 +221,11 @@ fn counter(
     samples: &[(Labels, u64)],
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    if let [(labels, value)] = samples {
+        if labels.is_empty() {
+            return ConstCounter::new(*value).encode(metric);
+        }
+    }
     for (labels, value) in samples {
         ConstCounter::new(*value).encode(metric.encode_family(labels)?)?;
     }
@@ -236,7 +243,12 @@ where
 impl Collector for SourcesCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let sources = &self.0;
-        if let Some(sse) = sources.sse.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(sse) = sources
+            .sse
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             let n = i64::try_from(sse()).unwrap_or(i64::MAX);
             gauge(&mut encoder, "sse_subscribers", "Open SSE streams", n)?;
         }
@@ -269,7 +281,12 @@ impl Collector for SourcesCollector {
         let cycles: Vec<_> = per_kind(|k| k.cycles_ok, Some("ok"))
             .chain(per_kind(|k| k.cycles_failed, Some("failed")))
             .collect();
-        counter(&mut encoder, "poll_cycles", "Poll cycles, by kind and result", &cycles)?;
+        counter(
+            &mut encoder,
+            "poll_cycles",
+            "Poll cycles, by kind and result",
+            &cycles,
+        )?;
         let requests: Vec<_> = per_kind(|k| k.requests, None).collect();
         counter(
             &mut encoder,
@@ -366,7 +383,12 @@ impl Collector for LagCollector {
         )?;
         let labels: Vec<[(&str, String); 2]> = lags
             .iter()
-            .map(|l| [("projector", l.projector.clone()), ("build", l.build.to_string())])
+            .map(|l| {
+                [
+                    ("projector", l.projector.clone()),
+                    ("build", l.build.to_string()),
+                ]
+            })
             .collect();
         let mut events = encoder.encode_descriptor(
             "projector_lag_events",

@@ -50,6 +50,11 @@ const EXEMPT: [&str; 6] = [
     "/metrics",
 ];
 
+/// Default `TRUSTED_PROXIES`: loopback and private ranges (a reverse proxy on the same host
+/// or network). Behind Cloudflare without such a proxy, list Cloudflare's ranges (or `*`).
+pub const DEFAULT_TRUSTED_PROXIES: &str =
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7";
+
 /// Infra routes the limiter never counts.
 pub fn is_exempt(path: &str) -> bool {
     EXEMPT.contains(&path) || path.starts_with("/docs/")
@@ -65,11 +70,7 @@ pub struct TrustedProxies {
 impl Default for TrustedProxies {
     /// Loopback and private ranges: a reverse proxy on the same host or network.
     fn default() -> Self {
-        TrustedProxies::parse(
-            "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, \
-             fc00::/7",
-        )
-        .expect("valid defaults")
+        TrustedProxies::parse(DEFAULT_TRUSTED_PROXIES).expect("valid defaults")
     }
 }
 
@@ -245,7 +246,7 @@ impl RateLimiter {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .map(|hop| parse(hop))
+            .map(parse)
             .collect::<Option<Vec<_>>>()?;
         hops.iter()
             .rev()
@@ -262,7 +263,9 @@ impl RateLimiter {
     fn check_at(&self, client: Option<IpAddr>, method: &Method, route: &str, now: u64) -> Decision {
         let limit = self.limit_for(method, route);
         // No peer address (a listener without connect info): one shared budget.
-        let ip = client.map(client_key).unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let ip = client
+            .map(client_key)
+            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         let mut hasher = DefaultHasher::new();
         method.as_str().hash(&mut hasher);
         route.hash(&mut hasher);
@@ -285,15 +288,24 @@ impl RateLimiter {
                 }
                 w.count += 1;
             }
-            Some(w) => *w = Window { start: now, count: 1 },
+            Some(w) => {
+                *w = Window {
+                    start: now,
+                    count: 1,
+                }
+            }
             None if full => {
                 drop(shard);
                 self.warn_full(now);
             }
             None => {
-                shard
-                    .windows
-                    .insert((ip, route_key), Window { start: now, count: 1 });
+                shard.windows.insert(
+                    (ip, route_key),
+                    Window {
+                        start: now,
+                        count: 1,
+                    },
+                );
             }
         }
         Decision::Allow
@@ -326,9 +338,7 @@ impl RateLimiter {
 /// IPv4 as is; IPv6 by its /64.
 fn client_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(
-            u128::from(v6) & (u128::MAX << 64),
-        )),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
         v4 => v4,
     }
 }
@@ -341,6 +351,8 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     if is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
+    // Present when served with `into_make_service_with_connect_info::<SocketAddr>()` (for a
+    // listener other than `TcpListener`, wrap it with `ListenerExt::tap_io(|_| {})`).
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -416,14 +428,20 @@ mod tests {
         assert_eq!(l.limit_for(&Method::GET, "/v1/tournaments"), 300);
         assert_eq!(l.limit_for(&Method::DELETE, "/v1/tournaments/{slug}"), 3);
         assert_eq!(l.limit_for(&Method::PATCH, "/v1/tournaments/{slug}"), 20);
-        assert_eq!(l.limit_for(&Method::POST, "/v1/tournaments/{slug}/teams"), 10);
+        assert_eq!(
+            l.limit_for(&Method::POST, "/v1/tournaments/{slug}/teams"),
+            10
+        );
         assert_eq!(
             l.limit_for(&Method::DELETE, "/v1/tournaments/{slug}/owners/{user_id}"),
             5
         );
         let a = Some(ip("198.51.100.7"));
         for _ in 0..5 {
-            assert_eq!(l.check_at(a, &Method::POST, "/v1/tournaments", 0), Decision::Allow);
+            assert_eq!(
+                l.check_at(a, &Method::POST, "/v1/tournaments", 0),
+                Decision::Allow
+            );
         }
         assert!(matches!(
             l.check_at(a, &Method::POST, "/v1/tournaments", 1),
@@ -444,24 +462,42 @@ mod tests {
     fn forwarded_addresses_count_only_from_trusted_peers() {
         let l = limiter(300, "10.0.0.0/8, 127.0.0.1");
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 10.1.2.3"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.9, 10.1.2.3"),
+        );
         // Untrusted peer: its own address, whatever it claims.
-        assert_eq!(l.client_ip(Some(ip("198.51.100.1")), &h), Some(ip("198.51.100.1")));
+        assert_eq!(
+            l.client_ip(Some(ip("198.51.100.1")), &h),
+            Some(ip("198.51.100.1"))
+        );
         // Trusted peer: the nearest untrusted hop.
-        assert_eq!(l.client_ip(Some(ip("127.0.0.1")), &h), Some(ip("203.0.113.9")));
+        assert_eq!(
+            l.client_ip(Some(ip("127.0.0.1")), &h),
+            Some(ip("203.0.113.9"))
+        );
         // A client prepending a hop cannot choose its key.
         h.insert(
             "x-forwarded-for",
             HeaderValue::from_static("1.1.1.1, 203.0.113.9, 10.1.2.3"),
         );
-        assert_eq!(l.client_ip(Some(ip("10.9.9.9")), &h), Some(ip("203.0.113.9")));
+        assert_eq!(
+            l.client_ip(Some(ip("10.9.9.9")), &h),
+            Some(ip("203.0.113.9"))
+        );
         // CF-Connecting-IP first.
         h.insert("cf-connecting-ip", HeaderValue::from_static("2001:db8::1"));
-        assert_eq!(l.client_ip(Some(ip("127.0.0.1")), &h), Some(ip("2001:db8::1")));
+        assert_eq!(
+            l.client_ip(Some(ip("127.0.0.1")), &h),
+            Some(ip("2001:db8::1"))
+        );
         // Garbage: the peer.
         let mut bad = HeaderMap::new();
         bad.insert("x-forwarded-for", HeaderValue::from_static("not-an-ip"));
-        assert_eq!(l.client_ip(Some(ip("127.0.0.1")), &bad), Some(ip("127.0.0.1")));
+        assert_eq!(
+            l.client_ip(Some(ip("127.0.0.1")), &bad),
+            Some(ip("127.0.0.1"))
+        );
         // IPv4-mapped peers are IPv4.
         assert_eq!(
             l.client_ip(Some(ip("::ffff:198.51.100.1")), &HeaderMap::new()),
@@ -472,16 +508,27 @@ mod tests {
     #[test]
     fn trusted_proxy_lists() {
         let d = TrustedProxies::default();
-        for trusted in ["127.0.0.1", "::1", "10.2.3.4", "172.31.0.1", "192.168.1.1", "fd00::1"] {
+        for trusted in [
+            "127.0.0.1",
+            "::1",
+            "10.2.3.4",
+            "172.31.0.1",
+            "192.168.1.1",
+            "fd00::1",
+        ] {
             assert!(d.contains(ip(trusted)), "{trusted}");
         }
         for untrusted in ["8.8.8.8", "172.32.0.1", "2001:db8::1"] {
             assert!(!d.contains(ip(untrusted)), "{untrusted}");
         }
         assert!(TrustedProxies::parse("*").unwrap().contains(ip("8.8.8.8")));
-        assert!(!TrustedProxies::parse("none").unwrap().contains(ip("127.0.0.1")));
+        assert!(!TrustedProxies::parse("none")
+            .unwrap()
+            .contains(ip("127.0.0.1")));
         assert!(!TrustedProxies::parse("").unwrap().contains(ip("127.0.0.1")));
-        assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(TrustedProxies::parse("0.0.0.0/0")
+            .unwrap()
+            .contains(ip("8.8.8.8")));
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
         assert!(TrustedProxies::parse("example.com").is_err());
     }
@@ -511,7 +558,10 @@ mod tests {
         let clients = (MAX_KEYS_PER_SHARD * SHARDS + 10_000) as u32;
         for n in 0..clients {
             let client = Some(IpAddr::V4((0x0a00_0000 + n).into()));
-            assert_eq!(l.check_at(client, &Method::GET, "/v1/x", 5), Decision::Allow);
+            assert_eq!(
+                l.check_at(client, &Method::GET, "/v1/x", 5),
+                Decision::Allow
+            );
         }
         assert!(l.tracked_keys() <= MAX_KEYS_PER_SHARD * SHARDS);
         // A minute later, idle windows are evicted as the shards are used.
@@ -524,8 +574,15 @@ mod tests {
 
     #[test]
     fn exemptions() {
-        for path in ["/", "/health", "/docs", "/docs/scalar-1.72.1.js", "/openapi.json", "/metrics",
-                     "/.well-known/security.txt"] {
+        for path in [
+            "/",
+            "/health",
+            "/docs",
+            "/docs/scalar-1.72.1.js",
+            "/openapi.json",
+            "/metrics",
+            "/.well-known/security.txt",
+        ] {
             assert!(is_exempt(path), "{path}");
         }
         for path in ["/v1/tournaments", "/v1/flags", "/v1/stream", "/nope"] {

@@ -325,10 +325,19 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/tournaments/{slug}/head-to-head"),
     ("GET", "/v1/tournaments/{slug}/progression"),
     ("GET", "/v1/tournaments/{slug}/players"),
-    ("GET", "/v1/tournaments/{slug}/players/{tournament_player_id}"),
+    (
+        "GET",
+        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+    ),
     ("POST", "/v1/tournaments/{slug}/players"),
-    ("PATCH", "/v1/tournaments/{slug}/players/{tournament_player_id}"),
-    ("DELETE", "/v1/tournaments/{slug}/players/{tournament_player_id}"),
+    (
+        "PATCH",
+        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+    ),
+    (
+        "DELETE",
+        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+    ),
     ("GET", "/v1/tournaments/{slug}/matches"),
     ("GET", "/v1/tournaments/{slug}/matches/{match_id}"),
     ("GET", "/v1/tournaments/{slug}/live"),
@@ -387,9 +396,11 @@ async fn openapi_json_is_3_1_and_documents_every_contract_route() {
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "operationIds are unique");
     // The stream is described by hand.
-    assert!(doc["paths"]["/v1/stream"]["get"]["responses"]["200"]["content"]
-        .get("text/event-stream")
-        .is_some());
+    assert!(
+        doc["paths"]["/v1/stream"]["get"]["responses"]["200"]["content"]
+            .get("text/event-stream")
+            .is_some()
+    );
     // Query bounds are the handlers'.
     let limit = doc["paths"]["/v1/tournaments/{slug}/matches"]["get"]["parameters"]
         .as_array()
@@ -437,7 +448,10 @@ async fn documented_routes_are_served() {
                  give it its real types in openapi/writes.rs"
             );
         } else {
-            assert!(!unrouted, "{method} {path} ({id}) is documented but not routed");
+            assert!(
+                !unrouted,
+                "{method} {path} ({id}) is documented but not routed"
+            );
         }
     }
 }
@@ -506,9 +520,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
             match properties.and_then(|p| p.get(key)) {
                 Some(sub) => check(doc, sub, field, &format!("{at}.{key}"))?,
                 None => match schema.get("additionalProperties") {
-                    Some(sub) if sub.is_object() => {
-                        check(doc, sub, field, &format!("{at}.{key}"))?
-                    }
+                    Some(sub) if sub.is_object() => check(doc, sub, field, &format!("{at}.{key}"))?,
                     // An object schema without listed properties allows any.
                     Some(Value::Bool(true)) | None if properties.is_none() => {}
                     Some(Value::Bool(true)) => {}
@@ -577,10 +589,12 @@ async fn real_responses_match_their_documented_schemas() {
         .await
         .unwrap();
     assert!(standings["items"].as_array().unwrap().len() >= 3);
-    assert!(!standings["items"][0]["tournament_record"]["recent_matchups"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        !standings["items"][0]["tournament_record"]["recent_matchups"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let r = s.get("/v1/tournaments/hera/head-to-head?limit=0").await;
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
@@ -658,7 +672,10 @@ async fn request_301_in_a_minute_is_refused_per_client_ip() {
     assert!(r.headers().get("cache-control").is_none());
     assert_eq!(header(&r, "x-content-type-options"), "nosniff");
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body, json!({"error": "Rate limit exceeded: 300 per 1 minute"}));
+    assert_eq!(
+        body,
+        json!({"error": "Rate limit exceeded: 300 per 1 minute"})
+    );
     // Another client behind the trusted proxy, another route, exempt routes: still served.
     let other = s
         .client

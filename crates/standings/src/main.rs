@@ -3,6 +3,7 @@
 
 mod database;
 mod demo;
+mod edge;
 mod polling;
 mod projections_cli;
 mod settings;
@@ -76,7 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = database::Database::open(&args.db).await?;
     let poller = polling::poller_config(&args.poller);
-    run_service(db, args.bind, args.role, poller, |_| {}).await
+    run_service(db, args.bind, args.role, poller, &args.http, |_| {}).await
 }
 
 /// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
@@ -113,7 +114,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     poller.catalog_interval = Duration::from_secs(300);
     poller.lock_retry = Duration::from_secs(2);
     poller.lock_check = Duration::from_secs(2);
-    run_service(db, args.bind, Role::All, poller, move |addr| {
+    run_service(db, args.bind, Role::All, poller, &args.http, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
@@ -135,6 +136,7 @@ async fn run_service(
     bind: SocketAddr,
     role: Role,
     poller_config: poller::PollerConfig,
+    http: &settings::HttpArgs,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
@@ -153,6 +155,7 @@ async fn run_service(
     println!("standings: listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
+    let mut polling = None;
     if matches!(role, Role::All | Role::Worker) {
         background.spawn(projections::runner::run(
             db.pool.clone(),
@@ -164,6 +167,7 @@ async fn run_service(
         tracing::info!(upstream = %poller_config.upstream.base_url, "poller enabled");
         match poller::Poller::new(poller_config, db.pool.clone()) {
             Ok(poller) => {
+                polling = Some(poller.clone());
                 background.spawn(poller.run(stop_rx.clone()));
             }
             Err(e) => {
@@ -189,8 +193,9 @@ async fn run_service(
         hub: hub.clone(),
         pool: db.pool.clone(),
     };
-    let app = api::router(api::AppState::with_cache(db.pool.clone(), cache))
-        .merge(stream::router(stream_state.clone()));
+    let edge = edge::build(http, &hub, polling.as_ref());
+    let state = api::AppState::with_cache(db.pool.clone(), cache).with_edge(edge);
+    let app = api::router(state).merge(stream::router(stream_state.clone()));
     // The stream route is answered by a lean responder (~2.5 KiB per stream instead of ~20);
     // every other request goes to axum.
     let listener = match stream::LeanListener::new(listener, stream_state, lean_options()) {
@@ -204,6 +209,10 @@ async fn run_service(
     };
     on_ready(local);
     let closing = hub.clone();
+    // Connect info (the peer address) for the rate limiter; `tap_io` is what gives it to a
+    // listener other than `TcpListener`.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

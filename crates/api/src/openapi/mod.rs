@@ -26,8 +26,8 @@
 //! Path parameters (`{slug}`, `{team_id}`, ...) are added from the template; 429 is added to
 //! every rate-limited route.
 
-pub mod shapes;
 mod reads;
+pub mod shapes;
 mod ui;
 pub mod writes;
 
@@ -255,15 +255,30 @@ impl Doc {
 }
 
 const TAGS: [(&str, &str); 9] = [
-    ("infra", "Service status and metadata (unversioned, not rate limited)."),
-    ("catalog", "Ladders and civilizations as the game reports them."),
+    (
+        "infra",
+        "Service status and metadata (unversioned, not rate limited).",
+    ),
+    (
+        "catalog",
+        "Ladders and civilizations as the game reports them.",
+    ),
     ("tournaments", "Tournament configuration."),
-    ("standings", "Per-player and per-team tables, and how they moved."),
-    ("insights", "Civilization picks, head-to-head games, rating progression, summary cards."),
+    (
+        "standings",
+        "Per-player and per-team tables, and how they moved.",
+    ),
+    (
+        "insights",
+        "Civilization picks, head-to-head games, rating progression, summary cards.",
+    ),
     ("players", "The roster with polled identities and ratings."),
     ("matches", "Finished and live games of rostered players."),
     ("stream", "Server-sent nudges: refetch when told."),
-    ("admin", "Authenticated reads and writes of tournament owners."),
+    (
+        "admin",
+        "Authenticated reads and writes of tournament owners.",
+    ),
 ];
 
 /// `{name}` segments of a path template, in order.
@@ -463,7 +478,10 @@ impl Op<'_> {
     /// 429: the rate-limit body, anything else: `{"detail": "..."}`).
     pub fn error(&mut self, status: u16, description: &str) -> &mut Self {
         let schema = match status {
-            422 => self.doc.responses.subschema_for::<shapes::ValidationErrors>(),
+            422 => self
+                .doc
+                .responses
+                .subschema_for::<shapes::ValidationErrors>(),
             429 => self.doc.responses.subschema_for::<shapes::RateLimited>(),
             _ => self.doc.responses.subschema_for::<shapes::Detail>(),
         };

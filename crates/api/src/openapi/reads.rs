@@ -42,7 +42,10 @@ fn infra(doc: &mut Doc) {
         op.id("root")
             .tag("infra")
             .summary("Service identity")
-            .json::<ServiceStatus>(200, "`{\"status\": \"ok\", \"service\": \"aoe2-live-standings-api\"}`.")
+            .json::<ServiceStatus>(
+                200,
+                "`{\"status\": \"ok\", \"service\": \"aoe2-live-standings-api\"}`.",
+            )
             .cache("no-store");
     });
     doc.get("/health", |op| {
@@ -235,27 +238,30 @@ fn players(doc: &mut Doc) {
             .error(422, "`leaderboard_id` is not an integer.")
             .error(503, UNAVAILABLE);
     });
-    doc.get("/v1/tournaments/{slug}/players/{tournament_player_id}", |op| {
-        op.id("get_player")
-            .tag("players")
-            .summary("One roster entry with recent matches")
-            .query(
-                "match_limit",
-                "Recent matches (any ladder), newest first.",
-                int_in(1, 100, 20),
-            )
-            .json::<PlayerDetail>(200, "The player.")
-            .conditional(AUTH_AWARE)
-            .error(
-                404,
-                "`Tournament not found` or `Player not found in this tournament`.",
-            )
-            .error(
-                422,
-                "`tournament_player_id` is not an integer, or `match_limit` outside 1..=100.",
-            )
-            .error(503, UNAVAILABLE);
-    });
+    doc.get(
+        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+        |op| {
+            op.id("get_player")
+                .tag("players")
+                .summary("One roster entry with recent matches")
+                .query(
+                    "match_limit",
+                    "Recent matches (any ladder), newest first.",
+                    int_in(1, 100, 20),
+                )
+                .json::<PlayerDetail>(200, "The player.")
+                .conditional(AUTH_AWARE)
+                .error(
+                    404,
+                    "`Tournament not found` or `Player not found in this tournament`.",
+                )
+                .error(
+                    422,
+                    "`tournament_player_id` is not an integer, or `match_limit` outside 1..=100.",
+                )
+                .error(503, UNAVAILABLE);
+        },
+    );
 }
 
 fn matches(doc: &mut Doc) {
@@ -275,7 +281,10 @@ fn matches(doc: &mut Doc) {
             .json::<ListEnvelope<MatchRead>>(200, "The matches, players embedded.")
             .conditional(STATIC)
             .error(404, NO_TOURNAMENT)
-            .error(422, "A filter is not a valid value, or `limit` outside 1..=200.")
+            .error(
+                422,
+                "A filter is not a valid value, or `limit` outside 1..=200.",
+            )
             .error(503, UNAVAILABLE);
     });
     doc.get("/v1/tournaments/{slug}/matches/{match_id}", |op| {
@@ -360,7 +369,10 @@ fn stream(doc: &mut Doc) {
             )
             .cache("no-store")
             .error(404, "`Tournament not found` (a filter slug is unknown).")
-            .error(503, "Starting, shutting down, or too many open streams; retry.");
+            .error(
+                503,
+                "Starting, shutting down, or too many open streams; retry.",
+            );
         // Its 422 is `{"detail": "At most 20 tournaments per stream"}`, not the list shape.
         let detail = op.doc.responses.subschema_for::<super::shapes::Detail>();
         op.json_schema(422, "More than 20 tournaments in the filter.", detail);

@@ -1,6 +1,11 @@
 //! `GET /docs`: Scalar's API reference for `/openapi.json`, with Scalar's standalone bundle
 //! embedded in the binary (`assets/scalar/`, MIT), so the docs work with no internet access.
 //!
+//! Everything of Scalar's that would reach the internet is off: default fonts (a CDN),
+//! telemetry, the request proxy, the AI agent, MCP and the developer tools (cloud deploy).
+//! Checked in headless Chromium behind a proxy that logs every outgoing request: the page
+//! renders and asks nothing of any other host.
+//!
 //! The bundle is stored gzipped and sent as is to clients that accept gzip (every browser);
 //! others get it inflated once. Its URL carries the version, so it is cached for a year.
 
@@ -36,6 +41,9 @@ Scalar.createApiReference('#app', {
   withDefaultFonts: false,
   telemetry: false,
   proxyUrl: '',
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: 'never',
   showOperationId: true,
   defaultOpenFirstTag: true,
 });

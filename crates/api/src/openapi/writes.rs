@@ -184,9 +184,15 @@ pub fn document_writes(doc: &mut Doc) {
             )
             .empty(204, "Updated.")
             .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found` or `Player not found in this tournament`.")
+            .error(
+                404,
+                "`Tournament not found` or `Player not found in this tournament`.",
+            )
             .error(409, "`Player <profile_id> already on the roster`.")
-            .error(422, "`profile_id is immutable once linked`, or an invalid body.");
+            .error(
+                422,
+                "`profile_id is immutable once linked`, or an invalid body.",
+            );
     });
     doc.delete(ROSTER_ENTRY, |op| {
         op.id("remove_roster_player")
@@ -196,7 +202,10 @@ pub fn document_writes(doc: &mut Doc) {
             .authenticated()
             .empty(204, "Removed.")
             .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found` or `Player not found in this tournament`.");
+            .error(
+                404,
+                "`Tournament not found` or `Player not found in this tournament`.",
+            );
     });
 
     let team_read = "TeamRead: {id, tournament_id, name, initials}";
@@ -264,7 +273,10 @@ pub fn document_writes(doc: &mut Doc) {
             .authenticated()
             .empty(204, "Removed.")
             .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found`, `Team not found` or `Player not found on this team`.");
+            .error(
+                404,
+                "`Tournament not found`, `Team not found` or `Player not found on this team`.",
+            );
     });
     doc.patch(CAPTAIN, |op| {
         op.id("set_team_captain")
@@ -278,7 +290,10 @@ pub fn document_writes(doc: &mut Doc) {
             )
             .empty(204, "Set (a no-op when already captain).")
             .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found`, `Team not found` or not a member.")
+            .error(
+                404,
+                "`Tournament not found`, `Team not found` or not a member.",
+            )
             .error(422, "Invalid body.");
     });
     doc.delete(CAPTAIN, |op| {
@@ -331,6 +346,9 @@ pub fn document_writes(doc: &mut Doc) {
             .empty(204, "Revoked.")
             .error(403, OWNER_ONLY)
             .error(404, "`Tournament not found` or `User is not an owner`.")
-            .error(422, "`Cannot revoke the last owner — the tournament would become uneditable`.");
+            .error(
+                422,
+                "`Cannot revoke the last owner — the tournament would become uneditable`.",
+            );
     });
 }
