@@ -7,15 +7,21 @@
 //! Invariant: handlers read `live.*` read models and send commands; they never write read-model
 //! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
 
+mod as_of;
 mod audit;
 mod cache;
+mod caller;
 mod catalog;
+mod cors;
+mod directory;
 pub mod edge;
 mod error;
 mod history;
+mod idempotency;
 mod infra;
 mod insights;
 mod matches;
+pub(crate) mod me;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
@@ -26,6 +32,7 @@ mod respond;
 mod standings;
 mod tournaments;
 mod wire;
+mod writes;
 
 use std::sync::Arc;
 
@@ -33,8 +40,11 @@ use axum::Router;
 use sqlx::PgPool;
 
 pub use standings::{compute as compute_standings, StandingRow};
+pub use writes::parse_datetime;
 
 pub use cache::ResponseCache;
+pub use cors::CorsPolicy;
+pub use directory::UserDirectory;
 pub use edge::Edge;
 pub use middleware::SECURITY_HEADERS;
 
@@ -46,25 +56,51 @@ pub struct AppState {
     pub cache: Option<Arc<ResponseCache>>,
     /// Rate limiter and metrics.
     pub edge: Arc<Edge>,
+    /// Verifies access tokens; `None`: no key set configured, every token is invalid.
+    pub auth: Option<auth::Verifier>,
+    /// Browser origins allowed to call with credentials (first-party front-ends).
+    pub cors: Arc<CorsPolicy>,
+    /// Owner profiles from the auth service; `None`: owners' profile fields are null.
+    pub directory: Option<Arc<UserDirectory>>,
 }
 
 impl AppState {
-    /// Computes every response (no nudge feed to invalidate a cache).
+    /// Computes every response (no nudge feed to invalidate a cache), accepts no token.
     pub fn new(pool: PgPool) -> AppState {
         AppState {
             pool,
             cache: None,
             edge: Arc::default(),
+            auth: None,
+            cors: Arc::new(CorsPolicy::default()),
+            directory: None,
         }
     }
 
     /// Serves hot reads from `cache`, which the caller must invalidate on every nudge.
     pub fn with_cache(pool: PgPool, cache: Arc<ResponseCache>) -> AppState {
         AppState {
-            pool,
             cache: Some(cache),
-            edge: Arc::default(),
+            ..AppState::new(pool)
         }
+    }
+
+    /// Echoes these origins with credentials (default: development's localhost ports).
+    pub fn with_cors(mut self, policy: CorsPolicy) -> AppState {
+        self.cors = Arc::new(policy);
+        self
+    }
+
+    /// Fills owners' display name, email and avatar from the auth service at `base_url`.
+    pub fn with_directory(mut self, base_url: &str) -> AppState {
+        self.directory = Some(Arc::new(UserDirectory::new(base_url)));
+        self
+    }
+
+    /// Accepts the tokens `verifier` accepts (writes, `/v1/me`).
+    pub fn with_auth(mut self, verifier: auth::Verifier) -> AppState {
+        self.auth = Some(verifier);
+        self
     }
 
     /// Rate limits and metrics from the binary's settings.
@@ -87,12 +123,21 @@ pub fn router(state: AppState) -> Router {
         .merge(players::router())
         .merge(audit::router())
         .merge(history::router())
+        .merge(me::router())
+        .merge(writes::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        )))
         .merge(openapi::router())
         .merge(metrics::router())
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::layer,
         ))
         .layer(axum::middleware::from_fn(middleware::common))
         .layer(axum::middleware::from_fn_with_state(

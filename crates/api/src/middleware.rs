@@ -44,9 +44,13 @@ fn request_id(request: &Request) -> HeaderValue {
         })
 }
 
-pub async fn common(request: Request, next: Next) -> Response {
+pub async fn common(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&request);
+    // Handlers record it in event metadata (the audit trail shows it).
+    request
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), id.clone());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let public_read = matches!(method, Method::GET | Method::HEAD)

@@ -19,9 +19,9 @@ pub enum CacheClass {
     AuthAware,
     /// `no-store`.
     NoStore,
+    /// Per-user answers (`/v1/me`): `private, no-store`.
+    Private,
 }
-
-pub const AUTH_COOKIE: &str = "criticalbit_access";
 
 impl CacheClass {
     pub fn header(self, request: &HeaderMap) -> &'static str {
@@ -32,19 +32,14 @@ impl CacheClass {
             CacheClass::AuthAware if has_auth_cookie(request) => "private, no-store",
             CacheClass::AuthAware => "public, s-maxage=15, max-age=0, must-revalidate",
             CacheClass::NoStore => "no-store",
+            CacheClass::Private => "private, no-store",
         }
     }
 }
 
 /// Cookie presence (not validity) selects the private branch, as in the contract.
 pub fn has_auth_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, value)| name == AUTH_COOKIE && !value.is_empty())
+    crate::caller::cookie(headers).is_some()
 }
 
 /// A serialized body with its strong ETag (a hash of the bytes).

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -19,8 +19,9 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use crate::catalog::{civ_names, ListEnvelope};
-use crate::error::ApiResult;
-use crate::respond::{cached, CacheClass};
+use crate::error::{ApiError, ApiResult};
+use crate::respond::{cached, respond, CacheClass};
+use crate::tournaments::find_cached;
 use crate::tournaments::TournamentRead;
 use crate::wire::ser_opt_dt;
 use crate::AppState;
@@ -32,8 +33,16 @@ pub fn router() -> Router<AppState> {
 async fn standings(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    if let Some(text) = params.get("as_of") {
+        let at = crate::writes::parse_datetime(text)
+            .ok_or_else(|| ApiError::query("as_of", "Input should be a valid datetime"))?;
+        let t = find_cached(&state, &slug).await?;
+        let table = crate::as_of::standings(&state.pool, &t, at).await?;
+        return Ok(respond(&table, CacheClass::AuthAware, &headers));
+    }
     let pool = state.pool.clone();
     cached(
         &state,
@@ -249,12 +258,24 @@ pub fn rank_by_of(t: &TournamentRead) -> RankBy {
 /// Loads the roster, in-window matches and reference data of `t` (`now` decides whether the
 /// window has closed and the ranked metric is frozen).
 pub async fn load(pool: &PgPool, t: &TournamentRead, now: DateTime<Utc>) -> ApiResult<Loaded> {
-    let rank_by = rank_by_of(t);
     let roster: Vec<RosterRow> = sqlx::query_as(ROSTER)
         .bind(t.id)
         .bind(t.leaderboard_id)
         .fetch_all(pool)
         .await?;
+    load_with(pool, t, now, roster, None).await
+}
+
+/// [`load`] around a given roster; `recorded_by` limits matches to those the service had
+/// recorded by then (the table as it stood at a past instant, see `as_of`).
+pub async fn load_with(
+    pool: &PgPool,
+    t: &TournamentRead,
+    now: DateTime<Utc>,
+    roster: Vec<RosterRow>,
+    recorded_by: Option<DateTime<Utc>>,
+) -> ApiResult<Loaded> {
+    let rank_by = rank_by_of(t);
     // Linked rows are hidden until their first stats poll.
     let roster: Vec<RosterRow> = roster
         .into_iter()
@@ -277,10 +298,14 @@ pub async fn load(pool: &PgPool, t: &TournamentRead, now: DateTime<Utc>) -> ApiR
                                       ORDER BY m.started_at DESC, m.match_id DESC) AS n
               FROM live.match_players mp JOIN live.matches m ON m.match_id = mp.match_id
              WHERE mp.profile_id = ANY($1) AND m.leaderboard_id = $2 AND mp.outcome IS NOT NULL
+               AND ($3::timestamptz IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = 'Match'
+                                      AND e.aggregate_id = m.match_id::text
+                                      AND e.recorded_at <= $3))
          ) x WHERE n <= 10 ORDER BY profile_id, n",
     )
     .bind(&profiles)
     .bind(t.leaderboard_id)
+    .bind(recorded_by)
     .fetch_all(pool)
     .await?;
     let mut recent_by_profile: HashMap<i64, Vec<&'static str>> = HashMap::new();
@@ -303,12 +328,16 @@ pub async fn load(pool: &PgPool, t: &TournamentRead, now: DateTime<Utc>) -> ApiR
             AND ($4::timestamptz IS NULL OR m.started_at <= $4)
             AND m.match_id IN (SELECT match_id FROM live.match_players
                                 WHERE profile_id = ANY($1) AND outcome IS NOT NULL)
+            AND ($5::timestamptz IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = 'Match'
+                                      AND e.aggregate_id = m.match_id::text
+                                      AND e.recorded_at <= $5))
           ORDER BY m.match_id, mp.profile_id",
     )
     .bind(&profiles)
     .bind(t.leaderboard_id)
     .bind(t.start_date)
     .bind(t.end_date)
+    .bind(recorded_by)
     .fetch_all(pool)
     .await?;
     let mut matches: BTreeMap<i64, InWindowMatch> = BTreeMap::new();

@@ -51,6 +51,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tournaments/{slug}", get(detail))
 }
 
+/// `rank_by` as the contract spells it.
+pub fn rank_by_text(rank_by: domain::tournament::RankBy) -> String {
+    match rank_by {
+        domain::tournament::RankBy::PeakRating => "peak_rating".into(),
+        domain::tournament::RankBy::CurrentRating => "current_rating".into(),
+    }
+}
+
 /// Postgres "undefined table": the read models are not built yet on a fresh deployment.
 pub fn not_built_yet(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -77,6 +85,20 @@ async fn detail(
     Ok(respond(&tournament, CacheClass::Static, &headers))
 }
 
+/// The tournaments `user` owns, newest first (`/v1/me`).
+pub async fn owned_by(pool: &PgPool, user: &str) -> ApiResult<Vec<TournamentRead>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM live.tournaments
+          WHERE id IN (SELECT tournament_id FROM live.tournament_owners WHERE user_id = $1)
+          ORDER BY created_at DESC, id DESC"
+    );
+    match sqlx::query_as(&sql).bind(user).fetch_all(pool).await {
+        Ok(rows) => Ok(rows),
+        Err(e) if not_built_yet(&e) => Ok(vec![]),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// [`find`] through the response cache's slug map (hot reads resolve a slug per request).
 pub async fn find_cached(state: &AppState, slug: &str) -> ApiResult<TournamentRead> {
     if let Some(t) = state.cache.as_ref().and_then(|c| c.tournament(slug)) {
@@ -92,6 +114,10 @@ pub async fn find_cached(state: &AppState, slug: &str) -> ApiResult<TournamentRe
 /// The tournament a read route names, resolving `current` to the latest started tournament
 /// (else the newest created). 404 `Tournament not found` otherwise.
 pub async fn find(pool: &PgPool, slug: &str) -> ApiResult<TournamentRead> {
+    // Not a slug anyone could have created (and PostgreSQL refuses some bytes, e.g. NUL).
+    if slug != domain::rules::RESERVED_SLUG && !domain::rules::is_valid_slug(slug) {
+        return Err(ApiError::NotFound("Tournament not found"));
+    }
     let sql = if slug == domain::rules::RESERVED_SLUG {
         format!(
             "SELECT {COLUMNS} FROM live.tournaments

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use chrono::Utc;
 use domain::event::Actor;
+use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::tournament::{
     CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
     TournamentCommand, TournamentConfig,
@@ -15,6 +16,8 @@ use store::ids::{next_id, IdKind};
 use store::EventStore;
 
 pub const DEMO_SLUG: &str = "demo";
+/// The demo's host: owns the demo tournament and may create more (`demo` prints a token).
+pub const DEMO_HOST: &str = "d3e0d3e0-0000-4000-8000-000000000001";
 const PLAYERS: usize = 16;
 const TEAMS: [(&str, &str); 4] = [
     ("Britons", "BRI"),
@@ -27,7 +30,8 @@ fn operator() -> Actor {
     Actor::Operator("demo".into())
 }
 
-/// Creates the demo tournament (once; a second run reuses it) from the simulator's players.
+/// Creates the demo tournament (once; a second run reuses it) from the simulator's players,
+/// owned by [`DEMO_HOST`].
 pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
     let store = EventStore::new(pool.clone());
     let meta = EventMetadata::new(operator());
@@ -35,9 +39,47 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
         .load(DEMO_SLUG)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if existing.tournament_id.is_some() {
-        return Ok(());
+    if existing.tournament_id.is_none() {
+        create_tournament(pool, &store, &meta, sim).await?;
     }
+    // The host may create tournaments and owns the demo (both no-ops once done).
+    store
+        .execute::<Operator>(
+            OPERATOR_ID,
+            OperatorCommand::GrantCreator {
+                user_id: DEMO_HOST.into(),
+                at: Utc::now(),
+            },
+            &meta,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("grant the demo host: {e}"))?;
+    let current: Tournament = store
+        .load(DEMO_SLUG)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !current.owners.contains(DEMO_HOST) {
+        let grant = TournamentCommand::Manage {
+            actor: operator(),
+            action: TournamentAction::GrantOwner {
+                user_id: DEMO_HOST.into(),
+                at: Utc::now(),
+            },
+        };
+        store
+            .execute::<Tournament>(DEMO_SLUG, grant, &meta)
+            .await
+            .map_err(|e| anyhow::anyhow!("make the demo host an owner: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn create_tournament(
+    pool: &PgPool,
+    store: &EventStore,
+    meta: &EventMetadata,
+    sim: &sim::SimHandle,
+) -> anyhow::Result<()> {
     let create = TournamentCommand::Create {
         actor: operator(),
         create: Box::new(CreateTournament {
@@ -63,7 +105,7 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
         }),
     };
     store
-        .execute::<Tournament>(DEMO_SLUG, create, &meta)
+        .execute::<Tournament>(DEMO_SLUG, create, meta)
         .await
         .map_err(|e| anyhow::anyhow!("create the demo tournament: {e}"))?;
     let manage = |action| TournamentCommand::Manage {
@@ -81,7 +123,7 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
                     name: name.into(),
                     initials: initials.into(),
                 }),
-                &meta,
+                meta,
             )
             .await
             .map_err(|e| anyhow::anyhow!("create team {name}: {e}"))?;
@@ -108,7 +150,7 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
             },
         ] {
             store
-                .execute::<Tournament>(DEMO_SLUG, manage(action), &meta)
+                .execute::<Tournament>(DEMO_SLUG, manage(action), meta)
                 .await
                 .map_err(|e| anyhow::anyhow!("add {alias}: {e}"))
                 .context("seed the demo roster")?;
@@ -121,7 +163,7 @@ pub async fn seed(pool: &PgPool, sim: &sim::SimHandle) -> anyhow::Result<()> {
                         team_id,
                         tournament_player_id,
                     }),
-                    &meta,
+                    meta,
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("captain {alias}: {e}"))?;

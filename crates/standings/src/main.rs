@@ -1,6 +1,8 @@
 //! `standings`: the live-standings binary. It parses arguments and wires the library crates
 //! together; the work itself lives in those crates (see `docs/architecture.md`).
 
+mod access;
+mod admin;
 mod database;
 mod demo;
 mod edge;
@@ -13,7 +15,10 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use settings::{Cli, Command, DemoArgs, ProjectionsCommand, Role, ServeArgs};
+use settings::{
+    Cli, Command, CreatorsCommand, DemoArgs, ProjectionsCommand, Role, RosterCommand, ServeArgs,
+    TournamentCommand,
+};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -71,18 +76,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sim(args) => polling::sim(args).await,
         Command::Demo(args) => demo(args).await,
+        Command::Creators(command) => {
+            let (args, grant) = match &command {
+                CreatorsCommand::Grant(args) => (args, true),
+                CreatorsCommand::Revoke(args) => (args, false),
+            };
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::creators(&db.pool, args, grant).await;
+            db.close().await?;
+            done
+        }
+        Command::Tournament(TournamentCommand::Create(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::create_tournament(&db.pool, &args).await;
+            db.close().await?;
+            done
+        }
+        Command::Roster(RosterCommand::Add(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::add_to_roster(&db.pool, &args).await;
+            db.close().await?;
+            done
+        }
+        Command::Token(args) => admin::token(&args),
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = database::Database::open(&args.db).await?;
     let poller = polling::poller_config(&args.poller);
-    run_service(db, args.bind, args.role, poller, &args.http, |_| {}).await
+    let access = match access::configure(&args.auth) {
+        Ok(access) => access,
+        Err(e) => {
+            db.close().await?;
+            return Err(e);
+        }
+    };
+    run_service(db, args.bind, args.role, poller, access, &args.http, |_| {}).await
 }
 
 /// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
 /// process, with a demo tournament whose live data moves within a minute.
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let access = access::configure(&args.auth)?;
     let db = database::Database::open(&args.db).await?;
     let sim = sim::SimHandle::new(sim::SimConfig {
         // Half a simulated hour per real minute, busy players: games finish every few seconds.
@@ -114,7 +150,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     poller.catalog_interval = Duration::from_secs(300);
     poller.lock_retry = Duration::from_secs(2);
     poller.lock_check = Duration::from_secs(2);
-    run_service(db, args.bind, Role::All, poller, &args.http, move |addr| {
+    let host_token = access.dev_key.as_ref().map(|key| {
+        key.mint(
+            demo::DEMO_HOST,
+            Duration::from_secs(24 * 3600),
+            args.auth.issuer(),
+        )
+    });
+    run_service(db, args.bind, Role::All, poller, access, &args.http, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
@@ -124,6 +167,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
         println!("    health     http://{addr}/health");
         println!("    simulator  http://{sim_addr}/sim/state");
+        match &host_token {
+            Some(token) => {
+                println!("  The demo host (owner of `{slug}`), token valid 24 h:");
+                println!("    TOKEN={token}");
+                println!(
+                    "    curl -X PATCH http://{addr}/v1/tournaments/{slug} -H \"Authorization: Bearer $TOKEN\" \\"
+                );
+                println!("         -H 'Content-Type: application/json' -d '{{\"name\": \"My Cup\"}}'");
+            }
+            None => println!("  Writes need a token from AUTH_JWKS_URL's auth service."),
+        }
         println!("  Ctrl-C stops everything (the embedded PostgreSQL too).");
     })
     .await
@@ -136,6 +190,7 @@ async fn run_service(
     bind: SocketAddr,
     role: Role,
     poller_config: poller::PollerConfig,
+    access: access::Access,
     http: &settings::HttpArgs,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -194,8 +249,22 @@ async fn run_service(
         pool: db.pool.clone(),
     };
     let edge = edge::build(http, &hub, polling.as_ref());
-    let state = api::AppState::with_cache(db.pool.clone(), cache).with_edge(edge);
-    let app = api::router(state).merge(stream::router(stream_state.clone()));
+    let mut state = api::AppState::with_cache(db.pool.clone(), cache)
+        .with_cors(access.cors)
+        .with_edge(edge);
+    if let Some(base) = &access.directory {
+        state = state.with_directory(base);
+    }
+    if let Some(verifier) = access.verifier {
+        state = state.with_auth(verifier);
+    }
+    let mut app = api::router(state).merge(stream::router(stream_state.clone()));
+    if let Some(jwks) = access.dev_jwks {
+        app = app.route(
+            access::DEV_JWKS_PATH,
+            axum::routing::get(move || async move { axum::Json(jwks) }),
+        );
+    }
     // The stream route is answered by a lean responder (~2.5 KiB per stream instead of ~20);
     // every other request goes to axum.
     let listener = match stream::LeanListener::new(listener, stream_state, lean_options()) {

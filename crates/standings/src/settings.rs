@@ -35,6 +35,160 @@ pub enum Command {
     /// Serve a simulated community API (a deterministic ladder with fault knobs) until
     /// Ctrl-C; point UPSTREAM_BASE_URL at it for demos and load tests.
     Sim(SimArgs),
+    /// Operator: who may create tournaments (the creator allowlist).
+    #[command(subcommand)]
+    Creators(CreatorsCommand),
+    /// Operator: create tournaments without the HTTP API.
+    #[command(subcommand)]
+    Tournament(TournamentCommand),
+    /// Operator: edit a tournament's roster without the HTTP API.
+    #[command(subcommand)]
+    Roster(RosterCommand),
+    /// Development: print an access token signed with the local dev key, which `serve`
+    /// accepts when AUTH_JWKS_URL is unset and ENVIRONMENT is not `production`.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreatorsCommand {
+    /// Let USER (a UUID, the token's `sub`) create tournaments.
+    Grant(CreatorArgs),
+    /// Take the right to create tournaments away from USER.
+    Revoke(CreatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreatorArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The user id (UUID).
+    pub user: String,
+}
+
+/// Who the audit trail names for operator commands (`operator:<name>`).
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    #[arg(long = "as", env = "USER", default_value = "cli", value_name = "NAME")]
+    pub who: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TournamentCommand {
+    /// Create a tournament (the leaderboard must be in the catalog the worker loads).
+    Create(TournamentCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TournamentCreateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// URL key: a-z, 0-9 and '-', 1-64 characters.
+    #[arg(long)]
+    pub slug: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// The ladder: 1, 2, 3, 4, 13 or 14 (3 = 1v1 Random Map).
+    #[arg(long, default_value_t = 3)]
+    pub leaderboard_id: i64,
+    /// Rank by lifetime peak (`peak-rating`) or current rating.
+    #[arg(long, value_enum, default_value_t = RankByArg::PeakRating)]
+    pub rank_by: RankByArg,
+    /// Window start (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Window end (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub end: Option<String>,
+    /// First owner (a user id); without one only operators can edit it until one is granted.
+    #[arg(long)]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RankByArg {
+    PeakRating,
+    CurrentRating,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Add a player to a tournament's roster (linked when --profile-id is given).
+    Add(RosterAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RosterAddArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The tournament's slug.
+    pub slug: String,
+    /// Roster name (1-64 characters).
+    #[arg(long)]
+    pub name: String,
+    /// The player's upstream profile id (the poller tracks linked players).
+    #[arg(long)]
+    pub profile_id: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The user id (UUID) the token names as `sub`.
+    #[arg(long)]
+    pub user: String,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_seconds: u64,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Access tokens: RS256 JWTs from the auth service's key set, or (development) a local key.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Authentication")]
+pub struct AuthArgs {
+    /// The auth service's JWKS. Unset outside production: a local dev key is used and its
+    /// key set served at /auth/jwks (mint tokens with `standings token`).
+    #[arg(long, env = "AUTH_JWKS_URL")]
+    pub auth_jwks_url: Option<String>,
+    /// Expected `iss` claim (unset: not checked).
+    #[arg(long, env = "AUTH_TOKEN_ISSUER")]
+    pub auth_token_issuer: Option<String>,
+    /// `production` disables the local dev key.
+    #[arg(long, env = "ENVIRONMENT", default_value = "development")]
+    pub environment: String,
+    /// Comma-separated origins of first-party front-ends allowed to call with credentials
+    /// (writes, /v1/me). Production also allows https://criticalbit.gg and its subdomains;
+    /// development also allows http://localhost:5100-5199.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// The auth service's base URL for owner profiles (`/users/lookup`); unset: owners'
+    /// display name, email and avatar are null.
+    #[arg(long, env = "AUTH_API_BASE_URL")]
+    pub auth_api_base_url: Option<String>,
+    /// The local dev signing key (PEM), created on first use.
+    #[arg(
+        long,
+        env = "AUTH_DEV_KEY",
+        default_value = "./data/dev-signing-key.pem"
+    )]
+    pub auth_dev_key: PathBuf,
+}
+
+impl AuthArgs {
+    pub fn is_production(&self) -> bool {
+        self.environment.eq_ignore_ascii_case("production")
+    }
+
+    pub fn issuer(&self) -> Option<&str> {
+        self.auth_token_issuer.as_deref().filter(|s| !s.is_empty())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +244,8 @@ pub struct DemoArgs {
     pub bind: SocketAddr,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// Per-client rate limits of the HTTP API (seed contract §1.0.4).
@@ -132,6 +288,8 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub poller: PollerArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// The upstream poller (roles `all` and `worker`; one process polls at a time, the others

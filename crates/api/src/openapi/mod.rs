@@ -227,7 +227,7 @@ impl Doc {
             "cookieAuth".into(),
             ReferenceOr::Item(SecurityScheme::ApiKey {
                 location: aide::openapi::ApiKeyLocation::Cookie,
-                name: crate::respond::AUTH_COOKIE.into(),
+                name: auth::COOKIE.into(),
                 description: Some("The criticalbit-auth session JWT (RS256).".into()),
                 extensions: Default::default(),
             }),

@@ -1,22 +1,23 @@
-//! **Extension point for the write routes and authenticated reads** (seed contract §1.1 rows 6,
-//! 11, 13-14, 24-26, 30-39): documented from the contract before they are served.
+//! The write routes and authenticated reads (seed contract §1.1 rows 6, 11, 13-14, 24-26,
+//! 30-39), and [`WRITE_ROUTES`]: the one table of their methods, axum path patterns and per-IP
+//! limits, which `ratelimit.rs` reads (a route takes its limit at exactly this method and
+//! pattern, same `{param}` names as `writes/mod.rs`).
 //!
-//! [`WRITE_ROUTES`] is the one table of their methods, axum path patterns and per-IP limits:
-//! `ratelimit.rs` reads its limits from it, so a write route takes its limit as soon as it is
-//! served **at exactly this method and pattern** (same `{param}` names).
+//! Responses use the handlers' types (`TournamentRead`, `TeamRead`, `MeRead`,
+//! `TournamentOwnerRead`). Request bodies are read field by field by `writes/body.rs` (absent vs
+//! `null`), so there is no type to derive them from: they are objects described from the
+//! contract until such types exist; then use `op.body::<TournamentCreate>("...")`.
 //!
-//! When a route lands:
-//! 1. derive `JsonSchema` on its request body (with `Deserialize`) and response types, and
-//!    replace the generic body here: `op.body::<TournamentCreate>("...")` (the schema then comes
-//!    from what the handler deserializes: `Option` fields are optional) and
-//!    `op.json::<TeamRead>(201, "...")` instead of `op.json_schema(.., object(..))`;
-//! 2. remove its operation id from [`NOT_YET_SERVED`] (the `documented_routes_are_served` test
-//!    fails until you do, and fails if a listed route is not served).
+//! A route documented before it is served goes in [`NOT_YET_SERVED`]; the
+//! `documented_routes_are_served` test fails while a listed route is served, or an unlisted
+//! one is not.
 
 use schemars::{json_schema, Schema};
 
 use super::Doc;
+use crate::me::MeRead;
 use crate::tournaments::TournamentRead;
+use crate::writes::{TeamRead, TournamentOwnerRead};
 
 /// A write route of the contract and its per-IP limit per minute.
 #[derive(Clone, Copy, Debug)]
@@ -67,25 +68,7 @@ pub const WRITE_ROUTES: &[WriteRoute] = &[
 ];
 
 /// Documented operations the router does not serve yet (see the module docs).
-pub const NOT_YET_SERVED: &[&str] = &[
-    "get_me",
-    "create_tournament",
-    "update_tournament",
-    "delete_tournament",
-    "add_roster_player",
-    "update_roster_player",
-    "remove_roster_player",
-    "create_team",
-    "update_team",
-    "delete_team",
-    "add_team_member",
-    "remove_team_member",
-    "set_team_captain",
-    "clear_team_captain",
-    "list_owners",
-    "grant_owner",
-    "revoke_owner",
-];
+pub const NOT_YET_SERVED: &[&str] = &[];
 
 /// A JSON object whose fields the contract lists in `description` (until the real type lands).
 fn object(description: &str) -> Schema {
@@ -107,11 +90,7 @@ pub fn document_writes(doc: &mut Doc) {
             .tag("admin")
             .summary("The caller: id, owned tournaments, creator flag")
             .authenticated()
-            .json_schema(
-                200,
-                "`MeRead`: `user_id`, `owned_tournaments` (TournamentRead[]), `can_create_tournaments`.",
-                object("MeRead: {user_id: str, owned_tournaments: TournamentRead[], can_create_tournaments: bool}"),
-            )
+            .json::<MeRead>(200, "The caller.")
             .cache("private, no-store");
     });
 
@@ -208,7 +187,6 @@ pub fn document_writes(doc: &mut Doc) {
             );
     });
 
-    let team_read = "TeamRead: {id, tournament_id, name, initials}";
     doc.post(TEAMS, |op| {
         op.id("create_team")
             .tag("admin")
@@ -219,7 +197,7 @@ pub fn document_writes(doc: &mut Doc) {
                 "`TeamCreate`",
                 object("TeamCreate: name (1-200), initials (1-8)"),
             )
-            .json_schema(201, "Created: `TeamRead`.", object(team_read))
+            .json::<TeamRead>(201, "Created.")
             .error(403, OWNER_ONLY)
             .error(404, NOT_FOUND)
             .error(422, "Invalid body.");
@@ -234,7 +212,7 @@ pub fn document_writes(doc: &mut Doc) {
                 "`TeamUpdate`",
                 object("TeamUpdate: name (1-200), initials (1-8), both optional, not null"),
             )
-            .json_schema(200, "Updated: `TeamRead`.", object(team_read))
+            .json::<TeamRead>(200, "Updated.")
             .error(403, OWNER_ONLY)
             .error(404, "`Tournament not found` or `Team not found`.")
             .error(422, "Invalid body.");
@@ -312,11 +290,7 @@ pub fn document_writes(doc: &mut Doc) {
             .tag("admin")
             .summary("The tournament's owners, oldest first")
             .authenticated()
-            .json_schema(
-                200,
-                "`TournamentOwnerRead[]`.",
-                json_schema!({"type": "array", "items": object("TournamentOwnerRead: {user_id: str, created_at: datetime, display_name: str|null, email: str|null, avatar_url: str|null}")}),
-            )
+            .json::<Vec<TournamentOwnerRead>>(200, "The owners.")
             .cache("no-store")
             .error(403, OWNER_ONLY)
             .error(404, NOT_FOUND);

@@ -1,0 +1,265 @@
+//! The management API (seed contract §1.1 writes): every route authenticates, checks the
+//! contract's 401 → 404 → 403 order, reads its body, and sends one command to the Tournament
+//! (or Operator) aggregate, which enforces the rules. A write answers only after the
+//! projections have applied its events (bounded wait), so the caller's next read sees it.
+
+mod body;
+mod owners;
+mod roster;
+mod teams;
+mod tournaments;
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderName};
+use axum::routing::{delete, patch, post};
+use axum::Router;
+use domain::event::Actor;
+use domain::tournament::{Tournament, TournamentAction, TournamentCommand};
+use domain::EventMetadata;
+use projections::runner::Projector;
+use store::{CommandError, EventStore};
+
+use crate::caller::authenticate;
+use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+
+pub use body::parse_datetime;
+pub(crate) use owners::TournamentOwnerRead;
+pub(crate) use teams::TeamRead;
+pub use tournaments::creator_facts;
+
+/// How long a write waits for the projections to apply its events before answering anyway.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn router() -> Router<AppState> {
+    const T: &str = "/v1/tournaments/{slug}";
+    Router::new()
+        .route("/v1/tournaments", post(tournaments::create))
+        .route(T, patch(tournaments::update).delete(tournaments::delete))
+        .route(&format!("{T}/players"), post(roster::add))
+        .route(
+            &format!("{T}/players/{{tournament_player_id}}"),
+            patch(roster::update).delete(roster::remove),
+        )
+        .route(&format!("{T}/teams"), post(teams::create))
+        .route(
+            &format!("{T}/teams/{{team_id}}"),
+            patch(teams::update).delete(teams::delete),
+        )
+        .route(
+            &format!("{T}/teams/{{team_id}}/members"),
+            post(teams::add_member),
+        )
+        .route(
+            &format!("{T}/teams/{{team_id}}/members/{{tournament_player_id}}"),
+            delete(teams::remove_member),
+        )
+        .route(
+            &format!("{T}/teams/{{team_id}}/captain"),
+            patch(teams::set_captain).delete(teams::clear_captain),
+        )
+        .route(
+            &format!("{T}/owners"),
+            axum::routing::get(owners::list).post(owners::grant),
+        )
+        .route(&format!("{T}/owners/{{user_id}}"), delete(owners::revoke))
+}
+
+/// An authenticated owner of the tournament at `slug` (writes use the literal slug: the
+/// `current` alias is for reads only).
+pub struct Owner {
+    pub user: String,
+    pub tournament: Tournament,
+    pub tournament_id: i64,
+}
+
+/// 401 (token) → 404 (`Tournament not found`) → 403 (`Not a tournament owner`).
+pub async fn owner(state: &AppState, headers: &HeaderMap, slug: &str) -> ApiResult<Owner> {
+    let user = authenticate(state, headers).await?;
+    if !domain::rules::is_valid_slug(slug) {
+        return Err(ApiError::NotFound("Tournament not found"));
+    }
+    let tournament = load(state, slug).await?;
+    let tournament_id = match (tournament.tournament_id, &tournament.config) {
+        (Some(id), Some(_)) => id,
+        _ => return Err(ApiError::NotFound("Tournament not found")),
+    };
+    if !tournament.owners.contains(&user) {
+        return Err(ApiError::forbidden("Not a tournament owner"));
+    }
+    Ok(Owner {
+        user,
+        tournament,
+        tournament_id,
+    })
+}
+
+async fn load(state: &AppState, slug: &str) -> ApiResult<Tournament> {
+    EventStore::new(state.pool.clone())
+        .load::<Tournament>(slug)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "loading a tournament failed");
+            ApiError::Unavailable
+        })
+}
+
+/// Event metadata of this request: the actor, the request id the middleware assigned, and
+/// the idempotency key (the audit trail shows them).
+pub fn metadata(actor: Actor, headers: &HeaderMap) -> EventMetadata {
+    let header = |name: &'static str| {
+        headers
+            .get(HeaderName::from_static(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    EventMetadata {
+        actor,
+        request_id: header("x-request-id"),
+        idempotency_key: header("idempotency-key"),
+    }
+}
+
+/// Runs an owner's action on the tournament, then waits until the read models show it.
+pub async fn manage(
+    state: &AppState,
+    headers: &HeaderMap,
+    slug: &str,
+    owner: &Owner,
+    action: TournamentAction,
+) -> ApiResult<()> {
+    let command = TournamentCommand::Manage {
+        actor: Actor::User(owner.user.clone()),
+        action,
+    };
+    let meta = metadata(Actor::User(owner.user.clone()), headers);
+    let action_name = audit_action(&command);
+    execute(state, slug, command, &meta).await?;
+    audit_log(action_name, &owner.user, slug, owner.tournament_id, &meta);
+    settle(state, slug, Some(owner.tournament_id)).await;
+    Ok(())
+}
+
+/// The contract's audit action names (Appendix A), which log-based alerts key on.
+fn audit_action(command: &TournamentCommand) -> &'static str {
+    use TournamentAction as A;
+    match command {
+        TournamentCommand::Create { .. } => "tournament_create",
+        TournamentCommand::Manage { action, .. } => match action {
+            A::Update { .. } => "tournament_update",
+            A::Delete => "tournament_delete",
+            A::GrantOwner { .. } => "owner_grant",
+            A::RevokeOwner { .. } => "owner_revoke",
+            A::AddPlayerToRoster { .. } => "roster_add",
+            A::UpdateRosterPlayer {
+                profile_id: Some(_),
+                ..
+            } => "roster_promote",
+            A::UpdateRosterPlayer { .. } => "roster_update",
+            A::RemovePlayerFromRoster { .. } => "roster_remove",
+            A::CreateTeam { .. } => "team_create",
+            A::UpdateTeam { .. } => "team_update",
+            A::DeleteTeam { .. } => "team_delete",
+            A::AddTeamMember { .. } => "team_member_add",
+            A::RemoveTeamMember { .. } => "team_member_remove",
+            A::SetTeamCaptain { .. } => "team_captain_set",
+            A::ClearTeamCaptain { .. } => "team_captain_unset",
+        },
+    }
+}
+
+/// One structured line per successful write (target `app.audit`), after the commit; the
+/// durable record is the event itself (`GET …/events`).
+pub fn audit_log(
+    action: &'static str,
+    actor_user_id: &str,
+    slug: &str,
+    tournament_id: i64,
+    meta: &EventMetadata,
+) {
+    tracing::info!(
+        target: "app.audit",
+        action,
+        actor_user_id,
+        tournament_slug = slug,
+        tournament_id,
+        request_id = meta.request_id.as_deref().unwrap_or(""),
+        "{action}"
+    );
+}
+
+/// Sends a command to a Tournament aggregate and maps its refusal to the contract's answer.
+pub async fn execute(
+    state: &AppState,
+    slug: &str,
+    command: TournamentCommand,
+    meta: &EventMetadata,
+) -> ApiResult<()> {
+    match EventStore::new(state.pool.clone())
+        .execute::<Tournament>(slug, command, meta)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(CommandError::Rejected(e)) => Err(e.into()),
+        Err(CommandError::Conflict(what)) => Err(ApiError::Refused {
+            status: axum::http::StatusCode::CONFLICT,
+            detail: format!("{what} is being changed concurrently; retry"),
+        }),
+        Err(CommandError::Store(e)) => {
+            tracing::error!(error = %e, "event store failed");
+            Err(ApiError::Unavailable)
+        }
+    }
+}
+
+/// Read your writes: waits (bounded) until the live core projection has applied the latest
+/// event of `slug`, then drops this replica's cached responses of the tournament.
+pub async fn settle(state: &AppState, slug: &str, tournament_id: Option<i64>) {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let applied: Result<bool, sqlx::Error> = sqlx::query_scalar(
+            "SELECT NOT EXISTS (
+                 SELECT 1 FROM (SELECT tx, global_position FROM events
+                                 WHERE aggregate_type = 'Tournament' AND aggregate_id = $1
+                                 ORDER BY sequence DESC LIMIT 1) e
+                  WHERE NOT EXISTS (SELECT 1 FROM projection_checkpoints c
+                                     WHERE c.name = $2 AND c.status = 'live'
+                                       AND (c.tx, c.position) >= (e.tx, e.global_position)))",
+        )
+        .bind(slug)
+        .bind(projections::core::Core::NAME)
+        .fetch_one(&state.pool)
+        .await;
+        match applied {
+            Ok(true) => break,
+            Ok(false) if started.elapsed() < SETTLE_TIMEOUT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Ok(false) => {
+                tracing::warn!(slug, "write answered before the projections applied it");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the projection checkpoint");
+                break;
+            }
+        }
+    }
+    if let Some(cache) = &state.cache {
+        match tournament_id {
+            Some(id) => cache.invalidate(Some(&[id])),
+            None => cache.clear(),
+        }
+    }
+}
+
+/// A path segment that must be a positive integer (FastAPI answers 422 otherwise).
+pub fn path_id(name: &str, text: &str) -> ApiResult<i64> {
+    text.parse::<i64>().map_err(|_| ApiError::Validation {
+        loc: vec!["path".into(), name.into()],
+        msg: "Input should be a valid integer, unable to parse string as an integer".into(),
+    })
+}
