@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -23,8 +24,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/tournaments/{slug}/events", get(events))
 }
 
-#[derive(Debug, Serialize)]
-struct AuditEntry {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct AuditEntry {
     position: i64,
     event_type: String,
     /// `user:<uuid>`, `operator:<name>` or `poller`.
@@ -36,8 +37,8 @@ struct AuditEntry {
     change: Value,
 }
 
-#[derive(Debug, Serialize)]
-struct AuditPage {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct AuditPage {
     items: Vec<AuditEntry>,
     /// Pass as `after` for the next page; `null` when this page is the last.
     next_after: Option<i64>,

@@ -8,6 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -18,15 +19,16 @@ use crate::wire::ser_opt_dt;
 use crate::AppState;
 
 /// `{"last_polled_at": ..., "items": [...]}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "ListEnvelope_{T}_")]
 pub struct ListEnvelope<T> {
     #[serde(serialize_with = "ser_opt_dt")]
     pub last_polled_at: Option<DateTime<Utc>>,
     pub items: Vec<T>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct LeaderboardRead {
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+pub(crate) struct LeaderboardRead {
     leaderboard_id: i64,
     name: String,
     is_ranked: bool,
@@ -34,8 +36,8 @@ struct LeaderboardRead {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct CivilizationRead {
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+pub(crate) struct CivilizationRead {
     civilization_id: i64,
     name: String,
     #[serde(skip)]

@@ -11,6 +11,7 @@ use axum::Router;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use domain::standings::desc_nulls_last;
 use domain::tournament::RankBy;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::ApiResult;
@@ -24,38 +25,38 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/tournaments/{slug}/standings/history", get(history))
 }
 
-#[derive(Debug, Serialize)]
-struct StandingHistoryPoint {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct StandingHistoryPoint {
     position: usize,
     peak_rating: Option<i64>,
     current_rating: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-struct PlayerStandingHistory {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PlayerStandingHistory {
     tournament_player_id: i64,
     profile_id: Option<i64>,
     name: String,
     points: Vec<StandingHistoryPoint>,
 }
 
-#[derive(Debug, Serialize)]
-struct TeamHistoryPoint {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct TeamHistoryPoint {
     position: usize,
     combined_peak_elo: Option<i64>,
     combined_current_elo: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-struct TeamStandingHistory {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct TeamStandingHistory {
     team_id: i64,
     name: String,
     initials: String,
     points: Vec<TeamHistoryPoint>,
 }
 
-#[derive(Debug, Serialize)]
-struct StandingsHistory {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct StandingsHistory {
     #[serde(serialize_with = "ser_opt_dt")]
     last_polled_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "ser_buckets")]

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use domain::matches::Outcome;
 use domain::standings as rules;
 use domain::tournament::RankBy;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::catalog::ListEnvelope;
@@ -39,7 +40,7 @@ async fn loaded(state: &AppState, t: &TournamentRead) -> ApiResult<Loaded> {
     load(&state.pool, t, Utc::now()).await
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CivStat {
     pub civilization_id: i64,
     pub name: Option<String>,
@@ -80,8 +81,8 @@ fn civ_list(data: &Loaded, counts: &BTreeMap<i64, (i64, i64)>) -> Vec<CivStat> {
     list
 }
 
-#[derive(Debug, Serialize)]
-struct TeamMemberRead {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct TeamMemberRead {
     tournament_player_id: i64,
     profile_id: Option<i64>,
     alias: String,
@@ -95,8 +96,8 @@ struct TeamMemberRead {
     losses: i64,
 }
 
-#[derive(Debug, Serialize)]
-struct TeamStandingRow {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct TeamStandingRow {
     team_id: i64,
     name: String,
     initials: String,
@@ -217,15 +218,15 @@ async fn team_standings_body(
     Ok(envelope)
 }
 
-#[derive(Debug, Serialize)]
-struct PlayerCivStats {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PlayerCivStats {
     tournament_player_id: i64,
     profile_id: i64,
     civs: Vec<CivStat>,
 }
 
-#[derive(Debug, Serialize)]
-struct CivStats {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CivStats {
     #[serde(serialize_with = "ser_opt_dt")]
     last_polled_at: Option<DateTime<Utc>>,
     overall: Vec<CivStat>,
@@ -291,8 +292,8 @@ async fn civ_stats_body(state: &AppState, t: TournamentRead) -> ApiResult<CivSta
     Ok(body)
 }
 
-#[derive(Debug, Serialize)]
-struct HeadToHeadPlayer {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct HeadToHeadPlayer {
     tournament_player_id: i64,
     profile_id: i64,
     name: String,
@@ -301,11 +302,12 @@ struct HeadToHeadPlayer {
     civilization_name: Option<String>,
     old_rating: Option<i64>,
     new_rating: Option<i64>,
+    #[schemars(with = "Option<crate::openapi::shapes::Outcome>")]
     outcome: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct HeadToHeadMatch {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct HeadToHeadMatch {
     match_id: i64,
     map_name: String,
     #[serde(serialize_with = "ser_dt")]
@@ -397,15 +399,15 @@ async fn head_to_head_body(
     Ok(envelope)
 }
 
-#[derive(Debug, Serialize)]
-struct RatingPoint {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct RatingPoint {
     #[serde(serialize_with = "ser_opt_dt")]
     completed_at: Option<DateTime<Utc>>,
     rating: i64,
 }
 
-#[derive(Debug, Serialize)]
-struct PlayerProgression {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PlayerProgression {
     tournament_player_id: i64,
     profile_id: i64,
     alias: String,
@@ -470,23 +472,23 @@ async fn progression_body(
     Ok(envelope)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
-enum CardValue {
+pub(crate) enum CardValue {
     Int(i64),
     Float(f64),
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct SummaryCard {
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct SummaryCard {
     tournament_player_id: i64,
     profile_id: i64,
     name: String,
     value: CardValue,
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct StreakSummaryCard {
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub(crate) struct StreakSummaryCard {
     #[serde(flatten)]
     card: SummaryCard,
     #[serde(serialize_with = "ser_opt_dt")]
@@ -495,8 +497,8 @@ struct StreakSummaryCard {
     streak_end: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
-struct TournamentSummary {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct TournamentSummary {
     #[serde(serialize_with = "ser_opt_dt")]
     last_polled_at: Option<DateTime<Utc>>,
     highest_peak_rating: Option<SummaryCard>,

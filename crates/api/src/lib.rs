@@ -1,6 +1,8 @@
 //! The HTTP surface: one router per resource, mounted by [`router`], with explicit shared state
 //! and the contract's cross-cutting behaviour (request ids, security headers, Cache-Control
-//! defaults, open CORS for public reads, body size limit) in [`middleware`].
+//! defaults, open CORS for public reads, body size limit) in [`middleware`], per-client rate
+//! limits in [`ratelimit`], request metrics and `GET /metrics` in [`metrics`], and the OpenAPI
+//! document with its `/docs` in [`openapi`].
 //!
 //! Invariant: handlers read `live.*` read models and send commands; they never write read-model
 //! tables. Every client error is a 4xx in the contract's shape (`error.rs`), never a 5xx.
@@ -12,16 +14,20 @@ mod caller;
 mod catalog;
 mod cors;
 mod directory;
+pub mod edge;
 mod error;
 mod history;
 mod idempotency;
 mod infra;
 mod insights;
 mod matches;
-mod me;
+pub(crate) mod me;
+pub mod metrics;
 mod middleware;
+pub mod openapi;
 mod players;
 mod query;
+pub mod ratelimit;
 mod respond;
 mod standings;
 mod tournaments;
@@ -39,6 +45,7 @@ pub use writes::parse_datetime;
 pub use cache::ResponseCache;
 pub use cors::CorsPolicy;
 pub use directory::UserDirectory;
+pub use edge::Edge;
 pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
@@ -47,6 +54,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Hot per-tournament responses; `None` when nothing invalidates it (no nudge feed).
     pub cache: Option<Arc<ResponseCache>>,
+    /// Rate limiter and metrics.
+    pub edge: Arc<Edge>,
     /// Verifies access tokens; `None`: no key set configured, every token is invalid.
     pub auth: Option<auth::Verifier>,
     /// Browser origins allowed to call with credentials (first-party front-ends).
@@ -61,6 +70,7 @@ impl AppState {
         AppState {
             pool,
             cache: None,
+            edge: Arc::default(),
             auth: None,
             cors: Arc::new(CorsPolicy::default()),
             directory: None,
@@ -92,9 +102,16 @@ impl AppState {
         self.auth = Some(verifier);
         self
     }
+
+    /// Rate limits and metrics from the binary's settings.
+    pub fn with_edge(mut self, edge: Arc<Edge>) -> AppState {
+        self.edge = edge;
+        self
+    }
 }
 
-/// The whole application.
+/// The whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+/// so the rate limiter sees the peer address.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(infra::router())
@@ -111,11 +128,21 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::layer,
         )))
+        .merge(openapi::router())
+        .merge(metrics::router())
         .fallback(infra::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cors::layer,
         ))
         .layer(axum::middleware::from_fn(middleware::common))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -27,20 +28,21 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tournaments/{slug}/live", get(live))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct MatchPlayerRead {
     #[serde(skip)]
     pub match_id: i64,
     pub profile_id: i64,
     pub civilization_id: i64,
     pub team_id: i64,
+    #[schemars(with = "Option<crate::openapi::shapes::Outcome>")]
     pub outcome: Option<String>,
     pub old_rating: Option<i64>,
     pub new_rating: Option<i64>,
     pub xp_gained: i64,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct MatchRead {
     pub match_id: i64,
     pub map_name: String,
@@ -51,6 +53,7 @@ pub struct MatchRead {
     #[serde(serialize_with = "ser_opt_dt")]
     pub completed_at: Option<DateTime<Utc>>,
     pub description: Option<String>,
+    #[schemars(with = "crate::openapi::shapes::MatchState")]
     pub state: String,
     #[serde(serialize_with = "ser_dt")]
     pub updated_at: DateTime<Utc>,
@@ -58,8 +61,8 @@ pub struct MatchRead {
     pub players: Vec<MatchPlayerRead>,
 }
 
-#[derive(Debug, Serialize)]
-struct MatchDetail {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct MatchDetail {
     #[serde(flatten)]
     read: MatchRead,
     #[serde(serialize_with = "ser_dt")]

@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `MeRead`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MeRead {
     pub user_id: String,
     pub owned_tournaments: Vec<TournamentRead>,

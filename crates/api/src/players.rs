@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -31,8 +32,8 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct PlayerRatingRead {
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
+pub(crate) struct PlayerRatingRead {
     #[serde(skip)]
     profile_id: i64,
     leaderboard_id: i64,
@@ -69,8 +70,8 @@ struct RosterPlayer {
     updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
-struct PlayerRead {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PlayerRead {
     tournament_player_id: i64,
     profile_id: Option<i64>,
     name: String,
@@ -83,12 +84,13 @@ struct PlayerRead {
     clan_name: Option<String>,
     #[serde(serialize_with = "ser_opt_dt")]
     updated_at: Option<DateTime<Utc>>,
+    #[schemars(with = "crate::openapi::shapes::Object")]
     presentation: Value,
     ratings: Vec<PlayerRatingRead>,
 }
 
-#[derive(Debug, Serialize)]
-struct PlayerDetail {
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PlayerDetail {
     #[serde(flatten)]
     player: PlayerRead,
     #[serde(serialize_with = "ser_opt_dt")]

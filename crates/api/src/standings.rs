@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use domain::matches::Outcome;
 use domain::standings::{self as rules, Game, RankKey, RatedGame, Snapshot};
 use domain::tournament::RankBy;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -54,14 +55,14 @@ async fn standings(
     .await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct TeamRef {
     pub team_id: i64,
     pub name: String,
     pub initials: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct MatchupOpponent {
     pub profile_id: i64,
     pub tournament_player_id: Option<i64>,
@@ -70,8 +71,9 @@ pub struct MatchupOpponent {
     pub civilization_name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RecentMatchup {
+    #[schemars(with = "crate::openapi::shapes::Outcome")]
     pub outcome: &'static str,
     pub civilization_id: i64,
     pub civilization_name: Option<String>,
@@ -86,7 +88,7 @@ pub struct RecentMatchup {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct TournamentRecord {
     pub games_played: i64,
     pub wins: i64,
@@ -100,7 +102,7 @@ pub struct TournamentRecord {
     pub win_pct: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StandingRow {
     pub tournament_player_id: i64,
     pub profile_id: Option<i64>,
@@ -108,12 +110,14 @@ pub struct StandingRow {
     pub alias: String,
     pub country: Option<String>,
     pub team: Option<TeamRef>,
+    #[schemars(with = "crate::openapi::shapes::Object")]
     pub presentation: Value,
     pub current_rating: Option<i64>,
     pub max_rating: Option<i64>,
     pub wins: i64,
     pub losses: i64,
     pub streak: i64,
+    #[schemars(with = "Vec<crate::openapi::shapes::Outcome>")]
     pub recent_results: Vec<&'static str>,
     pub tournament_record: TournamentRecord,
     pub rank: Option<i64>,

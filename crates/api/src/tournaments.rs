@@ -7,6 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -17,19 +18,22 @@ use crate::respond::{respond, CacheClass};
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, JsonSchema, sqlx::FromRow)]
 pub struct TournamentRead {
     pub id: i64,
     pub slug: String,
     pub name: String,
     pub leaderboard_id: i64,
+    #[schemars(with = "crate::openapi::shapes::RankBy")]
     pub rank_by: String,
     #[serde(serialize_with = "ser_opt_dt")]
     pub start_date: Option<DateTime<Utc>>,
     #[serde(serialize_with = "ser_opt_dt")]
     pub end_date: Option<DateTime<Utc>>,
     pub prize_pool_cents: Option<i64>,
+    #[schemars(with = "Vec<String>")]
     pub host_stream_urls: Json<Vec<String>>,
+    #[schemars(with = "crate::openapi::shapes::Object")]
     pub presentation: Json<Value>,
     /// Any host channel (`host_stream_urls`) live on any platform.
     pub host_stream_live: bool,

@@ -217,6 +217,11 @@ impl Poller {
         self.inner.stats.snapshot()
     }
 
+    /// Every HTTP attempt to upstream and its 429 answers, retries included.
+    pub fn upstream_counters(&self) -> Arc<upstream::ClientCounters> {
+        self.inner.client.counters()
+    }
+
     /// Run one cycle of `kind` now (waits if one of that kind is running), with the same
     /// logging and counters as the scheduled loop. Needs no leadership: callers that run
     /// several pollers must elect one themselves (see [`Poller::run`]).

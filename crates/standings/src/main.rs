@@ -5,6 +5,7 @@ mod access;
 mod admin;
 mod database;
 mod demo;
+mod edge;
 mod polling;
 mod projections_cli;
 mod settings;
@@ -112,7 +113,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return Err(e);
         }
     };
-    run_service(db, args.bind, args.role, poller, streams, access, |_| {}).await
+    let pollers = Pollers {
+        upstream: poller,
+        streams,
+    };
+    run_service(
+        db,
+        args.bind,
+        args.role,
+        pollers,
+        access,
+        &args.http,
+        |_| {},
+    )
+    .await
 }
 
 /// `standings demo`: the embedded PostgreSQL, the simulator, the worker and the API in one
@@ -162,7 +176,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             args.auth.issuer(),
         )
     });
-    run_service(db, args.bind, Role::All, poller, streams, access, move |addr| {
+    let pollers = Pollers {
+        upstream: poller,
+        streams,
+    };
+    run_service(db, args.bind, Role::All, pollers, access, &args.http, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
@@ -189,15 +207,21 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .await
 }
 
+/// What the worker role polls: the community API, and stream platforms when configured.
+struct Pollers {
+    upstream: poller::PollerConfig,
+    streams: streams::StreamsConfig,
+}
+
 /// Runs this process's roles until SIGINT/SIGTERM, then stops them and closes the database
 /// (stopping the private cluster, if any). `on_ready` runs once the HTTP server listens.
 async fn run_service(
     db: database::Database,
     bind: SocketAddr,
     role: Role,
-    poller_config: poller::PollerConfig,
-    streams_config: streams::StreamsConfig,
+    pollers: Pollers,
     access: access::Access,
+    http: &settings::HttpArgs,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
@@ -210,12 +234,17 @@ async fn run_service(
             return Err(e);
         }
     };
+    let Pollers {
+        upstream: poller_config,
+        streams: streams_config,
+    } = pollers;
     let local = listener.local_addr().unwrap_or(bind);
     tracing::info!(bind = %local, ?role, "serving");
     // A plain line for people and scripts (BIND may say port 0).
     println!("standings: listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
+    let mut polling = None;
     if matches!(role, Role::All | Role::Worker) {
         background.spawn(projections::runner::run(
             db.pool.clone(),
@@ -227,6 +256,7 @@ async fn run_service(
         tracing::info!(upstream = %poller_config.upstream.base_url, "poller enabled");
         match poller::Poller::new(poller_config, db.pool.clone()) {
             Ok(poller) => {
+                polling = Some(poller.clone());
                 background.spawn(poller.run(stop_rx.clone()));
             }
             Err(e) => {
@@ -271,7 +301,10 @@ async fn run_service(
         hub: hub.clone(),
         pool: db.pool.clone(),
     };
-    let mut state = api::AppState::with_cache(db.pool.clone(), cache).with_cors(access.cors);
+    let edge = edge::build(http, &hub, polling.as_ref());
+    let mut state = api::AppState::with_cache(db.pool.clone(), cache)
+        .with_cors(access.cors)
+        .with_edge(edge);
     if let Some(base) = &access.directory {
         state = state.with_directory(base);
     }
@@ -298,6 +331,10 @@ async fn run_service(
     };
     on_ready(local);
     let closing = hub.clone();
+    // Connect info (the peer address) for the rate limiter; `tap_io` is what gives it to a
+    // listener other than `TcpListener`.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

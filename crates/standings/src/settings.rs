@@ -243,7 +243,35 @@ pub struct DemoArgs {
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
     #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// Per-client rate limits of the HTTP API (seed contract §1.0.4).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "HTTP rate limits")]
+pub struct HttpArgs {
+    /// Requests per minute per client IP on each route (the write routes have the contract's
+    /// lower limits); `/`, `/health`, `/docs`, `/openapi.json`, `/metrics` and security.txt are
+    /// exempt. 0 turns rate limiting off (benchmarks).
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 300)]
+    pub rate_limit_per_minute: u32,
+    /// Peers whose `CF-Connecting-IP` / `X-Forwarded-For` name the client: comma-separated IPs
+    /// and CIDR blocks, `*` (any peer: only behind a proxy that overwrites those headers), or
+    /// `none`. Other peers are keyed by their own address.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = api::ratelimit::DEFAULT_TRUSTED_PROXIES,
+          value_parser = api::ratelimit::TrustedProxies::parse)]
+    pub trusted_proxies: api::ratelimit::TrustedProxies,
+}
+
+impl HttpArgs {
+    pub fn rate_limits(&self) -> api::ratelimit::RateLimitConfig {
+        api::ratelimit::RateLimitConfig {
+            per_minute: self.rate_limit_per_minute,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +284,8 @@ pub struct ServeArgs {
     /// Which parts of the service this process runs.
     #[arg(long, env = "ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
+    #[command(flatten)]
+    pub http: HttpArgs,
     #[command(flatten)]
     pub poller: PollerArgs,
     #[command(flatten)]
@@ -434,5 +464,29 @@ mod tests {
             youtube.youtube.expect("youtube on").base_url,
             "https://www.googleapis.com"
         );
+    }
+
+    #[test]
+    fn rate_limits_default_to_the_contract_and_validate_proxies() {
+        let cli = Cli::try_parse_from(["standings", "serve"]).expect("parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.http.rate_limit_per_minute, 300);
+        assert_eq!(
+            args.http.trusted_proxies,
+            api::ratelimit::TrustedProxies::default()
+        );
+        let off = Cli::try_parse_from([
+            "standings",
+            "serve",
+            "--rate-limit-per-minute",
+            "0",
+            "--trusted-proxies",
+            "*",
+        ]);
+        assert!(off.is_ok());
+        let bad = Cli::try_parse_from(["standings", "serve", "--trusted-proxies", "10.0.0.0/99"]);
+        assert!(bad.is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! returned, and callers log once per failure burst.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -83,12 +85,33 @@ impl Default for UpstreamConfig {
     }
 }
 
-/// Async client for the community API. Cheap to clone (shares the connection pool).
+/// HTTP attempts of a client and its clones (for metrics), retries included.
+#[derive(Debug, Default)]
+pub struct ClientCounters {
+    /// Requests sent.
+    pub attempts: AtomicU64,
+    /// Answers that were 429.
+    pub rate_limited: AtomicU64,
+}
+
+impl ClientCounters {
+    /// `(attempts, rate_limited)`.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.attempts.load(Ordering::Relaxed),
+            self.rate_limited.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Async client for the community API. Cheap to clone (shares the connection pool and
+/// counters).
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
     http: reqwest::Client,
     base_url: String,
     config: UpstreamConfig,
+    counters: Arc<ClientCounters>,
 }
 
 impl UpstreamClient {
@@ -104,11 +127,17 @@ impl UpstreamClient {
             http,
             base_url: config.base_url.trim_end_matches('/').to_owned(),
             config,
+            counters: Arc::default(),
         })
     }
 
     pub fn config(&self) -> &UpstreamConfig {
         &self.config
+    }
+
+    /// Attempts and 429 answers so far (shared by clones).
+    pub fn counters(&self) -> Arc<ClientCounters> {
+        self.counters.clone()
     }
 
     /// Profiles and per-leaderboard ratings for `profile_ids`, fetched in batches of at most
@@ -236,6 +265,7 @@ impl UpstreamClient {
     }
 
     async fn attempt(&self, url: &str, query: &[(&str, String)]) -> Result<Vec<u8>> {
+        self.counters.attempts.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
             .get(url)
@@ -246,6 +276,7 @@ impl UpstreamClient {
             .map_err(|e| request_error(&e))?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
             return Err(UpstreamError::RateLimited {
                 retry_after: retry_after(response.headers()),
             });

@@ -40,7 +40,7 @@ pub mod model;
 pub mod options;
 pub mod parse;
 
-pub use client::{paths, UpstreamClient, UpstreamConfig, DEFAULT_BASE_URL};
+pub use client::{paths, ClientCounters, UpstreamClient, UpstreamConfig, DEFAULT_BASE_URL};
 pub use error::{Result, UpstreamError};
 pub use matchtypes::{matchtype_floor, merge_over_floor, MATCHTYPE_LEADERBOARD_FLOOR};
 pub use model::*;

@@ -337,9 +337,12 @@ async fn rate_limit_honours_retry_after() {
     })
     .await;
     let started = Instant::now();
-    client(&fake).available_leaderboards().await.unwrap();
+    let client = client(&fake);
+    client.available_leaderboards().await.unwrap();
     let elapsed = started.elapsed();
     assert_eq!(fake.requests().len(), 2);
+    // Every attempt and every 429 is counted, retries included.
+    assert_eq!(client.counters().read(), (2, 1));
     assert!(elapsed >= Duration::from_millis(950), "waited {elapsed:?}");
     assert!(elapsed < Duration::from_secs(2), "waited {elapsed:?}");
 }

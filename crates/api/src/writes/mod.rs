@@ -25,6 +25,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 pub use body::parse_datetime;
+pub(crate) use owners::TournamentOwnerRead;
+pub(crate) use teams::TeamRead;
 pub use tournaments::creator_facts;
 
 /// How long a write waits for the projections to apply its events before answering anyway.

@@ -17,7 +17,7 @@ use crate::AppState;
 
 /// `TournamentOwnerRead`. Profile fields come from the auth service's user lookup (`null` when
 /// it is not configured or fails, as in the contract).
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct TournamentOwnerRead {
     pub user_id: String,
     #[serde(serialize_with = "ser_dt")]

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 /// `TeamRead`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TeamRead {
     pub id: i64,
     pub tournament_id: i64,
