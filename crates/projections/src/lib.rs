@@ -10,10 +10,12 @@
 
 pub mod core;
 pub mod nudge;
+pub mod retention;
 pub mod runner;
 pub mod status;
 
 pub use nudge::{NudgeKind, Nudges};
+pub use retention::NudgeRetention;
 pub use runner::{Build, ProjectionError, Projector};
 
 /// Compile-time guard: the runner's futures must stay `Send` (spawned by the binary). sqlx's

@@ -337,8 +337,9 @@ pub async fn step<P: Projector>(
     })
 }
 
-/// Appends one `nudge_log` row per kind and NOTIFYs, inside the batch transaction.
-async fn announce(db: &mut PgConnection, nudges: &Nudges, position: i64) -> sqlx::Result<()> {
+/// Appends one `nudge_log` row per kind and NOTIFYs, inside the caller's transaction (the
+/// runner's batch transaction; benchmarks call it to nudge the way a projector does).
+pub async fn announce(db: &mut PgConnection, nudges: &Nudges, position: i64) -> sqlx::Result<()> {
     // Serialise nudge writers until commit, so nudge ids become visible in id order.
     sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
         .bind(BUILD_LOCK_SPACE)

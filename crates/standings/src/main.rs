@@ -116,6 +116,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let pollers = Pollers {
         upstream: poller,
         streams,
+        nudge_retention: args.retention.retention(),
     };
     run_service(
         db,
@@ -179,6 +180,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let pollers = Pollers {
         upstream: poller,
         streams,
+        nudge_retention: projections::NudgeRetention::default(),
     };
     run_service(db, args.bind, Role::All, pollers, access, &args.http, move |addr| {
         let slug = demo::DEMO_SLUG;
@@ -207,11 +209,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .await
 }
 
-/// What the worker role polls: the community API, and stream platforms when configured.
+/// What the worker role polls: the community API, and stream platforms when configured; and
+/// how much of `nudge_log` it keeps.
 struct Pollers {
     upstream: poller::PollerConfig,
     streams: streams::StreamsConfig,
+    nudge_retention: projections::NudgeRetention,
 }
+
+/// How often the worker prunes `nudge_log`.
+const NUDGE_PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs this process's roles until SIGINT/SIGTERM, then stops them and closes the database
 /// (stopping the private cluster, if any). `on_ready` runs once the HTTP server listens.
@@ -237,6 +244,7 @@ async fn run_service(
     let Pollers {
         upstream: poller_config,
         streams: streams_config,
+        nudge_retention,
     } = pollers;
     let local = listener.local_addr().unwrap_or(bind);
     tracing::info!(bind = %local, ?role, "serving");
@@ -250,6 +258,13 @@ async fn run_service(
             db.pool.clone(),
             projections::core::Core,
             500,
+            stop_rx.clone(),
+        ));
+        // Keeps nudge_log bounded (idempotent: every worker may run it).
+        background.spawn(projections::retention::run_nudge_pruning(
+            db.pool.clone(),
+            nudge_retention,
+            NUDGE_PRUNE_EVERY,
             stop_rx.clone(),
         ));
         // Polls only while it holds the leader lock; other workers stand by.

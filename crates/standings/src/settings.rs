@@ -291,7 +291,33 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub streams: StreamArgs,
     #[command(flatten)]
+    pub retention: RetentionArgs,
+    #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// How much of the nudge log (SSE `Last-Event-ID` replay) the worker keeps: the newest
+/// NUDGE_KEEP_ROWS rows and every row younger than NUDGE_KEEP_SECONDS, whichever keeps more.
+/// Older cursors get `resync` (refetch everything). Keep the rows above the stream's replay
+/// limit (1,000).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Nudge log retention (roles all and worker)")]
+pub struct RetentionArgs {
+    /// Newest nudge_log rows always kept (at least 1000).
+    #[arg(long, env = "NUDGE_KEEP_ROWS", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1000..))]
+    pub nudge_keep_rows: i64,
+    /// nudge_log rows younger than this many seconds are always kept.
+    #[arg(long, env = "NUDGE_KEEP_SECONDS", default_value = "3600", value_parser = seconds)]
+    pub nudge_keep_seconds: Duration,
+}
+
+impl RetentionArgs {
+    pub fn retention(&self) -> projections::NudgeRetention {
+        projections::NudgeRetention {
+            keep_rows: self.nudge_keep_rows,
+            keep_for: self.nudge_keep_seconds,
+        }
+    }
 }
 
 /// The upstream poller (roles `all` and `worker`; one process polls at a time, the others
@@ -429,6 +455,11 @@ mod tests {
         assert_eq!(args.poller.poll_matches_seconds, Duration::from_secs(60));
         assert_eq!(args.poller.poll_live_seconds, Duration::from_secs(15));
         assert_eq!(args.poller.poll_catalog_seconds, Duration::from_secs(1800));
+        assert_eq!(
+            args.retention.retention(),
+            projections::NudgeRetention::default()
+        );
+        assert!(Cli::try_parse_from(["standings", "serve", "--nudge-keep-rows", "10"]).is_err());
     }
 
     #[test]

@@ -196,6 +196,16 @@ async fn recv(listener: &mut Option<PgListener>) -> sqlx::Result<Option<()>> {
 
 type Row = (i64, String, Option<Vec<i64>>, DateTime<Utc>);
 
+/// Whether rows right after `last` may have been deleted (rather than never written: ids
+/// have gaps when a writer rolls back): the table's oldest row is past them. Pruning keeps a
+/// suffix of ids (`projections::retention`).
+async fn pruned_past(pool: &PgPool, last: i64) -> sqlx::Result<bool> {
+    let oldest: Option<i64> = sqlx::query_scalar("SELECT min(id) FROM public.nudge_log")
+        .fetch_one(pool)
+        .await?;
+    Ok(oldest.is_some_and(|oldest| oldest > last.saturating_add(1)))
+}
+
 fn to_nudge((id, kind, tournament_ids, polled_at): Row) -> Option<Nudge> {
     match parse_kind(&kind) {
         Some(kind) => Some(Nudge {
@@ -249,6 +259,15 @@ async fn poll(pool: &PgPool, hub: &Hub, last: &mut i64) -> sqlx::Result<()> {
         .fetch_all(pool)
         .await?;
         let full = rows.len() as i64 == PAGE;
+        if rows.first().is_some_and(|row| row.0 > last.saturating_add(1))
+            && pruned_past(pool, *last).await?
+        {
+            // Rows we never read were pruned (this replica could not read the table for
+            // longer than the retention): subscribers may have missed anything.
+            let head = rows.last().map_or(*last, |row| row.0);
+            tracing::warn!(last = *last, head, "stream feed: nudges pruned before this replica read them; sending resync to every subscriber");
+            hub.resync_all(head);
+        }
         if let Some(row) = rows.last() {
             *last = row.0;
         }

@@ -284,8 +284,14 @@ async fn from_database(
     filter: Option<&[i64]>,
     limit: usize,
 ) -> sqlx::Result<Option<Vec<Bytes>>> {
+    // One snapshot for both reads: pruning (`projections::retention`) between them would
+    // otherwise turn a replay into a silently partial one.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let oldest: Option<i64> = sqlx::query_scalar("SELECT min(id) FROM public.nudge_log")
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await?;
     if oldest.is_some_and(|oldest| oldest > after.saturating_add(1)) {
         return Ok(None);
@@ -300,8 +306,9 @@ async fn from_database(
     .bind(upto)
     .bind(filter)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     if rows.len() > limit {
         return Ok(None);
     }

@@ -231,6 +231,34 @@ impl Hub {
         published
     }
 
+    /// Nudges up to `head_id` were lost (the feed found `nudge_log` pruned past what it had
+    /// read): every observer sees one nudge for everyone, and every current subscriber gets
+    /// `resync` ("refetch everything") and is closed, as if it had fallen behind the ring.
+    /// New subscribers start at `head_id`; older cursors are resumed from the table or resynced.
+    pub fn resync_all(&self, head_id: i64) {
+        {
+            let mut ring = self.write();
+            if ring.closed || head_id <= ring.head_id {
+                return;
+            }
+            let lost = Nudge {
+                id: head_id,
+                kind: projections::nudge::NudgeKind::Standings,
+                tournament_ids: None,
+                polled_at: chrono::Utc::now(),
+            };
+            for observe in self.observers.read().unwrap_or_else(|e| e.into_inner()).iter() {
+                observe(&lost);
+            }
+            // Every cursor (at most the old end) is now before the ring's first sequence.
+            ring.first_seq = ring.end_seq() + 1;
+            ring.entries.clear();
+            ring.head_id = head_id;
+            ring.floor = head_id;
+        }
+        self.wake();
+    }
+
     /// Registers `f` to run for every published nudge, before subscribers can see it.
     pub fn observe(&self, f: impl Fn(&Nudge) + Send + Sync + 'static) {
         self.observers
@@ -578,6 +606,30 @@ mod tests {
         assert_eq!(id_of(&next(&mut all).await.unwrap()), "id: 2");
         assert_eq!(&next(&mut filtered).await.unwrap()[..], frame::HEARTBEAT);
         assert_eq!(id_of(&next(&mut filtered).await.unwrap()), "id: 2");
+    }
+
+    #[tokio::test]
+    async fn resync_all_resyncs_every_subscriber_and_restarts_at_the_new_head() {
+        let hub = hub(8);
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let observed = seen.clone();
+        hub.observe(move |n| observed.lock().unwrap().push((n.id, n.tournament_ids.clone())));
+        let mut a = hub.attach(None, None).subscription;
+        let mut b = hub.attach(Some(vec![3].into()), None).subscription;
+        hub.publish([nudge(1, None)]);
+        assert_eq!(id_of(&next(&mut a).await.unwrap()), "id: 1");
+        hub.resync_all(9);
+        let resync = b"id: 9\nevent: resync\ndata: {\"last_id\": 9}\n\n";
+        for sub in [&mut a, &mut b] {
+            assert_eq!(&next(sub).await.unwrap()[..], resync);
+            assert!(next(sub).await.is_none());
+        }
+        assert_eq!(*seen.lock().unwrap(), [(1, None), (9, None)]);
+        let attached = hub.attach(None, Some(5));
+        assert_eq!((attached.head_id, attached.floor), (9, 9));
+        let mut c = attached.subscription;
+        hub.publish([nudge(9, None), nudge(10, None)]);
+        assert_eq!(id_of(&next(&mut c).await.unwrap()), "id: 10");
     }
 
     #[tokio::test]

@@ -430,6 +430,94 @@ async fn unusable_last_event_id_gets_resync(front: Front) {
     }
 }
 
+/// Pruned `nudge_log` (projections::retention): a cursor older than the oldest kept row gets
+/// `resync`, never a partial replay; one just at the edge is replayed from the table.
+async fn pruned_history_gets_resync(front: Front) {
+    let s = server(
+        "stream_pruned",
+        HubConfig::default(),
+        Some(Duration::from_millis(200)),
+        front,
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(nudge(&s.pool, "standings", None, true).await);
+    }
+    let head = ids[5];
+    sqlx::query("UPDATE public.nudge_log SET created_at = now() - interval '2 hours'")
+        .execute(&s.pool)
+        .await
+        .unwrap();
+    let retention = projections::NudgeRetention {
+        keep_rows: 3,
+        keep_for: Duration::from_secs(3600),
+    };
+    assert_eq!(
+        projections::retention::prune_nudges(&s.pool, retention)
+            .await
+            .unwrap(),
+        3
+    );
+    // A restarted process keeps only the newest row in memory: older ones come from the table.
+    let restarted = serve_on(
+        s.pool.clone(),
+        HubConfig {
+            history: 1,
+            ..HubConfig::default()
+        },
+        Some(Duration::from_millis(200)),
+        front,
+    )
+    .await;
+    wait_for("the feed", || restarted.hub.head_id() == head).await;
+    // ids[2] was pruned: a client that saw only ids[1] cannot be told what it missed.
+    let mut sse = Sse::connect(&restarted.url, Some(ids[1].to_string().as_bytes())).await;
+    let event = sse.next_event().await;
+    assert_eq!((event.kind(), event.id()), ("resync", head));
+    // One that saw ids[2] missed only kept rows: replayed.
+    let mut sse = Sse::connect(&restarted.url, Some(ids[2].to_string().as_bytes())).await;
+    assert_eq!(sse.next_event().await.kind(), "hello");
+    for id in &ids[3..] {
+        assert_eq!(sse.next_event().await.id(), *id);
+    }
+}
+
+/// A feed that could not read `nudge_log` while rows it never saw were pruned: every
+/// subscriber gets `resync`, and new ones start at the new head.
+async fn feed_behind_pruning_resyncs_subscribers(front: Front) {
+    // No fallback poll within the test: the feed reads only when notified.
+    let s = server(
+        "stream_feed_pruned",
+        HubConfig::default(),
+        Some(Duration::from_secs(600)),
+        front,
+    )
+    .await;
+    let mut sse = Sse::connect(&s.url, None).await;
+    let start = sse.next_event().await.id();
+    for _ in 0..3 {
+        nudge(&s.pool, "matches", None, false).await;
+    }
+    let retention = projections::NudgeRetention {
+        keep_rows: 1,
+        keep_for: Duration::ZERO,
+    };
+    projections::retention::prune_nudges(&s.pool, retention)
+        .await
+        .unwrap();
+    let head = nudge(&s.pool, "live", None, true).await;
+    assert_eq!(head, start + 4);
+    let event = sse.next_event().await;
+    assert_eq!((event.kind(), event.id()), ("resync", head));
+    assert!(sse.next().await.is_none(), "closed after resync");
+    let mut sse = Sse::connect(&s.url, None).await;
+    let hello = sse.next_event().await;
+    assert_eq!((hello.kind(), hello.id()), ("hello", head));
+    let after = nudge(&s.pool, "standings", None, true).await;
+    assert_eq!(sse.next_event().await.id(), after);
+}
+
 /// (d) `?tournament=` keeps nudges for those tournaments and for everyone; unknown → 404.
 async fn tournament_filter(front: Front) {
     let s = server(
@@ -783,4 +871,6 @@ both_fronts! {
     first_event_carries_the_head_id => first_event_carries_the_head_id_axum, first_event_carries_the_head_id_lean;
     feed_survives_a_killed_listen_connection => feed_survives_a_killed_listen_connection_axum, feed_survives_a_killed_listen_connection_lean;
     heartbeat_lifetime_and_close => heartbeat_lifetime_and_close_axum, heartbeat_lifetime_and_close_lean;
+    pruned_history_gets_resync => pruned_history_gets_resync_axum, pruned_history_gets_resync_lean;
+    feed_behind_pruning_resyncs_subscribers => feed_behind_pruning_resyncs_subscribers_axum, feed_behind_pruning_resyncs_subscribers_lean;
 }
