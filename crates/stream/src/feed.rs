@@ -259,7 +259,9 @@ async fn poll(pool: &PgPool, hub: &Hub, last: &mut i64) -> sqlx::Result<()> {
         .fetch_all(pool)
         .await?;
         let full = rows.len() as i64 == PAGE;
-        if rows.first().is_some_and(|row| row.0 > last.saturating_add(1))
+        if rows
+            .first()
+            .is_some_and(|row| row.0 > last.saturating_add(1))
             && pruned_past(pool, *last).await?
         {
             // Rows we never read were pruned (this replica could not read the table for

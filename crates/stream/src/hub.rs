@@ -247,7 +247,12 @@ impl Hub {
                 tournament_ids: None,
                 polled_at: chrono::Utc::now(),
             };
-            for observe in self.observers.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            for observe in self
+                .observers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+            {
                 observe(&lost);
             }
             // Every cursor (at most the old end) is now before the ring's first sequence.
@@ -613,7 +618,12 @@ mod tests {
         let hub = hub(8);
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let observed = seen.clone();
-        hub.observe(move |n| observed.lock().unwrap().push((n.id, n.tournament_ids.clone())));
+        hub.observe(move |n| {
+            observed
+                .lock()
+                .unwrap()
+                .push((n.id, n.tournament_ids.clone()))
+        });
         let mut a = hub.attach(None, None).subscription;
         let mut b = hub.attach(Some(vec![3].into()), None).subscription;
         hub.publish([nudge(1, None)]);

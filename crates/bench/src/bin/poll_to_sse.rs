@@ -162,16 +162,28 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
         stream::LeanListener::new(listener, stream_state, stream::LeanOptions::default())?;
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let poller = Poller::new(PollerConfig::with_base_url(format!("http://{sim_addr}")), pool.clone())
-        .map_err(|e| anyhow!("poller: {e}"))?;
+    let poller = Poller::new(
+        PollerConfig::with_base_url(format!("http://{sim_addr}")),
+        pool.clone(),
+    )
+    .map_err(|e| anyhow!("poller: {e}"))?;
     // Warm up: the catalog, every profile's first sighting, the first histories, projected.
     wait_tracked(&pool, roster.len()).await?;
     for kind in CycleKind::ALL {
-        poller.run_cycle(kind).await.map_err(|e| anyhow!("{kind:?}: {e}"))?;
+        poller
+            .run_cycle(kind)
+            .await
+            .map_err(|e| anyhow!("{kind:?}: {e}"))?;
     }
     for _ in 0..2 {
-        poller.run_cycle(CycleKind::Stats).await.map_err(|e| anyhow!("{e}"))?;
-        poller.run_cycle(CycleKind::Matches).await.map_err(|e| anyhow!("{e}"))?;
+        poller
+            .run_cycle(CycleKind::Stats)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        poller
+            .run_cycle(CycleKind::Matches)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -190,11 +202,15 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
     for i in 0..args.iterations {
         let winner = roster[(2 * i) % roster.len()];
         let loser = roster[(2 * i + 1) % roster.len()];
-        sim.play_1v1(winner, loser).map_err(|e| anyhow!("play: {e:?}"))?;
+        sim.play_1v1(winner, loser)
+            .map_err(|e| anyhow!("play: {e:?}"))?;
         tokio::time::sleep(Duration::from_millis(50)).await;
         while frames.try_recv().is_ok() {}
 
-        for (kind, cycle) in [("standings", CycleKind::Stats), ("matches", CycleKind::Matches)] {
+        for (kind, cycle) in [
+            ("standings", CycleKind::Stats),
+            ("matches", CycleKind::Matches),
+        ] {
             {
                 let mut noted = responses.lock().unwrap_or_else(|e| e.into_inner());
                 noted.stats.clear();
@@ -213,7 +229,10 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
                     &noted.history
                 };
                 if list.len() != 1 {
-                    bail!("{cycle:?}: {} upstream responses, expected 1 ({report:?})", list.len());
+                    bail!(
+                        "{cycle:?}: {} upstream responses, expected 1 ({report:?})",
+                        list.len()
+                    );
                 }
                 list[0]
             };
@@ -251,9 +270,18 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
         load_average()
     );
     for (what, mut values) in [
-        ("GetPersonalStat response → first `standings` frame", standings),
-        ("getRecentMatchHistory response → first `matches` frame", matches),
-        ("GetPersonalStat response → stats cycle appended (run_cycle returned)", appended),
+        (
+            "GetPersonalStat response → first `standings` frame",
+            standings,
+        ),
+        (
+            "getRecentMatchHistory response → first `matches` frame",
+            matches,
+        ),
+        (
+            "GetPersonalStat response → stats cycle appended (run_cycle returned)",
+            appended,
+        ),
     ] {
         values.sort_by(f64::total_cmp);
         println!(
@@ -348,11 +376,9 @@ async fn seed(pool: &PgPool, sim: &sim::SimHandle, roster: &[i64]) -> anyhow::Re
         .await
         .map_err(|e| anyhow!("create tournament: {e}"))?;
     for &profile_id in roster {
-        let name = sim
-            .player(profile_id)
-            .map(|p| p.alias)
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| format!("Player {profile_id}"));
+        // Simulated aliases repeat; roster names may not.
+        let alias = sim.player(profile_id).map(|p| p.alias).unwrap_or_default();
+        let name = format!("{} {profile_id}", alias.trim());
         let add = TournamentCommand::Manage {
             actor: actor.clone(),
             action: TournamentAction::AddPlayerToRoster {
@@ -374,7 +400,9 @@ async fn seed(pool: &PgPool, sim: &sim::SimHandle, roster: &[i64]) -> anyhow::Re
 async fn wait_tracked(pool: &PgPool, n: usize) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let tracked = poller::tracked::tracked_profiles(pool).await.unwrap_or_default();
+        let tracked = poller::tracked::tracked_profiles(pool)
+            .await
+            .unwrap_or_default();
         if tracked.len() == n {
             return Ok(());
         }

@@ -33,7 +33,6 @@ use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use bench::procstat;
 use clap::{Parser, Subcommand};
 use embedded_pg::{Cluster, ClusterConfig};
 use projections::nudge::{NudgeKind, Nudges};
@@ -135,7 +134,7 @@ fn raise_nofile() -> u64 {
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -368,8 +367,14 @@ async fn fleet(
     for client in clients.iter() {
         let line = client.expect("ready ", Duration::from_secs(300))?;
         let mut parts = line.split_whitespace().skip(1);
-        held += parts.next().and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-        failed += parts.next().and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+        held += parts
+            .next()
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0);
+        failed += parts
+            .next()
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(0);
     }
     let opened_in = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -449,11 +454,7 @@ async fn fleet(
         .iter()
         .map(|s| format!("{}", rss_kib(s.child.id()).unwrap_or(0)))
         .collect();
-    println!(
-        "api RSS after the nudges (KiB): {}; this process {:.1} CPU s",
-        rss.join(", "),
-        procstat::own_cpu()
-    );
+    println!("api RSS after the nudges (KiB): {}", rss.join(", "));
     println!("load average at the end: {}", load_average());
     Ok(())
 }
@@ -591,11 +592,7 @@ async fn client(args: ClientArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(
-    source: Ipv4Addr,
-    addr: SocketAddr,
-    request: &[u8],
-) -> anyhow::Result<TcpStream> {
+async fn connect(source: Ipv4Addr, addr: SocketAddr, request: &[u8]) -> anyhow::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(source.into(), 0))?;
     let mut tcp = tokio::time::timeout(Duration::from_secs(20), socket.connect(addr))
@@ -608,7 +605,11 @@ async fn connect(
 
 /// Reports every `id: N` line (with its arrival instant) after the first frame, which only
 /// counts as "greeted".
-async fn read_ids(mut tcp: TcpStream, tx: mpsc::UnboundedSender<(i64, u64)>, greeted: &AtomicUsize) {
+async fn read_ids(
+    mut tcp: TcpStream,
+    tx: mpsc::UnboundedSender<(i64, u64)>,
+    greeted: &AtomicUsize,
+) {
     let mut buf = [0u8; 512];
     let mut line: Vec<u8> = Vec::new();
     let mut first = true;
