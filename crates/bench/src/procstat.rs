@@ -59,6 +59,32 @@ pub fn server_cpu(postmaster: u32) -> f64 {
     total
 }
 
+/// CPU seconds (user + system) process `pid` has used so far, all threads (0 when gone).
+pub fn process_cpu(pid: u32) -> f64 {
+    stat(&pid.to_string()).map_or(0.0, |(_, own, _)| own)
+}
+
+/// CPU seconds the whole machine has been busy (all cores, from `/proc/stat`), as (process
+/// and interrupt time, softirq time). Loopback TCP is mostly delivered in softirq, which is
+/// charged to no process. With [`process_cpu`], tells how much of a run's CPU went elsewhere.
+pub fn machine_busy() -> (f64, f64) {
+    let Ok(text) = fs::read_to_string("/proc/stat") else {
+        return (0.0, 0.0);
+    };
+    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0.0, 0.0);
+    };
+    // user nice system idle iowait irq softirq steal ...
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let at = |i: usize| v.get(i).copied().unwrap_or(0.0);
+    let tick = ticks_per_second();
+    ((at(0) + at(1) + at(2) + at(5) + at(7)) / tick, at(6) / tick)
+}
+
 fn status_kib(field: &str) -> Option<u64> {
     let text = fs::read_to_string("/proc/self/status").ok()?;
     let line = text.lines().find(|l| l.starts_with(field))?;
@@ -93,6 +119,8 @@ mod tests {
     #[test]
     fn reads_its_own_figures() {
         assert!(own_cpu() >= 0.0);
+        assert!(machine_busy().0 > 0.0);
+        assert!(process_cpu(std::process::id()) >= 0.0);
         assert!(rss_kib().unwrap() > 0);
         assert!(peak_rss_kib().unwrap() >= rss_kib().unwrap() / 2);
     }

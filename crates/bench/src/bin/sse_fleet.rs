@@ -33,6 +33,7 @@ use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
+use bench::procstat;
 use clap::{Parser, Subcommand};
 use embedded_pg::{Cluster, ClusterConfig};
 use projections::nudge::{NudgeKind, Nudges};
@@ -407,11 +408,30 @@ async fn fleet(
         total_delta / held.max(1) as f64
     );
 
+    // CPU of the benchmark's own processes vs. the whole machine while nudging: what is left
+    // went to other processes (other builds on a shared machine).
+    let ours = |servers: &[Proc], clients: &[Proc]| -> (f64, f64, f64) {
+        let api: f64 = servers
+            .iter()
+            .map(|s| procstat::process_cpu(s.child.id()))
+            .sum();
+        let cli: f64 = clients
+            .iter()
+            .map(|c| procstat::process_cpu(c.child.id()))
+            .sum();
+        (api, cli, procstat::server_cpu(cluster.pid()))
+    };
+    let cpu = |servers: &[Proc], clients: &[Proc]| {
+        let (api, cli, pg) = ours(servers, clients);
+        let (busy, softirq) = procstat::machine_busy();
+        [api, cli, pg, softirq, busy]
+    };
+    let first = cpu(servers, clients);
     let mut all: Vec<f64> = Vec::new();
-    let mut worst_per_nudge: Vec<f64> = Vec::new();
     for n in 0..args.nudges {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let load = load_average();
+        let before = cpu(servers, clients);
         let (id, sent) = insert_nudge(&pool).await?;
         let mut mine = Vec::with_capacity(held);
         for client in clients.iter_mut() {
@@ -431,14 +451,14 @@ async fn fleet(
         }
         mine.sort_by(f64::total_cmp);
         println!(
-            "nudge {} (id {id}, load {load}): {}/{held} streams; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "nudge {} (id {id}, load {load}): {}/{held} streams; p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {}",
             n + 1,
             mine.len(),
             pct(&mine, 0.50),
             pct(&mine, 0.99),
-            pct(&mine, 1.0)
+            pct(&mine, 1.0),
+            cpu_split(&before, &cpu(servers, clients))
         );
-        worst_per_nudge.push(pct(&mine, 1.0));
         all.extend(mine);
     }
     all.sort_by(f64::total_cmp);
@@ -450,6 +470,7 @@ async fn fleet(
         pct(&all, 0.99),
         pct(&all, 1.0)
     );
+    println!("all nudges: {}", cpu_split(&first, &cpu(servers, clients)));
     let rss: Vec<String> = servers
         .iter()
         .map(|s| format!("{}", rss_kib(s.child.id()).unwrap_or(0)))
@@ -457,6 +478,19 @@ async fn fleet(
     println!("api RSS after the nudges (KiB): {}", rss.join(", "));
     println!("load average at the end: {}", load_average());
     Ok(())
+}
+
+/// CPU seconds between two samples of `[api, clients, postgres, softirq, machine busy]`.
+fn cpu_split(before: &[f64; 5], after: &[f64; 5]) -> String {
+    let d: Vec<f64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    format!(
+        "CPU s: api {:.2}, clients {:.2}, postgres {:.2}, softirq {:.2}, anything else {:.2}",
+        d[0],
+        d[1],
+        d[2],
+        d[3],
+        (d[4] - d[0] - d[1] - d[2]).max(0.0)
+    )
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
