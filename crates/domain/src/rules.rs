@@ -20,7 +20,10 @@ pub const RESERVED_SLUG: &str = "current";
 /// Upstream's "unknown civilization"; 0 is a real civ (Armenians).
 pub const UNKNOWN_CIVILIZATION_ID: i64 = -1;
 
-/// `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`, 1 to 64 characters.
+/// The slug format as a regular expression (for documents; [`is_valid_slug`] checks it).
+pub const SLUG_PATTERN: &str = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$";
+
+/// [`SLUG_PATTERN`], 1 to 64 characters.
 pub fn is_valid_slug(slug: &str) -> bool {
     let bytes = slug.as_bytes();
     let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
