@@ -29,7 +29,7 @@
 //! - `field::not_null` (PATCH): not required, `null` is 422: `#[schemars(with = "T")]`.
 //! - `field::nullable` (PATCH): not required, `null` clears: `#[schemars(with = "Option<T>")]`.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde::de::value::MapDeserializer;
 use serde::de::{DeserializeOwned, Deserializer, Visitor};
 use serde_json::{Map, Value};
@@ -251,20 +251,27 @@ pub mod field {
     }
 }
 
+/// A datetime as pydantic reads one: RFC 3339, naive (read as UTC), or a bare date, in the
+/// years 1 to 9999 of Python's `datetime`. chrono alone would take `+100000-01-01T00:00:00`,
+/// which PostgreSQL cannot store: an `as_of` query failed with a 503 and such a window would
+/// be a poison event for the projector.
 pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Ok(d) = DateTime::parse_from_rfc3339(text) {
-        return Some(d.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(d.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
+    let naive = if let Ok(d) = DateTime::parse_from_rfc3339(text) {
+        (d.naive_local(), d.with_timezone(&Utc))
+    } else if let Some(d) = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    {
+        (d, d.and_utc())
+    } else {
+        let d = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?;
+        (d, d.and_utc())
+    };
+    let (local, utc) = naive;
+    (1..=9999).contains(&local.year()).then_some(utc)
 }
 
 /// What a type expects, in pydantic's words.
@@ -420,5 +427,17 @@ mod tests {
         }
         assert!(parse_datetime("2026-05-20").is_some());
         assert!(parse_datetime("tomorrow").is_none());
+        // Python's years only: PostgreSQL cannot store what chrono reads beyond them.
+        assert!(parse_datetime("0001-01-01T00:00:00Z").is_some());
+        assert!(parse_datetime("9999-12-31T23:59:59-23:59").is_some());
+        for text in [
+            "0000-01-01T00:00:00Z",
+            "+100000-01-01T00:00:00",
+            "-5000-01-01T00:00:00",
+            "-262143-01-01T00:00:00",
+            "+10000-01-01",
+        ] {
+            assert_eq!(parse_datetime(text), None, "{text}");
+        }
     }
 }
