@@ -8,10 +8,12 @@
 //! [`read`]) and `JsonSchema` (`openapi/writes.rs` documents the route with
 //! `op.body::<TournamentCreate>(..)`), so a field cannot be renamed, added or made optional in
 //! one place and not the other (before, handlers read a `Map` key by key and the document
-//! described the bodies as untyped objects by hand). The contract's bounds (lengths, minimums, the slug pattern,
-//! `maxItems`) are `#[schemars(..)]` attributes on the same fields, written with the constants
-//! of `domain::rules` that the Tournament aggregate enforces (it answers with the field's name),
-//! so the document and the write model cannot disagree on a limit either.
+//! described the bodies as untyped objects by hand). The contract's bounds (lengths, minimums,
+//! the slug pattern, `maxItems`) are `#[schemars(..)]` attributes on the same fields, written
+//! with the constants of `domain::rules` that the Tournament aggregate enforces (it answers
+//! with the field's name), so the document and the write model cannot disagree on a limit
+//! either. What JSON Schema cannot say (a presentation's size in bytes and nesting depth, the
+//! reserved slug `current`, `start_date` ≤ `end_date`) is in the field's description.
 //!
 //! Why serde can keep the contract's answers: every field goes through one of the `field::*`
 //! functions below (`#[serde(deserialize_with = ..)]`), which decide what absent, `null` and a

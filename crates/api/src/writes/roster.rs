@@ -29,19 +29,19 @@ pub struct RosterPlayerCreate {
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(range(min = 1))]
     pub profile_id: Option<i64>,
-    /// Opaque display bag, at most 8,192 bytes as compact JSON (default `{}`, also when
-    /// `null`).
+    /// Opaque display bag, at most 8,192 bytes as compact JSON and 32 levels deep (default
+    /// `{}`, also when `null`).
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "Option<shapes::Object>", extend("default" = {}))]
     pub presentation: Option<Value>,
 }
 
-/// `RosterPlayerUpdate`: the body of `PATCH /v1/tournaments/{slug}/players/{id}`. `null` or
+/// `RosterPlayerUpdate`: the body of `PATCH …/players/{tournament_player_id}`. `null` or
 /// absent leaves a field alone (a link cannot be removed).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
 pub struct RosterPlayerUpdate {
-    /// Replaces the whole bag (at most 8,192 bytes as compact JSON).
+    /// Replaces the whole bag (at most 8,192 bytes as compact JSON and 32 levels deep).
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "Option<shapes::Object>")]
     pub presentation: Option<Value>,

@@ -46,10 +46,10 @@ pub struct TournamentCreate {
     #[serde(default, deserialize_with = "field::rank_by")]
     #[schemars(with = "Option<shapes::RankBy>", extend("default" = "peak_rating"))]
     pub rank_by: Option<RankBy>,
-    /// Window start (`null`: open). Naive datetimes read as UTC.
+    /// Window start (`null`: open), in the years 1 to 9999; a naive time reads as UTC.
     #[serde(default, deserialize_with = "field::datetime")]
     pub start_date: Option<DateTime<Utc>>,
-    /// Rated-window end (`null`: open); not after `start_date`.
+    /// Rated-window end (`null`: open); not before `start_date`.
     #[serde(default, deserialize_with = "field::datetime")]
     pub end_date: Option<DateTime<Utc>>,
     /// Minor currency units.
@@ -64,8 +64,8 @@ pub struct TournamentCreate {
         extend("default" = [])
     )]
     pub host_stream_urls: Option<Vec<String>>,
-    /// Opaque display bag, at most 16,384 bytes as compact JSON (default `{}`, also when
-    /// `null`).
+    /// Opaque display bag, at most 16,384 bytes as compact JSON and 32 levels deep (default
+    /// `{}`, also when `null`).
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "Option<shapes::Object>", extend("default" = {}))]
     pub presentation: Option<Value>,
@@ -107,7 +107,7 @@ pub struct TournamentUpdate {
         inner(length(min = 1, max = rules::MAX_HOST_STREAM_URL_CHARS))
     )]
     pub host_stream_urls: Option<Vec<String>>,
-    /// Replaces the whole bag (at most 16,384 bytes as compact JSON).
+    /// Replaces the whole bag (at most 16,384 bytes as compact JSON and 32 levels deep).
     #[serde(default, deserialize_with = "field::not_null")]
     #[schemars(with = "shapes::Object")]
     pub presentation: Option<Value>,
