@@ -163,13 +163,7 @@ async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHist
         return Ok(empty);
     };
     let last_event = event_times.last().copied().unwrap_or(start).max(start);
-    let midnight = |d: DateTime<Utc>| d.date_naive().and_time(NaiveTime::MIN).and_utc();
-    let mut anchors = BTreeSet::new();
-    let mut day = midnight(start);
-    while day <= midnight(last_event) {
-        anchors.insert(day.max(start));
-        day += Duration::days(1);
-    }
+    let anchors = daily_anchors(start, last_event);
     let mut candidates: BTreeSet<DateTime<Utc>> = anchors.clone();
     candidates.extend(event_times.iter().copied().filter(|&e| e >= start));
 
@@ -275,6 +269,26 @@ async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHist
     })
 }
 
+/// Daily anchors kept at most, counted back from the day of the last event.
+const MAX_DAILY_ANCHORS: i64 = 1_000;
+
+/// The time axis's anchors (contract step 5): the start, and every midnight (UTC) from the
+/// start's day through the last event's, but at most [`MAX_DAILY_ANCHORS`] of them. A window
+/// may start in year 1 (found by the fuzz test): two thousand years of daily buckets made a
+/// response that took minutes to build. Days before the kept ones still get a bucket for every
+/// change of positions (event times are candidates of their own).
+fn daily_anchors(start: DateTime<Utc>, last_event: DateTime<Utc>) -> BTreeSet<DateTime<Utc>> {
+    let midnight = |d: DateTime<Utc>| d.date_naive().and_time(NaiveTime::MIN).and_utc();
+    let last_day = midnight(last_event);
+    let mut anchors = BTreeSet::from([start]);
+    let mut day = midnight(start).max(last_day - Duration::days(MAX_DAILY_ANCHORS - 1));
+    while day <= last_day {
+        anchors.insert(day.max(start));
+        day += Duration::days(1);
+    }
+    anchors
+}
+
 fn entrants(
     data: &Loaded,
     t: &TournamentRead,
@@ -376,5 +390,41 @@ fn metric_at(e: &Entrant, at: DateTime<Utc>, peak_mode: bool) -> (Option<i64>, O
             (None, None) => e.baseline,
         };
         (e.live_current.and(metric), e.live_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn anchors_are_the_start_and_each_midnight_through_the_last_event() {
+        let anchors = daily_anchors(t("2026-05-01T12:00:00Z"), t("2026-05-03T08:00:00Z"));
+        assert_eq!(
+            anchors.into_iter().collect::<Vec<_>>(),
+            [
+                t("2026-05-01T12:00:00Z"),
+                t("2026-05-02T00:00:00Z"),
+                t("2026-05-03T00:00:00Z")
+            ]
+        );
+        let same_day = daily_anchors(t("2026-05-01T12:00:00Z"), t("2026-05-01T12:00:00Z"));
+        assert_eq!(same_day.len(), 1);
+    }
+
+    #[test]
+    fn a_window_opened_in_year_one_keeps_the_last_thousand_days() {
+        let start = t("0001-01-01T00:00:00Z");
+        let last = t("2026-05-03T08:00:00Z");
+        let anchors = daily_anchors(start, last);
+        assert_eq!(anchors.len() as i64, MAX_DAILY_ANCHORS + 1);
+        assert_eq!(anchors.first(), Some(&start));
+        assert_eq!(anchors.last(), Some(&t("2026-05-03T00:00:00Z")));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -72,7 +73,7 @@ pub async fn common(mut request: Request, next: Next) -> Response {
         )
             .into_response()
     } else {
-        next.run(request).await
+        json_errors(next.run(request).await).await
     };
 
     let status = response.status();
@@ -110,4 +111,81 @@ pub async fn common(mut request: Request, next: Next) -> Response {
         );
     }
     response
+}
+
+/// Client errors in the contract's shape even when axum answers before a handler runs: its
+/// extractors answer a `text/plain` 400 (a path segment that is not UTF-8, such as
+/// `/v1/tournaments/%FF`, found by `tests/fuzz.rs`), and its router a 405 with no body. Such a
+/// response becomes `{"detail": "<its text, or the status's reason>"}` with the same status
+/// and headers.
+async fn json_errors(response: Response) -> Response {
+    const MAX_TEXT: usize = 64 * 1024;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !response.status().is_client_error() || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = to_bytes(body, MAX_TEXT).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let detail = match text.trim() {
+        "" => parts.status.canonical_reason().unwrap_or("Bad Request"),
+        text => text,
+    };
+    let body = serde_json::to_vec(&json!({ "detail": detail })).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn converted(response: Response) -> (StatusCode, String, serde_json::Value) {
+        let response = json_errors(response).await;
+        let status = response.status();
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, content_type, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn framework_rejections_become_the_contracts_json() {
+        let text = (
+            StatusCode::BAD_REQUEST,
+            "Invalid URL: Invalid UTF-8 in `slug`",
+        )
+            .into_response();
+        assert_eq!(
+            converted(text).await,
+            (
+                StatusCode::BAD_REQUEST,
+                "application/json".into(),
+                json!({"detail": "Invalid URL: Invalid UTF-8 in `slug`"})
+            )
+        );
+        let empty = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        assert_eq!(
+            converted(empty).await.2,
+            json!({"detail": "Method Not Allowed"})
+        );
+        let ours = (
+            StatusCode::NOT_FOUND,
+            Json(json!({"detail": "Team not found"})),
+        );
+        assert_eq!(
+            converted(ours.into_response()).await.2,
+            json!({"detail": "Team not found"})
+        );
+    }
 }

@@ -8,6 +8,10 @@ pub const MAX_ROSTER_ROWS: usize = 100;
 pub const MAX_OWNED_TOURNAMENTS_PER_CREATOR: usize = 10;
 pub const MAX_PLAYER_PRESENTATION_BYTES: usize = 8_192;
 pub const MAX_TOURNAMENT_PRESENTATION_BYTES: usize = 16_384;
+/// Nesting levels a presentation bag may have (`{}` is 1). Events carry the bag a few levels
+/// down, and every JSON reader here (serde_json, sqlx) stops at 128 levels: a deeper bag would
+/// be an event that can be appended but never read back.
+pub const MAX_PRESENTATION_DEPTH: usize = 32;
 pub const MAX_HOST_STREAM_URLS: usize = 5;
 pub const MAX_HOST_STREAM_URL_CHARS: usize = 256;
 pub const MAX_SLUG_CHARS: usize = 64;
@@ -20,7 +24,10 @@ pub const RESERVED_SLUG: &str = "current";
 /// Upstream's "unknown civilization"; 0 is a real civ (Armenians).
 pub const UNKNOWN_CIVILIZATION_ID: i64 = -1;
 
-/// `^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`, 1 to 64 characters.
+/// The slug format as a regular expression (for documents; [`is_valid_slug`] checks it).
+pub const SLUG_PATTERN: &str = "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$";
+
+/// [`SLUG_PATTERN`], 1 to 64 characters.
 pub fn is_valid_slug(slug: &str) -> bool {
     let bytes = slug.as_bytes();
     let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
@@ -51,6 +58,23 @@ pub fn json_size(value: &Value) -> usize {
     serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len())
 }
 
+/// Nesting levels of a JSON value: a scalar is 0, `{}` and `[]` are 1, `{"a": []}` is 2.
+pub fn json_depth(value: &Value) -> usize {
+    // Iterative: the value may be as deep as the parser allowed.
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +99,19 @@ mod tests {
         for id in [0, 5, 6, 27, -1] {
             assert!(!is_supported_leaderboard(id));
         }
+    }
+
+    #[test]
+    fn json_depth_counts_containers() {
+        assert_eq!(json_depth(&serde_json::json!(1)), 0);
+        assert_eq!(json_depth(&serde_json::json!({})), 1);
+        assert_eq!(
+            json_depth(&serde_json::json!({"a": [1, {"b": []}], "c": 2})),
+            4
+        );
+        let deep: Value =
+            serde_json::from_str(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap();
+        assert_eq!(json_depth(&deep), 100);
     }
 
     #[test]

@@ -745,6 +745,11 @@ fn check_presentation(value: &Value, max_bytes: usize) -> Res {
     if !value.is_object() {
         return Err(invalid("presentation must be a JSON object"));
     }
+    if json_depth(value) > MAX_PRESENTATION_DEPTH {
+        return Err(invalid(format!(
+            "presentation must be nested at most {MAX_PRESENTATION_DEPTH} levels deep"
+        )));
+    }
     if json_size(value) > max_bytes {
         return Err(invalid(format!(
             "presentation must serialize to at most {max_bytes} bytes"

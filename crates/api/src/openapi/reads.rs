@@ -147,9 +147,16 @@ fn standings(doc: &mut Doc) {
             .tag("standings")
             .summary("Per-player standings")
             .description("Rows in rank order: the position is the array index.")
+            .query(
+                "as_of",
+                "The table as it stood at this instant, recomputed from the events recorded by \
+                 then (RFC 3339; a naive time reads as UTC).",
+                json_schema!({"type": "string", "format": "date-time"}),
+            )
             .json::<ListEnvelope<StandingRow>>(200, "The table.")
             .conditional(AUTH_AWARE)
             .error(404, NO_TOURNAMENT)
+            .error(422, "`as_of` is not a datetime.")
             .error(503, UNAVAILABLE);
     });
     doc.get("/v1/tournaments/{slug}/standings/history", |op| {

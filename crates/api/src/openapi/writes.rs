@@ -4,20 +4,21 @@
 //! pattern, same `{param}` names as `writes/mod.rs`).
 //!
 //! Responses use the handlers' types (`TournamentRead`, `TeamRead`, `MeRead`,
-//! `TournamentOwnerRead`). Request bodies are read field by field by `writes/body.rs` (absent vs
-//! `null`), so there is no type to derive them from: they are objects described from the
-//! contract until such types exist; then use `op.body::<TournamentCreate>("...")`.
+//! `TournamentOwnerRead`), and request bodies the types the handlers deserialize
+//! (`TournamentCreate`, ..., `TournamentOwnerCreate`; `writes/body.rs` says how absent, `null`
+//! and the contract's bounds appear in their schemas).
 //!
 //! A route documented before it is served goes in [`NOT_YET_SERVED`]; the
 //! `documented_routes_are_served` test fails while a listed route is served, or an unlisted
 //! one is not.
 
-use schemars::{json_schema, Schema};
-
 use super::Doc;
 use crate::me::MeRead;
 use crate::tournaments::TournamentRead;
-use crate::writes::{TeamRead, TournamentOwnerRead};
+use crate::writes::{
+    RosterPlayerCreate, RosterPlayerUpdate, TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead,
+    TeamUpdate, TournamentCreate, TournamentOwnerCreate, TournamentOwnerRead, TournamentUpdate,
+};
 
 /// A write route of the contract and its per-IP limit per minute.
 #[derive(Clone, Copy, Debug)]
@@ -70,11 +71,6 @@ pub const WRITE_ROUTES: &[WriteRoute] = &[
 /// Documented operations the router does not serve yet (see the module docs).
 pub const NOT_YET_SERVED: &[&str] = &[];
 
-/// A JSON object whose fields the contract lists in `description` (until the real type lands).
-fn object(description: &str) -> Schema {
-    json_schema!({"type": "object", "description": description})
-}
-
 const OWNER_ONLY: &str = "`Not a tournament owner`.";
 const NOT_FOUND: &str = "`Tournament not found` (the slug is literal: `current` is not resolved).";
 
@@ -82,8 +78,7 @@ fn limited(per_minute: u32) -> String {
     format!("Owner only. {per_minute} requests per minute per IP. Accepts `Idempotency-Key`.")
 }
 
-/// Documents the write routes, `/v1/me` and the owners list. Their request bodies are generic
-/// objects described from the contract until their types exist (see the module docs).
+/// Documents the write routes, `/v1/me` and the owners list.
 pub fn document_writes(doc: &mut Doc) {
     doc.get("/v1/me", |op| {
         op.id("get_me")
@@ -100,10 +95,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Create a tournament (creators only)")
             .description("Creator allowlist only; the caller becomes its first owner. 5 requests per minute per IP. Accepts `Idempotency-Key`.")
             .authenticated()
-            .body_schema(
-                "`TournamentCreate`",
-                object("TournamentCreate: slug (1-64, ^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$, not `current`), name (1-200), leaderboard_id (>0), rank_by (peak_rating|current_rating, default peak_rating), start_date/end_date (datetime|null), prize_pool_cents (>=0|null), host_stream_urls (<=5, each 1-256 chars), presentation (object <=16 KB)"),
-            )
+            .body::<TournamentCreate>("The new tournament.")
             .json::<TournamentRead>(201, "Created.")
             .error(403, "Not on the creator allowlist.")
             .error(409, "`Tournament '<slug>' already exists`.")
@@ -115,10 +107,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Update a tournament")
             .description(&limited(20))
             .authenticated()
-            .body_schema(
-                "`TournamentUpdate`: only present keys are applied.",
-                object("TournamentUpdate: name, leaderboard_id, rank_by, start_date, end_date, prize_pool_cents, host_stream_urls, presentation (all optional; null clears start_date, end_date, prize_pool_cents)"),
-            )
+            .body::<TournamentUpdate>("Only present keys are applied.")
             .json::<TournamentRead>(200, "Updated.")
             .error(403, OWNER_ONLY)
             .error(404, NOT_FOUND)
@@ -141,15 +130,18 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Add a roster entry")
             .description(&limited(20))
             .authenticated()
-            .body_schema(
-                "`RosterPlayerCreate`",
-                object("RosterPlayerCreate: name (1-64), profile_id (>0|null), presentation (object <=8 KB)"),
-            )
+            .body::<RosterPlayerCreate>("The roster entry.")
             .empty(204, "Added.")
             .error(403, OWNER_ONLY)
             .error(404, NOT_FOUND)
-            .error(409, "`Player already on the roster` or `Name already on the roster`.")
-            .error(422, "Invalid body, or the roster is at its 100-row ceiling.");
+            .error(
+                409,
+                "`Player already on the roster` or `Name already on the roster`.",
+            )
+            .error(
+                422,
+                "Invalid body, or the roster is at its 100-row ceiling.",
+            );
     });
     doc.patch(ROSTER_ENTRY, |op| {
         op.id("update_roster_player")
@@ -157,10 +149,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Link a roster entry or replace its presentation")
             .description(&limited(20))
             .authenticated()
-            .body_schema(
-                "`RosterPlayerUpdate`",
-                object("RosterPlayerUpdate: presentation (object|null), profile_id (>0|null)"),
-            )
+            .body::<RosterPlayerUpdate>("Only present, non-null keys are applied.")
             .empty(204, "Updated.")
             .error(403, OWNER_ONLY)
             .error(
@@ -193,10 +182,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Create a team")
             .description(&limited(10))
             .authenticated()
-            .body_schema(
-                "`TeamCreate`",
-                object("TeamCreate: name (1-200), initials (1-8)"),
-            )
+            .body::<TeamCreate>("The team.")
             .json::<TeamRead>(201, "Created.")
             .error(403, OWNER_ONLY)
             .error(404, NOT_FOUND)
@@ -208,10 +194,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Rename a team")
             .description(&limited(20))
             .authenticated()
-            .body_schema(
-                "`TeamUpdate`",
-                object("TeamUpdate: name (1-200), initials (1-8), both optional, not null"),
-            )
+            .body::<TeamUpdate>("Only present keys are applied.")
             .json::<TeamRead>(200, "Updated.")
             .error(403, OWNER_ONLY)
             .error(404, "`Tournament not found` or `Team not found`.")
@@ -233,10 +216,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Add a roster entry to a team")
             .description(&limited(20))
             .authenticated()
-            .body_schema(
-                "`TeamMemberCreate`",
-                object("TeamMemberCreate: tournament_player_id (>0)"),
-            )
+            .body::<TeamMemberCreate>("The roster entry joining the team.")
             .empty(204, "Added.")
             .error(403, OWNER_ONLY)
             .error(404, "`Tournament not found`, `Team not found` or `Roster player not found in this tournament`.")
@@ -262,10 +242,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Make a member the team's captain")
             .description(&limited(20))
             .authenticated()
-            .body_schema(
-                "`TeamCaptainSet`",
-                object("TeamCaptainSet: tournament_player_id (>0, a member)"),
-            )
+            .body::<TeamCaptainSet>("The member becoming captain.")
             .empty(204, "Set (a no-op when already captain).")
             .error(403, OWNER_ONLY)
             .error(
@@ -301,10 +278,7 @@ pub fn document_writes(doc: &mut Doc) {
             .summary("Make a user an owner")
             .description(&limited(5))
             .authenticated()
-            .body_schema(
-                "`TournamentOwnerCreate`",
-                object("TournamentOwnerCreate: user_id (UUID string)"),
-            )
+            .body::<TournamentOwnerCreate>("The user becoming an owner.")
             .empty(204, "Granted.")
             .error(403, OWNER_ONLY)
             .error(404, NOT_FOUND)
@@ -325,4 +299,116 @@ pub fn document_writes(doc: &mut Doc) {
                 "`Cannot revoke the last owner — the tournament would become uneditable`.",
             );
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// The contract's request bodies (seed contract §1.3): names, fields, which are required
+    /// and which accept `null`. Front-ends generate clients from these (orval), so a rename or
+    /// a change of nullability must be deliberate: it fails here first.
+    #[test]
+    fn request_bodies_are_the_contracts() {
+        let document = serde_json::to_value(super::super::document()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        /// `(field, required, nullable)`.
+        type Field = (&'static str, bool, bool);
+        let bodies: [(&str, &[Field]); 9] = [
+            (
+                "TournamentCreate",
+                &[
+                    ("slug", true, false),
+                    ("name", true, false),
+                    ("leaderboard_id", true, false),
+                    ("rank_by", false, true),
+                    ("start_date", false, true),
+                    ("end_date", false, true),
+                    ("prize_pool_cents", false, true),
+                    ("host_stream_urls", false, true),
+                    ("presentation", false, true),
+                ],
+            ),
+            (
+                "TournamentUpdate",
+                &[
+                    ("name", false, false),
+                    ("leaderboard_id", false, false),
+                    ("rank_by", false, false),
+                    ("start_date", false, true),
+                    ("end_date", false, true),
+                    ("prize_pool_cents", false, true),
+                    ("host_stream_urls", false, false),
+                    ("presentation", false, false),
+                ],
+            ),
+            (
+                "RosterPlayerCreate",
+                &[
+                    ("name", true, false),
+                    ("profile_id", false, true),
+                    ("presentation", false, true),
+                ],
+            ),
+            (
+                "RosterPlayerUpdate",
+                &[("presentation", false, true), ("profile_id", false, true)],
+            ),
+            (
+                "TeamCreate",
+                &[("name", true, false), ("initials", true, false)],
+            ),
+            (
+                "TeamUpdate",
+                &[("name", false, false), ("initials", false, false)],
+            ),
+            ("TeamMemberCreate", &[("tournament_player_id", true, false)]),
+            ("TeamCaptainSet", &[("tournament_player_id", true, false)]),
+            ("TournamentOwnerCreate", &[("user_id", true, false)]),
+        ];
+        for (name, fields) in bodies {
+            let schema = &schemas[name];
+            let properties = schema["properties"].as_object().unwrap_or_else(|| {
+                panic!("{name} is not in components.schemas as an object: {schema}")
+            });
+            let mut documented: Vec<&str> = properties.keys().map(String::as_str).collect();
+            let mut expected: Vec<&str> = fields.iter().map(|f| f.0).collect();
+            documented.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(documented, expected, "{name}: properties");
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for &(field, is_required, nullable) in fields {
+                assert_eq!(
+                    required.contains(&field),
+                    is_required,
+                    "{name}.{field}: required"
+                );
+                let property = &properties[field];
+                let accepts_null = property["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&Value::from("null")))
+                    || property["anyOf"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|s| s["type"] == "null"));
+                assert_eq!(
+                    accepts_null, nullable,
+                    "{name}.{field}: nullable {property}"
+                );
+            }
+            let operations = document["paths"]
+                .as_object()
+                .unwrap()
+                .values()
+                .flat_map(|item| item.as_object().unwrap().values())
+                .filter(|op| {
+                    op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                        == format!("#/components/schemas/{name}").as_str()
+                })
+                .count();
+            assert_eq!(operations, 1, "{name} is the body of one operation");
+        }
+    }
 }

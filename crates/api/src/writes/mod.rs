@@ -2,6 +2,9 @@
 //! contract's 401 → 404 → 403 order, reads its body, and sends one command to the Tournament
 //! (or Operator) aggregate, which enforces the rules. A write answers only after the
 //! projections have applied its events (bounded wait), so the caller's next read sees it.
+//!
+//! Bodies are typed (`TournamentCreate`, `TeamUpdate`, ..., beside their handlers) and read by
+//! `body.rs`; the same types are the request schemas of `/openapi.json` (see `body.rs`).
 
 mod body;
 mod owners;
@@ -25,9 +28,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 pub use body::parse_datetime;
-pub(crate) use owners::TournamentOwnerRead;
-pub(crate) use teams::TeamRead;
+pub(crate) use owners::{TournamentOwnerCreate, TournamentOwnerRead};
+pub(crate) use roster::{RosterPlayerCreate, RosterPlayerUpdate};
+pub(crate) use teams::{TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead, TeamUpdate};
 pub use tournaments::creator_facts;
+pub(crate) use tournaments::{TournamentCreate, TournamentUpdate};
 
 /// How long a write waits for the projections to apply its events before answering anyway.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -6,9 +6,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use domain::tournament::TournamentAction;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-use super::body::Body;
+use super::body::{self, field};
 use super::{manage, owner};
 use crate::error::{ApiError, ApiResult};
 use crate::respond::{respond, CacheClass};
@@ -25,6 +26,16 @@ pub struct TournamentOwnerRead {
     pub display_name: Option<String>,
     pub email: Option<String>,
     pub avatar_url: Option<String>,
+}
+
+/// `TournamentOwnerCreate`: the body of `POST /v1/tournaments/{slug}/owners`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TournamentOwnerCreate {
+    /// The user's id (the JWT `sub`): a UUID in either case, stored lowercase.
+    #[serde(deserialize_with = "field::user_id")]
+    #[schemars(extend("format" = "uuid"), length(equal = 36))]
+    pub user_id: String,
 }
 
 pub async fn list(
@@ -63,9 +74,7 @@ pub async fn grant(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
-    let body = Body::parse(&body)?;
-    let user_id = user_uuid(&body.required::<String>("user_id")?)
-        .ok_or_else(|| ApiError::body("user_id", "Input should be a valid UUID"))?;
+    let TournamentOwnerCreate { user_id } = body::read(&body)?;
     let action = TournamentAction::GrantOwner {
         user_id,
         at: Utc::now(),

@@ -3,14 +3,53 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use domain::rules;
 use domain::tournament::TournamentAction;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 use store::ids::{next_id, IdKind};
 
-use super::body::Body;
+use super::body::{self, field};
 use super::{manage, owner, path_id};
 use crate::error::ApiResult;
+use crate::openapi::shapes;
 use crate::AppState;
+
+/// `RosterPlayerCreate`: the body of `POST /v1/tournaments/{slug}/players`. A row with a
+/// `profile_id` is linked (the poller picks it up); without one it is a placeholder.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct RosterPlayerCreate {
+    /// Base roster name, unique on the roster.
+    #[serde(deserialize_with = "field::required")]
+    #[schemars(length(min = 1, max = rules::MAX_ROSTER_NAME_CHARS))]
+    pub name: String,
+    /// The upstream profile (`null`: unlinked).
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(range(min = 1))]
+    pub profile_id: Option<i64>,
+    /// Opaque display bag, at most 8,192 bytes as compact JSON and 32 levels deep (default
+    /// `{}`, also when `null`).
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(with = "Option<shapes::Object>", extend("default" = {}))]
+    pub presentation: Option<Value>,
+}
+
+/// `RosterPlayerUpdate`: the body of `PATCH …/players/{tournament_player_id}`. `null` or
+/// absent leaves a field alone (a link cannot be removed).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct RosterPlayerUpdate {
+    /// Replaces the whole bag (at most 8,192 bytes as compact JSON and 32 levels deep).
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(with = "Option<shapes::Object>")]
+    pub presentation: Option<Value>,
+    /// Links an unlinked row (422 `profile_id is immutable once linked` otherwise).
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(range(min = 1))]
+    pub profile_id: Option<i64>,
+}
 
 pub async fn add(
     State(state): State<AppState>,
@@ -19,12 +58,12 @@ pub async fn add(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
-    let body = Body::parse(&body)?;
-    let name: String = body.required("name")?;
-    let profile_id: Option<i64> = body.optional("profile_id")?;
-    let presentation = body
-        .optional::<Value>("presentation")?
-        .unwrap_or_else(|| Value::Object(Default::default()));
+    let RosterPlayerCreate {
+        name,
+        profile_id,
+        presentation,
+    } = body::read(&body)?;
+    let presentation = presentation.unwrap_or_else(|| Value::Object(Default::default()));
     let tournament_player_id = next_id(&state.pool, IdKind::TournamentPlayer).await?;
     let action = TournamentAction::AddPlayerToRoster {
         tournament_player_id,
@@ -44,10 +83,10 @@ pub async fn update(
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
     let tournament_player_id = path_id("tournament_player_id", &id)?;
-    let body = Body::parse(&body)?;
-    // `null` for either field means "leave alone" (a link cannot be removed).
-    let presentation: Option<Value> = body.optional("presentation")?;
-    let profile_id: Option<i64> = body.optional("profile_id")?;
+    let RosterPlayerUpdate {
+        presentation,
+        profile_id,
+    } = body::read(&body)?;
     let action = TournamentAction::UpdateRosterPlayer {
         tournament_player_id,
         presentation,

@@ -5,13 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::rules;
 use domain::tournament::{TournamentAction, TournamentError};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use store::ids::{next_id, IdKind};
 
-use super::body::Body;
+use super::body::{self, field};
 use super::{manage, owner, path_id};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::AppState;
 
 /// `TeamRead`.
@@ -23,6 +25,51 @@ pub struct TeamRead {
     pub initials: String,
 }
 
+/// `TeamCreate`: the body of `POST /v1/tournaments/{slug}/teams`. Names need not be unique.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TeamCreate {
+    #[serde(deserialize_with = "field::required")]
+    #[schemars(length(min = 1, max = rules::MAX_TEAM_NAME_CHARS))]
+    pub name: String,
+    #[serde(deserialize_with = "field::required")]
+    #[schemars(length(min = 1, max = rules::MAX_TEAM_INITIALS_CHARS))]
+    pub initials: String,
+}
+
+/// `TeamUpdate`: the body of `PATCH /v1/tournaments/{slug}/teams/{team_id}`. Only present keys
+/// are applied; `null` is refused.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TeamUpdate {
+    #[serde(default, deserialize_with = "field::not_null")]
+    #[schemars(with = "String", length(min = 1, max = rules::MAX_TEAM_NAME_CHARS))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "field::not_null")]
+    #[schemars(with = "String", length(min = 1, max = rules::MAX_TEAM_INITIALS_CHARS))]
+    pub initials: Option<String>,
+}
+
+/// `TeamMemberCreate`: the body of `POST …/teams/{team_id}/members`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TeamMemberCreate {
+    /// A roster entry of this tournament.
+    #[serde(deserialize_with = "field::positive")]
+    #[schemars(range(min = 1))]
+    pub tournament_player_id: i64,
+}
+
+/// `TeamCaptainSet`: the body of `PATCH …/teams/{team_id}/captain`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TeamCaptainSet {
+    /// A member of the team.
+    #[serde(deserialize_with = "field::positive")]
+    #[schemars(range(min = 1))]
+    pub tournament_player_id: i64,
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -30,9 +77,7 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Response> {
     let owner = owner(&state, &headers, &slug).await?;
-    let body = Body::parse(&body)?;
-    let name: String = body.required("name")?;
-    let initials: String = body.required("initials")?;
+    let TeamCreate { name, initials } = body::read(&body)?;
     let team_id = next_id(&state.pool, IdKind::Team).await?;
     let action = TournamentAction::CreateTeam {
         team_id,
@@ -67,9 +112,7 @@ pub async fn update(
         .teams
         .get(&team_id)
         .ok_or(TournamentError::TeamNotFound)?;
-    let body = Body::parse(&body)?;
-    let name: Option<String> = body.not_null("name")?;
-    let initials: Option<String> = body.not_null("initials")?;
+    let TeamUpdate { name, initials } = body::read(&body)?;
     let read = TeamRead {
         id: team_id,
         tournament_id: owner.tournament_id,
@@ -120,6 +163,7 @@ pub async fn add_member(
         path,
         headers,
         body,
+        |bytes| body::read::<TeamMemberCreate>(bytes).map(|b| b.tournament_player_id),
         |team_id, tournament_player_id| TournamentAction::AddTeamMember {
             team_id,
             tournament_player_id,
@@ -128,18 +172,18 @@ pub async fn add_member(
     .await
 }
 
-/// Routes whose body is `{"tournament_player_id": <int > 0>}`.
+/// Routes whose body is `{"tournament_player_id": <int > 0>}` (`read` picks the body type).
 async fn member_action(
     State(state): State<AppState>,
     Path((slug, team)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
+    read: fn(&[u8]) -> ApiResult<i64>,
     action: fn(i64, i64) -> TournamentAction,
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
     let team_id = team_id(&team)?;
-    let body = Body::parse(&body)?;
-    let tournament_player_id = positive(body.required("tournament_player_id")?)?;
+    let tournament_player_id = read(&body)?;
     manage(
         &state,
         &headers,
@@ -178,6 +222,7 @@ pub async fn set_captain(
         path,
         headers,
         body,
+        |bytes| body::read::<TeamCaptainSet>(bytes).map(|b| b.tournament_player_id),
         |team_id, tournament_player_id| TournamentAction::SetTeamCaptain {
             team_id,
             tournament_player_id,
@@ -195,15 +240,4 @@ pub async fn clear_captain(
         TournamentAction::ClearTeamCaptain { team_id }
     })
     .await
-}
-
-fn positive(id: i64) -> ApiResult<i64> {
-    if id > 0 {
-        Ok(id)
-    } else {
-        Err(ApiError::body(
-            "tournament_player_id",
-            "Input should be greater than 0",
-        ))
-    }
 }

@@ -5,22 +5,113 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::event::Actor;
+use domain::rules;
 use domain::tournament::{
     CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, TournamentAction, TournamentCommand,
     TournamentConfig, TournamentPatch,
 };
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use store::ids::{next_id, IdKind};
 
-use super::body::Body;
+use super::body::{self, field};
 use super::{audit_log, execute, manage, metadata, owner, settle};
 use crate::caller::authenticate;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::openapi::shapes;
 use crate::tournaments::{find, rank_by_text, TournamentRead};
 use crate::AppState;
+
+/// `TournamentCreate`: the body of `POST /v1/tournaments`. Unknown keys (the original's
+/// `grand_finals_date`) are ignored.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TournamentCreate {
+    /// URL key, unique and immutable; `current` is reserved.
+    #[serde(deserialize_with = "field::required")]
+    #[schemars(length(min = 1, max = rules::MAX_SLUG_CHARS), pattern(rules::SLUG_PATTERN))]
+    pub slug: String,
+    #[serde(deserialize_with = "field::required")]
+    #[schemars(length(min = 1, max = rules::MAX_TOURNAMENT_NAME_CHARS))]
+    pub name: String,
+    /// The one upstream ladder the tournament tracks (a supported ranked board).
+    #[serde(deserialize_with = "field::required")]
+    #[schemars(range(min = 1))]
+    pub leaderboard_id: i64,
+    /// Default `peak_rating` (also when `null`).
+    #[serde(default, deserialize_with = "field::rank_by")]
+    #[schemars(with = "Option<shapes::RankBy>", extend("default" = "peak_rating"))]
+    pub rank_by: Option<RankBy>,
+    /// Window start (`null`: open), in the years 1 to 9999; a naive time reads as UTC.
+    #[serde(default, deserialize_with = "field::datetime")]
+    pub start_date: Option<DateTime<Utc>>,
+    /// Rated-window end (`null`: open); not before `start_date`.
+    #[serde(default, deserialize_with = "field::datetime")]
+    pub end_date: Option<DateTime<Utc>>,
+    /// Minor currency units.
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(range(min = 0))]
+    pub prize_pool_cents: Option<i64>,
+    /// Host Twitch / YouTube channel URLs (default `[]`, also when `null`).
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(
+        length(max = rules::MAX_HOST_STREAM_URLS),
+        inner(length(min = 1, max = rules::MAX_HOST_STREAM_URL_CHARS)),
+        extend("default" = [])
+    )]
+    pub host_stream_urls: Option<Vec<String>>,
+    /// Opaque display bag, at most 16,384 bytes as compact JSON and 32 levels deep (default
+    /// `{}`, also when `null`).
+    #[serde(default, deserialize_with = "field::optional")]
+    #[schemars(with = "Option<shapes::Object>", extend("default" = {}))]
+    pub presentation: Option<Value>,
+}
+
+/// `TournamentUpdate`: the body of `PATCH /v1/tournaments/{slug}`. Only present keys are
+/// applied; `null` clears `start_date`, `end_date` and `prize_pool_cents` and is refused for
+/// the other fields. `slug` cannot change (ignored, like any unknown key).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = body::no_null_defaults)]
+pub struct TournamentUpdate {
+    #[serde(default, deserialize_with = "field::not_null")]
+    #[schemars(with = "String", length(min = 1, max = rules::MAX_TOURNAMENT_NAME_CHARS))]
+    pub name: Option<String>,
+    /// A supported ranked board.
+    #[serde(default, deserialize_with = "field::not_null")]
+    #[schemars(with = "i64", range(min = 1))]
+    pub leaderboard_id: Option<i64>,
+    #[serde(default, deserialize_with = "field::rank_by_patch")]
+    #[schemars(with = "shapes::RankBy")]
+    pub rank_by: Option<RankBy>,
+    /// `null` opens the window's start.
+    #[serde(default, deserialize_with = "field::datetime_patch")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub start_date: Option<Option<DateTime<Utc>>>,
+    /// `null` opens the window's end.
+    #[serde(default, deserialize_with = "field::datetime_patch")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    pub end_date: Option<Option<DateTime<Utc>>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "field::nullable")]
+    #[schemars(with = "Option<i64>", range(min = 0))]
+    pub prize_pool_cents: Option<Option<i64>>,
+    /// Replaces the whole list.
+    #[serde(default, deserialize_with = "field::not_null")]
+    #[schemars(
+        with = "Vec<String>",
+        length(max = rules::MAX_HOST_STREAM_URLS),
+        inner(length(min = 1, max = rules::MAX_HOST_STREAM_URL_CHARS))
+    )]
+    pub host_stream_urls: Option<Vec<String>>,
+    /// Replaces the whole bag (at most 16,384 bytes as compact JSON and 32 levels deep).
+    #[serde(default, deserialize_with = "field::not_null")]
+    #[schemars(with = "shapes::Object")]
+    pub presentation: Option<Value>,
+}
 
 pub async fn create(
     State(state): State<AppState>,
@@ -29,18 +120,18 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let user = authenticate(&state, &headers).await?;
     let creator = creator_facts(&state.pool, &user).await?;
-    let body = Body::parse(&body)?;
-    let slug: String = body.required("slug")?;
+    let body: TournamentCreate = body::read(&body)?;
+    let slug = body.slug;
     let config = TournamentConfig {
-        name: body.required("name")?,
-        leaderboard_id: body.required("leaderboard_id")?,
-        rank_by: rank_by(&body)?.unwrap_or_default(),
-        start_date: body.datetime("start_date")?.flatten(),
-        end_date: body.datetime("end_date")?.flatten(),
-        prize_pool_cents: body.optional("prize_pool_cents")?,
-        host_stream_urls: body.optional("host_stream_urls")?.unwrap_or_default(),
+        name: body.name,
+        leaderboard_id: body.leaderboard_id,
+        rank_by: body.rank_by.unwrap_or_default(),
+        start_date: body.start_date,
+        end_date: body.end_date,
+        prize_pool_cents: body.prize_pool_cents,
+        host_stream_urls: body.host_stream_urls.unwrap_or_default(),
         presentation: body
-            .optional::<Value>("presentation")?
+            .presentation
             .unwrap_or_else(|| Value::Object(Default::default())),
     };
     let leaderboard = leaderboard_facts(&state.pool, config.leaderboard_id).await?;
@@ -86,20 +177,16 @@ pub async fn update(
     body: Bytes,
 ) -> ApiResult<Response> {
     let owner = owner(&state, &headers, &slug).await?;
-    let body = Body::parse(&body)?;
+    let body: TournamentUpdate = body::read(&body)?;
     let patch = TournamentPatch {
-        name: body.not_null("name")?,
-        leaderboard_id: body.not_null("leaderboard_id")?,
-        rank_by: if body.contains("rank_by") {
-            Some(rank_by(&body)?.ok_or_else(rank_by_error)?)
-        } else {
-            None
-        },
-        start_date: body.datetime("start_date")?,
-        end_date: body.datetime("end_date")?,
-        prize_pool_cents: body.nullable("prize_pool_cents")?,
-        host_stream_urls: body.not_null("host_stream_urls")?,
-        presentation: body.not_null("presentation")?,
+        name: body.name,
+        leaderboard_id: body.leaderboard_id,
+        rank_by: body.rank_by,
+        start_date: body.start_date,
+        end_date: body.end_date,
+        prize_pool_cents: body.prize_pool_cents,
+        host_stream_urls: body.host_stream_urls,
+        presentation: body.presentation,
     };
     let leaderboard = match patch.leaderboard_id {
         Some(id) => leaderboard_facts(&state.pool, id).await?,
@@ -122,25 +209,6 @@ pub async fn delete(
     let owner = owner(&state, &headers, &slug).await?;
     manage(&state, &headers, &slug, &owner, TournamentAction::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn rank_by_error() -> ApiError {
-    ApiError::body(
-        "rank_by",
-        "Input should be 'peak_rating' or 'current_rating'",
-    )
-}
-
-fn rank_by(body: &Body) -> ApiResult<Option<RankBy>> {
-    match body.optional::<String>("rank_by") {
-        Ok(None) => Ok(None),
-        Ok(Some(text)) => match text.as_str() {
-            "peak_rating" => Ok(Some(RankBy::PeakRating)),
-            "current_rating" => Ok(Some(RankBy::CurrentRating)),
-            _ => Err(rank_by_error()),
-        },
-        Err(_) => Err(rank_by_error()),
-    }
 }
 
 /// The creator allowlist and the caller's owned-tournament count, from the read models.

@@ -289,6 +289,48 @@ fn presentation_and_field_caps() {
     ));
 }
 
+/// Found by the api's fuzz test: a bag nested ~120 levels deep was appended, and then neither
+/// the projector nor the aggregate could read the event back (JSON readers stop at 128).
+#[test]
+fn presentation_nesting_is_capped() {
+    let nested = |depth: usize| -> serde_json::Value {
+        let text = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        );
+        serde_json::from_str(&text).unwrap()
+    };
+    let add = |depth| {
+        manage(TournamentAction::AddPlayerToRoster {
+            tournament_player_id: 1,
+            name: "Hera".into(),
+            profile_id: None,
+            presentation: nested(depth),
+        })
+    };
+    assert_eq!(
+        F::with(()).given(created()).when(add(33)).inspect_result(),
+        Err(TournamentError::InvalidField(
+            "presentation must be nested at most 32 levels deep".into()
+        ))
+    );
+    assert!(F::with(())
+        .given(created())
+        .when(add(32))
+        .inspect_result()
+        .is_ok());
+    let mut deep = config();
+    deep.presentation = nested(120);
+    assert!(matches!(
+        F::with(())
+            .given_no_previous_events()
+            .when(create_with(deep, "hera", allowed()))
+            .inspect_result(),
+        Err(TournamentError::InvalidField(_))
+    ));
+}
+
 #[test]
 fn update_changes_only_what_differs() {
     let patch = TournamentPatch {
