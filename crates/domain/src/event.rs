@@ -123,6 +123,13 @@ pub enum DecodeError {
         version: String,
         source: serde_json::Error,
     },
+    /// The stored JSON itself cannot be read back (e.g. nested beyond the parser's limit).
+    #[error("event {event_type} of {aggregate_type}: stored payload unreadable: {reason}")]
+    Unreadable {
+        aggregate_type: String,
+        event_type: String,
+        reason: String,
+    },
 }
 
 impl AnyEvent {

@@ -348,15 +348,32 @@ async fn a_rebuild_from_zero_matches_the_live_build_row_for_row() {
 
 #[tokio::test]
 async fn a_poison_event_parks_the_projector_and_is_never_skipped() {
-    let pool = store::testing::migrated_pool("core_poison").await;
+    parks_on(
+        "core_poison",
+        r#"{"nonsense": 1}"#.to_string(),
+        "TournamentCreated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreadable_payload_parks_the_projector_instead_of_failing_every_read() {
+    // Valid for PostgreSQL, deeper than serde_json reads back.
+    let deep = format!("{}1{}", r#"{"a":"#.repeat(200), "}".repeat(200));
+    parks_on("core_unreadable", deep, "unreadable").await;
+}
+
+async fn parks_on(prefix: &str, payload: String, error_mentions: &str) {
+    let pool = store::testing::migrated_pool(prefix).await;
     let store = EventStore::new(pool.clone());
     seed(&store).await;
     settle(&pool).await;
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                              payload, metadata)
-         VALUES ('Tournament', 'broken', 1, 'TournamentCreated', '1', '{\"nonsense\": 1}', '{}')",
+         VALUES ('Tournament', 'broken', 1, 'TournamentCreated', '1', $1::json, '{}')",
     )
+    .bind(payload)
     .execute(&pool)
     .await
     .unwrap();
@@ -374,11 +391,8 @@ async fn a_poison_event_parks_the_projector_and_is_never_skipped() {
     let position = parked.expect("the projector parked");
     let build = &builds(&pool).await.unwrap()[0];
     assert_eq!(build.parked_at, Some(position));
-    assert!(build
-        .last_error
-        .as_deref()
-        .unwrap_or("")
-        .contains("TournamentCreated"));
+    let error = build.last_error.as_deref().unwrap_or("");
+    assert!(error.contains(error_mentions), "{error}");
     // Still parked on the next attempt: the event is not skipped.
     assert!(matches!(
         catch_up(&pool, &Core, 50).await,

@@ -42,11 +42,21 @@ pub struct RecordedEvent {
     pub payload: Value,
     pub metadata: Value,
     pub recorded_at: DateTime<Utc>,
+    /// Why `payload` could not be read back (then it is `null`): the event is poison for every
+    /// reader, and [`RecordedEvent::decode`] says so instead of the whole read failing.
+    pub unreadable: Option<String>,
 }
 
 impl RecordedEvent {
     /// The typed domain event (old versions upcast).
     pub fn decode(&self) -> Result<AnyEvent, DecodeError> {
+        if let Some(reason) = &self.unreadable {
+            return Err(DecodeError::Unreadable {
+                aggregate_type: self.aggregate_type.clone(),
+                event_type: self.event_type.clone(),
+                reason: reason.clone(),
+            });
+        }
         AnyEvent::decode(
             &self.aggregate_type,
             &self.event_type,
@@ -62,7 +72,7 @@ impl RecordedEvent {
 
 const READ_AFTER: &str = "
     SELECT tx::text::bigint AS tx, global_position, aggregate_type, aggregate_id, sequence,
-           event_type, event_version, payload, metadata, recorded_at
+           event_type, event_version, payload::text AS payload, metadata, recorded_at
       FROM events
      WHERE (tx, global_position) > ($1::text::xid8, $2)
        AND tx < pg_snapshot_xmin(pg_current_snapshot())
@@ -91,7 +101,15 @@ pub async fn read_after(
 }
 
 fn decode_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RecordedEvent> {
+    // Parsed here, per event, so one unreadable payload parks its reader at that event
+    // instead of failing every read of the batch (which would retry forever, unseen).
+    let text: String = row.try_get("payload")?;
+    let (payload, unreadable) = match serde_json::from_str::<Value>(&text) {
+        Ok(v) => (v, None),
+        Err(e) => (Value::Null, Some(e.to_string())),
+    };
     Ok(RecordedEvent {
+        unreadable,
         log_position: LogPosition {
             tx: row.try_get("tx")?,
             position: row.try_get("global_position")?,
@@ -101,7 +119,7 @@ fn decode_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RecordedEvent> {
         sequence: row.try_get("sequence")?,
         event_type: row.try_get("event_type")?,
         event_version: row.try_get("event_version")?,
-        payload: row.try_get("payload")?,
+        payload,
         metadata: row.try_get("metadata")?,
         recorded_at: row.try_get("recorded_at")?,
     })
