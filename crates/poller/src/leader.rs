@@ -120,3 +120,80 @@ impl LeaderLock {
         self.held_by
     }
 }
+
+/// How a term as leader ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermEnd {
+    Shutdown,
+    /// The lock session broke or stopped answering.
+    LockLost,
+    /// A work loop stopped (panicked): the lock is given up so another process can lead.
+    Crashed,
+}
+
+/// How long a shutdown waits for work in flight before cancelling it.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One term as leader: runs `loops` while `lock` holds, pinging its session every
+/// `check_every`, until `shutdown` flips (loops get `stop` and up to 10 s to finish), the
+/// session breaks or stops answering, or a loop ends (the lock is then released). `role`
+/// names the leader in logs.
+pub async fn hold(
+    lock: &mut LeaderLock,
+    mut loops: tokio::task::JoinSet<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    check_every: std::time::Duration,
+    role: &str,
+) -> TermEnd {
+    let mut check = tokio::time::interval(check_every);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let end = loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break TermEnd::Shutdown;
+                }
+            }
+            _ = check.tick() => {
+                match tokio::time::timeout(check_every, lock.check()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, role, "leader lock session broke; standing by");
+                        break TermEnd::LockLost;
+                    }
+                    Err(_) => {
+                        lock.forget();
+                        tracing::warn!(role, "leader lock session stopped answering; standing by");
+                        break TermEnd::LockLost;
+                    }
+                }
+            }
+            Some(joined) = loops.join_next() => {
+                tracing::error!(error = ?joined.err(), role, "a loop stopped unexpectedly; giving up the lead");
+                break TermEnd::Crashed;
+            }
+        }
+    };
+    match end {
+        TermEnd::Shutdown => {
+            // Let work in flight finish (each command is its own transaction anyway).
+            let _ = stop.send(true);
+            let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                while loops.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                loops.shutdown().await;
+            }
+        }
+        TermEnd::LockLost | TermEnd::Crashed => {
+            // Stop at once: another process may lead already.
+            loops.shutdown().await;
+            if end == TermEnd::Crashed {
+                lock.release().await;
+            }
+        }
+    }
+    end
+}

@@ -9,20 +9,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::burst::{retry_delay, Burst, Transition};
-use crate::leader::LeaderLock;
+use crate::leader::{hold, LeaderLock, TermEnd};
 use crate::{CycleKind, Poller};
-
-/// How long a shutdown waits for cycles in flight before cancelling them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TermEnd {
-    Shutdown,
-    /// The lock session broke or stopped answering.
-    LockLost,
-    /// A cycle loop panicked: give the lock up so another process can lead.
-    Crashed,
-}
 
 impl Poller {
     /// Polls while this process holds the leader lock; stands by while another does. Returns
@@ -97,55 +85,9 @@ impl Poller {
             );
         }
         let check_every = self.inner.config.lock_check;
-        let mut check = tokio::time::interval(check_every);
-        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let end = loop {
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
-                        break TermEnd::Shutdown;
-                    }
-                }
-                _ = check.tick() => {
-                    match tokio::time::timeout(check_every, lock.check()).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "leader lock session broke; standing by");
-                            break TermEnd::LockLost;
-                        }
-                        Err(_) => {
-                            lock.forget();
-                            tracing::warn!("leader lock session stopped answering; standing by");
-                            break TermEnd::LockLost;
-                        }
-                    }
-                }
-                Some(joined) = loops.join_next() => {
-                    tracing::error!(error = ?joined.err(), "a poll loop stopped unexpectedly; giving up the lead");
-                    break TermEnd::Crashed;
-                }
-            }
-        };
-        match end {
-            TermEnd::Shutdown => {
-                // Let cycles in flight finish (each command is its own transaction anyway).
-                let _ = stop_tx.send(true);
-                let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-                    while loops.join_next().await.is_some() {}
-                })
-                .await;
-                if drained.is_err() {
-                    loops.shutdown().await;
-                }
-            }
-            TermEnd::LockLost | TermEnd::Crashed => {
-                // Stop at once: another process may lead already.
-                loops.shutdown().await;
-                stats.terms_lost.fetch_add(1, Ordering::Relaxed);
-                if end == TermEnd::Crashed {
-                    lock.release().await;
-                }
-            }
+        let end = hold(lock, loops, stop_tx, shutdown, check_every, "poller").await;
+        if end != TermEnd::Shutdown {
+            stats.terms_lost.fetch_add(1, Ordering::Relaxed);
         }
         stats.is_leader.store(false, Ordering::Relaxed);
         stats.lock_backend_pid.store(0, Ordering::Relaxed);

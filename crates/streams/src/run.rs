@@ -3,25 +3,13 @@
 //! [`LeaderLock`] on a key of its own, so the stream poller can lead in another process than
 //! the upstream poller.
 
-use std::time::Duration;
-
 use domain::streams::Platform;
 use poller::burst::{retry_delay, Burst, Transition};
-use poller::leader::LeaderLock;
+use poller::leader::{hold, LeaderLock, TermEnd};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::StreamPoller;
-
-/// How long a shutdown waits for cycles in flight before cancelling them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TermEnd {
-    Shutdown,
-    LockLost,
-    Crashed,
-}
 
 impl StreamPoller {
     /// Polls while this process holds the stream poller's lock; stands by while another
@@ -86,55 +74,7 @@ impl StreamPoller {
             loops.spawn(self.clone().cycle_loop(platform, stop_rx.clone()));
         }
         let check_every = self.inner.config.lock_check;
-        let mut check = tokio::time::interval(check_every);
-        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let end = loop {
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
-                        break TermEnd::Shutdown;
-                    }
-                }
-                _ = check.tick() => {
-                    match tokio::time::timeout(check_every, lock.check()).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "stream poller lock session broke; standing by");
-                            break TermEnd::LockLost;
-                        }
-                        Err(_) => {
-                            lock.forget();
-                            tracing::warn!("stream poller lock session stopped answering; standing by");
-                            break TermEnd::LockLost;
-                        }
-                    }
-                }
-                Some(joined) = loops.join_next() => {
-                    tracing::error!(error = ?joined.err(), "a stream loop stopped unexpectedly; giving up the lead");
-                    break TermEnd::Crashed;
-                }
-            }
-        };
-        match end {
-            TermEnd::Shutdown => {
-                let _ = stop_tx.send(true);
-                let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-                    while loops.join_next().await.is_some() {}
-                })
-                .await;
-                if drained.is_err() {
-                    loops.shutdown().await;
-                }
-            }
-            TermEnd::LockLost | TermEnd::Crashed => {
-                // Stop at once: another process may lead already.
-                loops.shutdown().await;
-                if end == TermEnd::Crashed {
-                    lock.release().await;
-                }
-            }
-        }
-        end
+        hold(lock, loops, stop_tx, shutdown, check_every, "stream poller").await
     }
 
     /// Cycles of one platform until `stop`: the next one an interval after a success, sooner
