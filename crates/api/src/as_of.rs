@@ -3,11 +3,11 @@
 //! by then, each player's figures from their last observation by then, and only the matches
 //! the service had recorded by then. Live indicators are not historical: they read false.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
-use domain::tournament::TournamentEvent;
+use domain::tournament::{Tournament, TournamentConfig};
 use domain::AnyEvent;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -17,18 +17,6 @@ use crate::catalog::ListEnvelope;
 use crate::error::{ApiError, ApiResult};
 use crate::standings::{load_with, RosterRow, StandingRow};
 use crate::tournaments::{rank_by_text, TournamentRead};
-
-struct RosterAt {
-    name: String,
-    profile_id: Option<i64>,
-    presentation: Value,
-}
-
-struct TeamAt {
-    name: String,
-    initials: String,
-    members: BTreeSet<i64>,
-}
 
 #[derive(Default)]
 struct ProfileAt {
@@ -63,131 +51,22 @@ pub async fn standings(
     .bind(at)
     .fetch_all(pool)
     .await?;
+    // The aggregate's own fold: config, roster (with presentation) and teams as they stood.
+    let state =
+        Tournament::replay(rows.into_iter().filter_map(decode).filter_map(
+            |(event, _)| match event {
+                AnyEvent::Tournament(e) => Some(e),
+                _ => None,
+            },
+        ));
+    // A reused slug's other tournament, or none yet: this tournament did not exist then.
+    let config = match (state.tournament_id, state.config) {
+        (Some(id), Some(config)) if id == current.id => config,
+        _ => return Err(ApiError::NotFound("Tournament not found")),
+    };
     let mut tournament = current.clone();
-    let mut exists = false;
-    let mut roster: BTreeMap<i64, RosterAt> = BTreeMap::new();
-    let mut teams: BTreeMap<i64, TeamAt> = BTreeMap::new();
-    for (event, _) in rows.into_iter().filter_map(decode) {
-        let AnyEvent::Tournament(event) = event else {
-            continue;
-        };
-        use TournamentEvent as E;
-        match event {
-            // A reused slug's earlier tournament is another tournament.
-            E::TournamentCreated {
-                tournament_id,
-                config,
-                ..
-            } => {
-                exists = tournament_id == current.id;
-                roster.clear();
-                teams.clear();
-                if exists {
-                    apply_config(&mut tournament, config);
-                }
-            }
-            _ if !exists => {}
-            E::TournamentUpdated { config, .. } => apply_config(&mut tournament, config),
-            E::TournamentDeleted { .. } => exists = false,
-            E::PlayerAddedToRoster {
-                tournament_player_id,
-                name,
-                profile_id,
-                presentation,
-                ..
-            } => {
-                roster.insert(
-                    tournament_player_id,
-                    RosterAt {
-                        name,
-                        profile_id,
-                        presentation,
-                    },
-                );
-            }
-            E::PlayerRemovedFromRoster {
-                tournament_player_id,
-                ..
-            } => {
-                roster.remove(&tournament_player_id);
-                for team in teams.values_mut() {
-                    team.members.remove(&tournament_player_id);
-                }
-            }
-            E::RosterPlayerLinked {
-                tournament_player_id,
-                profile_id,
-                ..
-            } => {
-                if let Some(r) = roster.get_mut(&tournament_player_id) {
-                    r.profile_id = Some(profile_id);
-                }
-            }
-            E::RosterPlayerUpdated {
-                tournament_player_id,
-                presentation,
-                ..
-            } => {
-                if let Some(r) = roster.get_mut(&tournament_player_id) {
-                    r.presentation = presentation;
-                }
-            }
-            E::TeamCreated {
-                team_id,
-                name,
-                initials,
-                ..
-            } => {
-                teams.insert(
-                    team_id,
-                    TeamAt {
-                        name,
-                        initials,
-                        members: BTreeSet::new(),
-                    },
-                );
-            }
-            E::TeamUpdated {
-                team_id,
-                name,
-                initials,
-                ..
-            } => {
-                if let Some(t) = teams.get_mut(&team_id) {
-                    t.name = name;
-                    t.initials = initials;
-                }
-            }
-            E::TeamDeleted { team_id, .. } => {
-                teams.remove(&team_id);
-            }
-            E::TeamMemberAdded {
-                team_id,
-                tournament_player_id,
-                ..
-            } => {
-                if let Some(t) = teams.get_mut(&team_id) {
-                    t.members.insert(tournament_player_id);
-                }
-            }
-            E::TeamMemberRemoved {
-                team_id,
-                tournament_player_id,
-                ..
-            } => {
-                if let Some(t) = teams.get_mut(&team_id) {
-                    t.members.remove(&tournament_player_id);
-                }
-            }
-            E::OwnerGranted { .. }
-            | E::OwnerRevoked { .. }
-            | E::TeamCaptainSet { .. }
-            | E::TeamCaptainCleared { .. } => {}
-        }
-    }
-    if !exists {
-        return Err(ApiError::NotFound("Tournament not found"));
-    }
+    apply_config(&mut tournament, config);
+    let (roster, teams) = (state.roster, state.teams);
 
     let profile_ids: Vec<String> = roster
         .values()
@@ -280,7 +159,7 @@ pub async fn standings(
     })
 }
 
-fn apply_config(t: &mut TournamentRead, config: domain::tournament::TournamentConfig) {
+fn apply_config(t: &mut TournamentRead, config: TournamentConfig) {
     t.name = config.name;
     t.leaderboard_id = config.leaderboard_id;
     t.rank_by = rank_by_text(config.rank_by);

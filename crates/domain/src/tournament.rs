@@ -365,6 +365,9 @@ impl TournamentError {
 pub struct RosterEntry {
     pub name: String,
     pub profile_id: Option<i64>,
+    /// Kept so that replaying events up to an instant gives the roster as it was shown then.
+    #[serde(default)]
+    pub presentation: Value,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -375,7 +378,7 @@ pub struct TeamState {
     pub captain: Option<i64>,
 }
 
-/// Aggregate state: only what the rules need (presentation bags are not kept).
+/// Aggregate state: what the rules need, plus roster presentation (for `as_of` replays).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tournament {
     pub tournament_id: Option<i64>,
@@ -388,6 +391,15 @@ pub struct Tournament {
 type Res = Result<(), TournamentError>;
 
 impl Tournament {
+    /// The state after `events`, in order (a deletion or a re-creation starts over).
+    pub fn replay(events: impl IntoIterator<Item = TournamentEvent>) -> Tournament {
+        let mut state = Tournament::default();
+        for event in events {
+            state.apply(event);
+        }
+        state
+    }
+
     fn live(&self) -> Option<(i64, &TournamentConfig)> {
         Some((self.tournament_id?, self.config.as_ref()?))
     }
@@ -889,10 +901,17 @@ impl Aggregate for Tournament {
                 tournament_player_id,
                 name,
                 profile_id,
+                presentation,
                 ..
             } => {
-                self.roster
-                    .insert(tournament_player_id, RosterEntry { name, profile_id });
+                self.roster.insert(
+                    tournament_player_id,
+                    RosterEntry {
+                        name,
+                        profile_id,
+                        presentation,
+                    },
+                );
             }
             E::PlayerRemovedFromRoster {
                 tournament_player_id,
@@ -915,7 +934,15 @@ impl Aggregate for Tournament {
                     entry.profile_id = Some(profile_id);
                 }
             }
-            E::RosterPlayerUpdated { .. } => {}
+            E::RosterPlayerUpdated {
+                tournament_player_id,
+                presentation,
+                ..
+            } => {
+                if let Some(entry) = self.roster.get_mut(&tournament_player_id) {
+                    entry.presentation = presentation;
+                }
+            }
             E::TeamCreated {
                 team_id,
                 name,
