@@ -1,10 +1,11 @@
 //! The public read contract against a real server and a real PostgreSQL: status codes, field
 //! names and types, ordering, headers, 304s and the `current` alias.
 
-use chrono::{DateTime, Utc};
+mod common;
+use common::*;
+
 use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
-use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
 use domain::tournament::{
@@ -15,15 +16,6 @@ use domain::EventMetadata;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
-
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
-const HERA: i64 = 199325;
-const ACCM: i64 = 347269;
-const MATCH_ID: i64 = 485301122;
-
-fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
-}
 
 fn owner() -> EventMetadata {
     EventMetadata::new(Actor::User(OWNER.into()))
@@ -215,24 +207,7 @@ async fn seed(pool: &PgPool) {
         )
         .await
         .unwrap();
-    store
-        .execute::<Lobby>(
-            "486002117",
-            LobbyCommand::Observe {
-                snapshot: LobbySnapshot {
-                    lobby_id: 486002117,
-                    map_name: "Arena".into(),
-                    description: Some("Hera vs ACCM - Bo7 G3".into()),
-                    matchtype_id: 0,
-                    state: LobbyState::Staging,
-                    members: vec![HERA, ACCM],
-                },
-                observed_at: at(50),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
+    common::open_lobby(&store, "Hera vs ACCM - Bo7 G3").await;
     // Apply everything to the read models.
     settle(pool).await;
 }

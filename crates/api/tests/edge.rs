@@ -1,13 +1,15 @@
 //! The OpenAPI document, `/docs`, `/metrics` and rate limits against a real server (wired like
 //! the binary: the api router, the stream route, connect info) and a real PostgreSQL.
 
+mod common;
+use common::*;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
-use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
 use domain::tournament::{
@@ -22,15 +24,6 @@ use store::EventStore;
 use api::openapi::writes::NOT_YET_SERVED;
 use api::ratelimit::{RateLimitConfig, TrustedProxies};
 use api::{AppState, Edge};
-
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
-const HERA: i64 = 199325;
-const ACCM: i64 = 347269;
-const MATCH_ID: i64 = 485301122;
-
-fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
-}
 
 /// One tournament with a roster (linked, unlinked, never polled), a team, two polled profiles,
 /// a finished match and an open lobby: every read has rows.
@@ -188,24 +181,7 @@ async fn seed(pool: &PgPool) {
         )
         .await
         .unwrap();
-    store
-        .execute::<Lobby>(
-            "486002117",
-            LobbyCommand::Observe {
-                snapshot: LobbySnapshot {
-                    lobby_id: 486002117,
-                    map_name: "Arena".into(),
-                    description: Some("Hera vs ACCM".into()),
-                    matchtype_id: 0,
-                    state: LobbyState::Staging,
-                    members: vec![HERA, ACCM],
-                },
-                observed_at: at(50),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
+    common::open_lobby(&store, "Hera vs ACCM").await;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await

@@ -24,15 +24,17 @@
 //! opened in year 1 (minutes to build `/standings/history`), and `text/plain` 400s from axum's
 //! path extractor.
 
+mod common;
+use common::*;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
-use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
 use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
@@ -51,18 +53,6 @@ use store::EventStore;
 const SEED: u64 = 0x5eed_f022;
 const REQUESTS: usize = 2_000;
 
-/// Owns `hera` and `spare`; on the creator allowlist.
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
-/// Authenticated, owns nothing, not a creator.
-const OTHER: &str = "22222222-2222-2222-2222-222222222222";
-const HERA: i64 = 199325;
-const ACCM: i64 = 347269;
-const MATCH_ID: i64 = 485301122;
-
-fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
-}
-
 // ---------------------------------------------------------------------------------------------
 // The server and its data.
 
@@ -76,18 +66,6 @@ struct Env {
     /// `hera`'s roster rows and its team.
     seeded: Vec<i64>,
     _stop: tokio::sync::watch::Sender<bool>,
-}
-
-/// The JWKS of the test key, over HTTP (what `AUTH_JWKS_URL` points at in production).
-async fn jwks_server(jwks: Value) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().route(
-        "/auth/jwks",
-        axum::routing::get(move || async move { axum::Json(jwks) }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/auth/jwks")
 }
 
 impl Env {
@@ -356,24 +334,7 @@ async fn seed(pool: &PgPool) -> Vec<i64> {
         )
         .await
         .unwrap();
-    store
-        .execute::<Lobby>(
-            "486002117",
-            LobbyCommand::Observe {
-                snapshot: LobbySnapshot {
-                    lobby_id: 486002117,
-                    map_name: "Arena".into(),
-                    description: Some("Hera vs ACCM".into()),
-                    matchtype_id: 0,
-                    state: LobbyState::Staging,
-                    members: vec![HERA, ACCM],
-                },
-                observed_at: at(50),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
+    common::open_lobby(&store, "Hera vs ACCM").await;
     caught_up(pool, Duration::from_secs(10)).await.unwrap();
     seeded
 }

@@ -2,6 +2,9 @@
 //! JWKS served over HTTP with keys generated here: authentication, the 401 → 404 → 403 order
 //! on every write route, the contract's rules, idempotency, read-your-writes and the audit.
 
+mod common;
+use common::*;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,8 +17,6 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
 
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
-const OTHER: &str = "22222222-2222-2222-2222-222222222222";
 const THIRD: &str = "33333333-3333-3333-3333-333333333333";
 
 struct Env {
@@ -24,18 +25,6 @@ struct Env {
     key: auth::DevKey,
     pool: PgPool,
     _stop: tokio::sync::watch::Sender<bool>,
-}
-
-/// The JWKS of `key`, over HTTP (what AUTH_JWKS_URL points at in production).
-async fn jwks_server(jwks: Value) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().route(
-        "/auth/jwks",
-        axum::routing::get(move || async move { axum::Json(jwks) }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/auth/jwks")
 }
 
 impl Env {
