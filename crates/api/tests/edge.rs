@@ -210,13 +210,13 @@ impl Server {
     /// them (minus the lean listener).
     async fn start(pool: PgPool, edge: Edge) -> Server {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let hub = stream::Hub::new(stream::HubConfig::default());
-        tokio::spawn(stream::run_feed(pool.clone(), hub.clone(), stopped));
+        let hub = sse::Hub::new(sse::HubConfig::default());
+        tokio::spawn(sse::run_feed(pool.clone(), hub.clone(), stopped));
         let counted = hub.clone();
         edge.metrics
             .sse_subscribers_from(move || counted.subscriber_count() as u64);
         let app = api::router(AppState::new(pool.clone()).with_edge(Arc::new(edge)))
-            .merge(stream::router(stream::StreamState { hub, pool }));
+            .merge(sse::router(sse::StreamState { hub, pool }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {

@@ -82,15 +82,15 @@ impl Env {
         ));
         let seeded = seed(&pool).await;
 
-        let hub = stream::Hub::new(stream::HubConfig::default());
-        tokio::spawn(stream::run_feed(pool.clone(), hub.clone(), stopped));
+        let hub = sse::Hub::new(sse::HubConfig::default());
+        tokio::spawn(sse::run_feed(pool.clone(), hub.clone(), stopped));
         let cache = Arc::new(api::ResponseCache::default());
         // `with_cache` has the rate limiter off: 429 would drown everything else.
         let state = api::AppState::with_cache(pool.clone(), cache.clone())
             .with_auth(auth::Verifier::new(config));
         let hub_cache = cache.clone();
         hub.observe(move |nudge| hub_cache.invalidate(nudge.tournament_ids.as_deref()));
-        let app = api::router(state).merge(stream::router(stream::StreamState {
+        let app = api::router(state).merge(sse::router(sse::StreamState {
             hub,
             pool: pool.clone(),
         }));

@@ -3,7 +3,7 @@
 //!
 //! The original poller logged every failed tick (a 14-minute 5xx burst was hundreds of
 //! lines) and retried on a fixed delay; here a burst is one line each way. Public so the
-//! stream poller (`crates/streams`) logs and backs off the same way.
+//! stream poller (`crates/stream-live`) logs and backs off the same way.
 
 use std::time::{Duration, Instant};
 

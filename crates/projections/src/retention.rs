@@ -7,7 +7,7 @@
 //! - an api replica's feed starts from the newest `HubConfig::history` rows (512 by default)
 //!   and then reads `id > last seen` about once a second: it only misses rows when it could
 //!   not read the table for longer than the retention (the feed then detects the gap and
-//!   sends every subscriber `resync`, see `stream`);
+//!   sends every subscriber `resync`, see `sse`);
 //! - `Last-Event-ID` replay serves at most `HubConfig::max_replay` (1,000) missed nudges, from
 //!   the ring or from this table; a cursor older than the oldest kept row gets `resync`
 //!   ("refetch everything"), never a partial replay.

@@ -41,11 +41,11 @@ pub fn streams_live(fake: &sim::StreamsFake) {
 }
 
 /// Stream detection against the fake, with its credentials and a short Twitch cadence.
-pub fn streams_config(fake: std::net::SocketAddr) -> streams::StreamsConfig {
+pub fn streams_config(fake: std::net::SocketAddr) -> stream_live::StreamsConfig {
     let credentials = sim::StreamsFakeConfig::default();
     let base = format!("http://{fake}");
-    streams::StreamsConfig {
-        twitch: streams::TwitchConfig::from_credentials(
+    stream_live::StreamsConfig {
+        twitch: stream_live::TwitchConfig::from_credentials(
             Some(&credentials.twitch_client_id),
             Some(&credentials.twitch_client_secret),
             &base,
@@ -54,7 +54,7 @@ pub fn streams_config(fake: std::net::SocketAddr) -> streams::StreamsConfig {
         twitch_interval: std::time::Duration::from_secs(10),
         lock_retry: std::time::Duration::from_secs(2),
         lock_check: std::time::Duration::from_secs(2),
-        ..streams::StreamsConfig::default()
+        ..stream_live::StreamsConfig::default()
     }
 }
 

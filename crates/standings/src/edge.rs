@@ -9,7 +9,7 @@ use crate::settings::HttpArgs;
 
 pub fn build(
     http: &HttpArgs,
-    hub: &Arc<stream::Hub>,
+    hub: &Arc<sse::Hub>,
     poller: Option<&poller::Poller>,
 ) -> Arc<api::Edge> {
     let limits = http.rate_limits();

@@ -213,7 +213,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 /// how much of `nudge_log` it keeps.
 struct Pollers {
     upstream: poller::PollerConfig,
-    streams: streams::StreamsConfig,
+    streams: stream_live::StreamsConfig,
     nudge_retention: projections::NudgeRetention,
 }
 
@@ -287,7 +287,7 @@ async fn run_service(
                  and/or YOUTUBE_API_KEY)"
             );
         } else {
-            match streams::StreamPoller::new(streams_config, db.pool.clone()) {
+            match stream_live::StreamPoller::new(streams_config, db.pool.clone()) {
                 Ok(streams) => {
                     tracing::info!(platforms = ?streams.platforms(), "stream-live detection enabled");
                     background.spawn(streams.run(stop_rx.clone()));
@@ -303,16 +303,12 @@ async fn run_service(
     }
     // The SSE hub: fed from the nudge log; every nudge first drops the cached responses of
     // the tournaments it names, then reaches subscribers.
-    let hub = stream::Hub::new(stream::HubConfig::default());
+    let hub = sse::Hub::new(sse::HubConfig::default());
     let cache = std::sync::Arc::new(api::ResponseCache::default());
     let invalidated = cache.clone();
     hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
-    background.spawn(stream::run_feed(
-        db.pool.clone(),
-        hub.clone(),
-        stop_rx.clone(),
-    ));
-    let stream_state = stream::StreamState {
+    background.spawn(sse::run_feed(db.pool.clone(), hub.clone(), stop_rx.clone()));
+    let stream_state = sse::StreamState {
         hub: hub.clone(),
         pool: db.pool.clone(),
     };
@@ -326,7 +322,7 @@ async fn run_service(
     if let Some(verifier) = access.verifier {
         state = state.with_auth(verifier);
     }
-    let mut app = api::router(state).merge(stream::router(stream_state.clone()));
+    let mut app = api::router(state).merge(sse::router(stream_state.clone()));
     if let Some(jwks) = access.dev_jwks {
         app = app.route(
             access::DEV_JWKS_PATH,
@@ -335,7 +331,7 @@ async fn run_service(
     }
     // The stream route is answered by a lean responder (~2.5 KiB per stream instead of ~20);
     // every other request goes to axum.
-    let listener = match stream::LeanListener::new(listener, stream_state, lean_options()) {
+    let listener = match sse::LeanListener::new(listener, stream_state, lean_options()) {
         Ok(listener) => listener,
         Err(e) => {
             let _ = stop_tx.send(true);
@@ -344,6 +340,7 @@ async fn run_service(
             return Err(e).context("cannot start the stream listener");
         }
     };
+    let stop_signal = shutdown_signal();
     on_ready(local);
     let closing = hub.clone();
     // Connect info (the peer address) for the rate limiter; `tap_io` is what gives it to a
@@ -352,7 +349,7 @@ async fn run_service(
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            stop_signal.await;
             // Open streams would hold the graceful shutdown for their whole lifetime.
             closing.close();
         })
@@ -366,8 +363,8 @@ async fn run_service(
 }
 
 /// The contract's security headers on lean stream responses too (they skip the middleware).
-fn lean_options() -> stream::LeanOptions {
-    stream::LeanOptions {
+fn lean_options() -> sse::LeanOptions {
+    sse::LeanOptions {
         extra_headers: api::SECURITY_HEADERS
             .iter()
             .map(|(name, value)| {
@@ -377,27 +374,30 @@ fn lean_options() -> stream::LeanOptions {
                 )
             })
             .collect(),
-        ..stream::LeanOptions::default()
+        ..sse::LeanOptions::default()
     }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+/// Registers the SIGINT / SIGTERM handlers now, not when the returned future is first polled:
+/// a signal that arrives between "listening" being printed and the server's first poll (a
+/// script that starts us and stops us at once) must stop us, not kill us uncleanly.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = received(interrupt) => {},
+            () = received(terminate) => {},
+        }
     }
 }

@@ -20,16 +20,16 @@ pub fn poller_config(args: &PollerArgs) -> poller::PollerConfig {
 }
 
 /// The stream poller's configuration: a platform is on only with its credentials.
-pub fn streams_config(args: &StreamArgs) -> streams::StreamsConfig {
-    let defaults = streams::StreamsConfig::default();
-    streams::StreamsConfig {
-        twitch: streams::TwitchConfig::from_credentials(
+pub fn streams_config(args: &StreamArgs) -> stream_live::StreamsConfig {
+    let defaults = stream_live::StreamsConfig::default();
+    stream_live::StreamsConfig {
+        twitch: stream_live::TwitchConfig::from_credentials(
             args.twitch_client_id.as_deref(),
             args.twitch_client_secret.as_deref(),
             &args.twitch_auth_base_url,
             &args.twitch_api_base_url,
         ),
-        youtube: streams::YoutubeConfig::from_key(
+        youtube: stream_live::YoutubeConfig::from_key(
             args.youtube_api_key.as_deref(),
             &args.youtube_api_base_url,
             args.youtube_daily_quota,
@@ -74,11 +74,12 @@ pub async fn sim(args: SimArgs) -> anyhow::Result<()> {
         frozen = normalized.frozen,
         "simulator serving"
     );
+    let stop_signal = crate::shutdown_signal();
     // A plain line for people and scripts (the bind address may say port 0).
     println!("standings: simulator listening on http://{local}");
     tokio::select! {
         served = sim::serve(listener, handle) => served.context("simulator server failed"),
-        () = crate::shutdown_signal() => {
+        () = stop_signal => {
             tracing::info!("simulator stopped");
             Ok(())
         }

@@ -363,13 +363,13 @@ pub struct StreamArgs {
     #[arg(long, env = "YOUTUBE_API_KEY", hide_env_values = true)]
     pub youtube_api_key: Option<String>,
     /// Twitch token host (POST /oauth2/token), e.g. a `sim` stream fake in tests.
-    #[arg(long, env = "TWITCH_AUTH_BASE_URL", default_value = streams::config::DEFAULT_TWITCH_AUTH_BASE_URL)]
+    #[arg(long, env = "TWITCH_AUTH_BASE_URL", default_value = stream_live::config::DEFAULT_TWITCH_AUTH_BASE_URL)]
     pub twitch_auth_base_url: String,
     /// Twitch Helix host (GET /helix/streams).
-    #[arg(long, env = "TWITCH_API_BASE_URL", default_value = streams::config::DEFAULT_TWITCH_API_BASE_URL)]
+    #[arg(long, env = "TWITCH_API_BASE_URL", default_value = stream_live::config::DEFAULT_TWITCH_API_BASE_URL)]
     pub twitch_api_base_url: String,
     /// YouTube Data API host (GET /youtube/v3/channels, /youtube/v3/search).
-    #[arg(long, env = "YOUTUBE_API_BASE_URL", default_value = streams::config::DEFAULT_YOUTUBE_API_BASE_URL)]
+    #[arg(long, env = "YOUTUBE_API_BASE_URL", default_value = stream_live::config::DEFAULT_YOUTUBE_API_BASE_URL)]
     pub youtube_api_base_url: String,
     /// Seconds between Twitch polls (one Helix call per 100 channels).
     #[arg(long, env = "POLL_TWITCH_SECONDS", default_value = "60", value_parser = seconds)]
@@ -378,7 +378,7 @@ pub struct StreamArgs {
     #[arg(long, env = "POLL_YOUTUBE_SECONDS", default_value = "1800", value_parser = seconds)]
     pub poll_youtube_seconds: Duration,
     /// YouTube Data API units per day the poller may spend (a live search costs 100).
-    #[arg(long, env = "YOUTUBE_DAILY_QUOTA", default_value_t = streams::config::DEFAULT_YOUTUBE_DAILY_QUOTA)]
+    #[arg(long, env = "YOUTUBE_DAILY_QUOTA", default_value_t = stream_live::config::DEFAULT_YOUTUBE_DAILY_QUOTA)]
     pub youtube_daily_quota: u32,
 }
 

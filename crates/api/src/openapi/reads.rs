@@ -336,7 +336,7 @@ fn audit(doc: &mut Doc) {
     });
 }
 
-/// Served by `stream::LeanListener` / `stream::router`, outside this crate's router.
+/// Served by `sse::LeanListener` / `sse::router`, outside this crate's router.
 fn stream(doc: &mut Doc) {
     doc.get("/v1/stream", |op| {
         op.id("stream")

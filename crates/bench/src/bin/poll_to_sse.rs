@@ -7,7 +7,7 @@
 //!
 //! One process wired like `standings serve --role all` (`main.rs::run_service`): the `core`
 //! projector loop (`projections::runner::run`, woken by `events_appended`), the hub with the
-//! response-cache observer and `stream::run_feed`, the api router behind `LeanListener`. The
+//! response-cache observer and `sse::run_feed`, the api router behind `LeanListener`. The
 //! upstream is the simulator (frozen: nothing moves unless forced) with a tournament of
 //! `--players` of its players; the poller is the real one, its cycles driven with
 //! `Poller::run_cycle` (what `Poller::run` calls on its cadence). An SSE client on its own
@@ -145,21 +145,20 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
         500,
         stop_rx.clone(),
     ));
-    let hub = stream::Hub::new(stream::HubConfig::default());
+    let hub = sse::Hub::new(sse::HubConfig::default());
     let cache = Arc::new(api::ResponseCache::default());
     let invalidated = cache.clone();
     hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
-    tokio::spawn(stream::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
-    let stream_state = stream::StreamState {
+    tokio::spawn(sse::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
+    let stream_state = sse::StreamState {
         hub: hub.clone(),
         pool: pool.clone(),
     };
     let app = api::router(api::AppState::with_cache(pool.clone(), cache))
-        .merge(stream::router(stream_state.clone()));
+        .merge(sse::router(stream_state.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let api_addr = listener.local_addr()?;
-    let listener =
-        stream::LeanListener::new(listener, stream_state, stream::LeanOptions::default())?;
+    let listener = sse::LeanListener::new(listener, stream_state, sse::LeanOptions::default())?;
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let poller = Poller::new(

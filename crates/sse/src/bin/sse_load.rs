@@ -73,20 +73,20 @@ fn number(args: &[String], name: &str, default: usize) -> Result<usize, Error> {
 async fn server(args: &[String]) -> Result<(), Error> {
     use axum::routing::post;
     let bind = flag(args, "--bind").unwrap_or("127.0.0.1:0");
-    let hub = stream::Hub::new(stream::HubConfig::default());
+    let hub = sse::Hub::new(sse::HubConfig::default());
     hub.start(0, 0, Vec::new());
     // Never connected: unfiltered fresh streams do not touch the database.
     let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://127.0.0.1:1/none")?;
     let publisher = hub.clone();
-    let state = stream::StreamState {
+    let state = sse::StreamState {
         hub: hub.clone(),
         pool,
     };
-    let app = stream::router(state.clone()).route(
+    let app = sse::router(state.clone()).route(
         "/publish",
         post(move || async move {
             let id = publisher.head_id() + 1;
-            publisher.publish([stream::Nudge {
+            publisher.publish([sse::Nudge {
                 id,
                 kind: projections::nudge::NudgeKind::Standings,
                 tournament_ids: None,
@@ -107,14 +107,10 @@ async fn server(args: &[String]) -> Result<(), Error> {
         }
     });
     if lean {
-        let listener = stream::LeanListener::new(listener, state, stream::LeanOptions::default())?;
+        let listener = sse::LeanListener::new(listener, state, sse::LeanOptions::default())?;
         axum::serve(listener, app).await?;
     } else {
-        axum::serve(
-            stream::StallGuard::new(listener, Duration::from_secs(30)),
-            app,
-        )
-        .await?;
+        axum::serve(sse::StallGuard::new(listener, Duration::from_secs(30)), app).await?;
     }
     Ok(())
 }

@@ -9,9 +9,7 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::serve::ListenerExt;
 use sqlx::PgPool;
-use stream::{
-    FeedOptions, Hub, HubConfig, LeanListener, LeanOptions, Nudge, StallGuard, StreamState,
-};
+use sse::{FeedOptions, Hub, HubConfig, LeanListener, LeanOptions, Nudge, StallGuard, StreamState};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
@@ -54,7 +52,7 @@ async fn serve_on(pool: PgPool, config: HubConfig, poll: Option<Duration>, front
     let (stop, stop_rx) = watch::channel(false);
     match poll {
         Some(poll_interval) => {
-            tokio::spawn(stream::run_feed_with(
+            tokio::spawn(sse::run_feed_with(
                 pool.clone(),
                 hub.clone(),
                 stop_rx,
@@ -73,7 +71,7 @@ async fn serve_on(pool: PgPool, config: HubConfig, poll: Option<Duration>, front
         pool: pool.clone(),
     };
     // `ConnectInfo<SocketAddr>` works through both listeners (wrapped in `tap_io`).
-    let app = stream::router(state.clone())
+    let app = sse::router(state.clone())
         .route(
             "/ping",
             axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {

@@ -21,11 +21,11 @@
 //!
 //! Wiring (binary):
 //! ```ignore
-//! let hub = stream::Hub::new(stream::HubConfig::default());
-//! background.spawn(stream::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
-//! let state = stream::StreamState { hub: hub.clone(), pool: pool.clone() };
-//! let app = api_router.merge(stream::router(state.clone()));
-//! let listener = stream::LeanListener::new(tcp_listener, state, stream::LeanOptions::default())?;
+//! let hub = sse::Hub::new(sse::HubConfig::default());
+//! background.spawn(sse::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
+//! let state = sse::StreamState { hub: hub.clone(), pool: pool.clone() };
+//! let app = api_router.merge(sse::router(state.clone()));
+//! let listener = sse::LeanListener::new(tcp_listener, state, sse::LeanOptions::default())?;
 //! axum::serve(listener, app)
 //!     .with_graceful_shutdown(async move { shutdown_signal().await; hub.close() })
 //!     .await?;

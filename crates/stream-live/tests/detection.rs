@@ -9,7 +9,7 @@ use common::{wait_for, Env};
 use domain::streams::Platform;
 use domain::tournament::TournamentAction;
 use serde_json::{json, Value};
-use streams::{CycleError, PlatformError, StreamsConfig};
+use stream_live::{CycleError, PlatformError, StreamsConfig};
 
 const AOE: &str = "Age of Empires II";
 

@@ -12,8 +12,8 @@ use domain::tournament::{
 use domain::EventMetadata;
 use projections::core::Core;
 use projections::runner::catch_up;
+use sse::{FeedOptions, Hub, HubConfig, StreamState};
 use store::EventStore;
-use stream::{FeedOptions, Hub, HubConfig, StreamState};
 use tokio::sync::watch;
 
 const OWNER: &str = "11111111-1111-1111-1111-111111111111";
@@ -89,7 +89,7 @@ async fn projector_nudges_reach_filtered_streams() {
 
     let hub = Hub::new(HubConfig::default());
     let (_stop, stop_rx) = watch::channel(false);
-    tokio::spawn(stream::run_feed_with(
+    tokio::spawn(sse::run_feed_with(
         pool.clone(),
         hub.clone(),
         stop_rx,
@@ -100,7 +100,7 @@ async fn projector_nudges_reach_filtered_streams() {
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1/stream", listener.local_addr().unwrap());
-    let app = stream::router(StreamState {
+    let app = sse::router(StreamState {
         hub: hub.clone(),
         pool: pool.clone(),
     });

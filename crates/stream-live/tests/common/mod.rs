@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use sim::{StreamsFake, StreamsFakeConfig};
 use sqlx::PgPool;
 use store::EventStore;
-use streams::{StreamPoller, StreamsConfig, TwitchConfig, YoutubeConfig};
+use stream_live::{StreamPoller, StreamsConfig, TwitchConfig, YoutubeConfig};
 
 pub const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 
