@@ -1,7 +1,7 @@
-//! `GET …/standings?as_of=<datetime>`: the table as it stood at a past instant, rebuilt from
-//! the event log: the tournament's configuration, roster and teams from its events recorded
-//! by then, each player's figures from their last observation by then, and only the matches
-//! the service had recorded by then. Live indicators are not historical: they read false.
+//! `GET …/standings/as-of?as_of=<datetime>` (and the older `…/standings?as_of=`): the table as
+//! it stood at a past instant, rebuilt from the event log: the tournament's configuration,
+//! roster and teams from its events recorded by then, each player's figures from their last
+//! observation by then, and only the matches the service had recorded by then. Live indicators are not historical: they read false.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! `GET /v1/tournaments/{slug}/events`: the audit trail of a tournament, straight from the
+//! `GET /v1/tournaments/{tournament_slug}/events`: the audit trail of a tournament, straight from the
 //! event log: who changed what, when, paged by log position.
 
 use std::collections::HashMap;
@@ -21,7 +21,7 @@ use crate::wire::ser_dt;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/tournaments/{slug}/events", get(events))
+    Router::new().route("/v1/tournaments/{tournament_slug}/events", get(events))
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -1,4 +1,4 @@
-//! `GET /v1/tournaments/{slug}/standings/history`: the bump chart (seed contract §4.6): the
+//! `GET /v1/tournaments/{tournament_slug}/standings/history`: the bump chart (seed contract §4.6): the
 //! table's positions over time, with daily buckets plus a bucket whenever positions change.
 
 use std::collections::BTreeSet;
@@ -22,10 +22,15 @@ use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/tournaments/{slug}/standings/history", get(history))
+    Router::new().route(
+        "/v1/tournaments/{tournament_slug}/standings/history",
+        get(history),
+    )
 }
 
+// Document identity: `current_rating` is optional in the original's schema.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["current_rating"]))]
 pub(crate) struct StandingHistoryPoint {
     position: usize,
     peak_rating: Option<i64>,
@@ -40,7 +45,12 @@ pub(crate) struct PlayerStandingHistory {
     points: Vec<StandingHistoryPoint>,
 }
 
+// Document identity: Both combined figures are optional in the original's schema.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(
+    rename = "TeamStandingHistoryPoint",
+    transform = crate::openapi::optional(&["combined_peak_elo", "combined_current_elo"])
+)]
 pub(crate) struct TeamHistoryPoint {
     position: usize,
     combined_peak_elo: Option<i64>,

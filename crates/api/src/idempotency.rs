@@ -237,7 +237,7 @@ fn uuid_shaped(text: &str) -> Option<uuid::Uuid> {
 
 /// The contract's v1 error envelope, which its idempotency errors always use.
 fn envelope(request_id: &str, code: &str, message: &str) -> Response {
-    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let timestamp = crate::wire::iso(&chrono::Utc::now());
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(json!({

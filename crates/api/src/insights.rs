@@ -27,13 +27,22 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/v1/tournaments/{slug}/teams/standings",
+            "/v1/tournaments/{tournament_slug}/teams/standings",
             get(team_standings),
         )
-        .route("/v1/tournaments/{slug}/civ-stats", get(civ_stats))
-        .route("/v1/tournaments/{slug}/head-to-head", get(head_to_head))
-        .route("/v1/tournaments/{slug}/progression", get(progression))
-        .route("/v1/tournaments/{slug}/summary", get(summary))
+        .route(
+            "/v1/tournaments/{tournament_slug}/civ-stats",
+            get(civ_stats),
+        )
+        .route(
+            "/v1/tournaments/{tournament_slug}/head-to-head",
+            get(head_to_head),
+        )
+        .route(
+            "/v1/tournaments/{tournament_slug}/progression",
+            get(progression),
+        )
+        .route("/v1/tournaments/{tournament_slug}/summary", get(summary))
 }
 
 async fn loaded(state: &AppState, t: &TournamentRead) -> ApiResult<Loaded> {
@@ -81,10 +90,13 @@ fn civ_list(data: &Loaded, counts: &BTreeMap<i64, (i64, i64)>) -> Vec<CivStat> {
     list
 }
 
+// Document identity: `alias` is nullable in the original's schema (ours falls back to the roster
+// name).
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct TeamMemberRead {
     tournament_player_id: i64,
     profile_id: Option<i64>,
+    #[schemars(with = "Option<String>")]
     alias: String,
     country: Option<String>,
     current_rating: Option<i64>,
@@ -108,6 +120,8 @@ pub(crate) struct TeamStandingRow {
     combined_losses: i64,
     civs: Vec<CivStat>,
     members: Vec<TeamMemberRead>,
+    /// Win percentage (0–100, 1 dp) over the team's combined in-window games; null when none.
+    #[schemars(extend("readOnly" = true))]
     win_pct: Option<f64>,
 }
 
@@ -292,17 +306,21 @@ async fn civ_stats_body(state: &AppState, t: TournamentRead) -> ApiResult<CivSta
     Ok(body)
 }
 
+// Document identity: `team_id` (the game's team number) is optional and nullable in the original's
+// schema.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["team_id"]))]
 pub(crate) struct HeadToHeadPlayer {
     tournament_player_id: i64,
     profile_id: i64,
     name: String,
+    #[schemars(with = "Option<i64>")]
     team_id: i64,
     civilization_id: i64,
     civilization_name: Option<String>,
     old_rating: Option<i64>,
     new_rating: Option<i64>,
-    #[schemars(with = "Option<crate::openapi::shapes::Outcome>")]
+    #[schemars(with = "Option<crate::openapi::shapes::MatchOutcome>")]
     outcome: Option<String>,
 }
 
@@ -401,8 +419,8 @@ async fn head_to_head_body(
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct RatingPoint {
-    #[serde(serialize_with = "ser_opt_dt")]
-    completed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_dt")]
+    completed_at: DateTime<Utc>,
     rating: i64,
 }
 
@@ -448,7 +466,7 @@ async fn progression_body(
             .iter()
             .filter_map(|(_, m, me)| {
                 Some(RatingPoint {
-                    completed_at: m.completed_at,
+                    completed_at: m.completed_at?,
                     rating: me.new_rating?,
                 })
             })
@@ -456,7 +474,7 @@ async fn progression_body(
         if points.is_empty() {
             continue;
         }
-        last_polled_at = last_polled_at.max(points.last().and_then(|p| p.completed_at));
+        last_polled_at = last_polled_at.max(points.last().map(|p| p.completed_at));
         series.push(PlayerProgression {
             tournament_player_id: r.id,
             profile_id: profile,
@@ -472,8 +490,10 @@ async fn progression_body(
     Ok(envelope)
 }
 
+// Inline, as the original's `int | float`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(inline)]
 pub(crate) enum CardValue {
     Int(i64),
     Float(f64),
@@ -487,7 +507,9 @@ pub(crate) struct SummaryCard {
     value: CardValue,
 }
 
+// Document identity: the run's bounds are optional in the original's schema.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["streak_start", "streak_end"]))]
 pub(crate) struct StreakSummaryCard {
     #[serde(flatten)]
     card: SummaryCard,
@@ -497,7 +519,9 @@ pub(crate) struct StreakSummaryCard {
     streak_end: Option<DateTime<Utc>>,
 }
 
+// Document identity: `highest_current_rating` is optional in the original's schema.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["highest_current_rating"]))]
 pub(crate) struct TournamentSummary {
     #[serde(serialize_with = "ser_opt_dt")]
     last_polled_at: Option<DateTime<Utc>>,

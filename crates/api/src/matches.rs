@@ -1,4 +1,4 @@
-//! `/v1/tournaments/{slug}/matches`, `/matches/{match_id}` and `/live`: matches that involve a
+//! `/v1/tournaments/{tournament_slug}/matches`, `/matches/{match_id}` and `/live`: matches that involve a
 //! rostered profile (not windowed, any leaderboard), newest first.
 
 use std::collections::HashMap;
@@ -23,9 +23,12 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/tournaments/{slug}/matches", get(list))
-        .route("/v1/tournaments/{slug}/matches/{match_id}", get(detail))
-        .route("/v1/tournaments/{slug}/live", get(live))
+        .route("/v1/tournaments/{tournament_slug}/matches", get(list))
+        .route(
+            "/v1/tournaments/{tournament_slug}/matches/{match_id}",
+            get(detail),
+        )
+        .route("/v1/tournaments/{tournament_slug}/live", get(live))
 }
 
 #[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
@@ -35,7 +38,7 @@ pub struct MatchPlayerRead {
     pub profile_id: i64,
     pub civilization_id: i64,
     pub team_id: i64,
-    #[schemars(with = "Option<crate::openapi::shapes::Outcome>")]
+    #[schemars(with = "Option<crate::openapi::shapes::MatchOutcome>")]
     pub outcome: Option<String>,
     pub old_rating: Option<i64>,
     pub new_rating: Option<i64>,
@@ -61,11 +64,15 @@ pub struct MatchRead {
     pub players: Vec<MatchPlayerRead>,
 }
 
+// Document identity: `last_polled_at` is optional and nullable in the original's schema (we always
+// send a time).
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["last_polled_at"]))]
 pub(crate) struct MatchDetail {
     #[serde(flatten)]
     read: MatchRead,
     #[serde(serialize_with = "ser_dt")]
+    #[schemars(with = "Option<DateTime<Utc>>")]
     last_polled_at: DateTime<Utc>,
 }
 

@@ -1,4 +1,4 @@
-//! `/v1/tournaments/{slug}/players` and `/players/{tournament_player_id}`: roster entries with
+//! `/v1/tournaments/{tournament_slug}/players` and `/players/{tournament_player_id}`: roster entries with
 //! their polled identity and ladder ratings.
 
 use std::collections::HashMap;
@@ -25,9 +25,9 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/tournaments/{slug}/players", get(list))
+        .route("/v1/tournaments/{tournament_slug}/players", get(list))
         .route(
-            "/v1/tournaments/{slug}/players/{tournament_player_id}",
+            "/v1/tournaments/{tournament_slug}/players/{tournament_player_id}",
             get(detail),
         )
 }
@@ -70,7 +70,10 @@ struct RosterPlayer {
     updated_at: Option<DateTime<Utc>>,
 }
 
+// Document identity: `presentation` and `ratings` are optional in the original's schema (pydantic
+// defaults).
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["presentation", "ratings"]))]
 pub(crate) struct PlayerRead {
     tournament_player_id: i64,
     profile_id: Option<i64>,
@@ -89,12 +92,15 @@ pub(crate) struct PlayerRead {
     ratings: Vec<PlayerRatingRead>,
 }
 
+// Document identity: `last_polled_at` and `recent_matches` are optional in the original's schema.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["last_polled_at", "recent_matches"]))]
 pub(crate) struct PlayerDetail {
     #[serde(flatten)]
     player: PlayerRead,
     #[serde(serialize_with = "ser_opt_dt")]
     last_polled_at: Option<DateTime<Utc>>,
+    #[schemars(extend("default" = []))]
     recent_matches: Vec<MatchRead>,
 }
 

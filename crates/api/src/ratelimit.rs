@@ -1,7 +1,7 @@
 //! Per-client, per-route rate limits (seed contract §1.0.4).
 //!
 //! - **Key**: the client IP, the method and the *matched route pattern*
-//!   (`GET /v1/tournaments/{slug}/standings`), so every route has its own budget.
+//!   (`GET /v1/tournaments/{tournament_slug}/standings`), so every route has its own budget.
 //! - **Client IP**: the socket peer, unless the peer is a trusted proxy (`TRUSTED_PROXIES`,
 //!   default loopback and private ranges): then `CF-Connecting-IP`, else the nearest
 //!   untrusted hop of `X-Forwarded-For` (read right to left; with one proxy that is the
@@ -426,14 +426,23 @@ mod tests {
         let l = limiter(300, "");
         assert_eq!(l.limit_for(&Method::POST, "/v1/tournaments"), 5);
         assert_eq!(l.limit_for(&Method::GET, "/v1/tournaments"), 300);
-        assert_eq!(l.limit_for(&Method::DELETE, "/v1/tournaments/{slug}"), 3);
-        assert_eq!(l.limit_for(&Method::PATCH, "/v1/tournaments/{slug}"), 20);
         assert_eq!(
-            l.limit_for(&Method::POST, "/v1/tournaments/{slug}/teams"),
+            l.limit_for(&Method::DELETE, "/v1/tournaments/{tournament_slug}"),
+            3
+        );
+        assert_eq!(
+            l.limit_for(&Method::PATCH, "/v1/tournaments/{tournament_slug}"),
+            20
+        );
+        assert_eq!(
+            l.limit_for(&Method::POST, "/v1/tournaments/{tournament_slug}/teams"),
             10
         );
         assert_eq!(
-            l.limit_for(&Method::DELETE, "/v1/tournaments/{slug}/owners/{user_id}"),
+            l.limit_for(
+                &Method::DELETE,
+                "/v1/tournaments/{tournament_slug}/owners/{user_id}"
+            ),
             5
         );
         let a = Some(ip("198.51.100.7"));

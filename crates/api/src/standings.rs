@@ -1,4 +1,4 @@
-//! `GET /v1/tournaments/{slug}/standings`: the contract's `StandingRow`s (seed contract §4.2-4.4),
+//! `GET /v1/tournaments/{tournament_slug}/standings`: the contract's `StandingRow`s (seed contract §4.2-4.4),
 //! computed from the core read model with the pure rules of `domain::standings`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,15 @@ use crate::wire::ser_opt_dt;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/tournaments/{slug}/standings", get(standings))
+    Router::new()
+        .route(
+            "/v1/tournaments/{tournament_slug}/standings",
+            get(standings),
+        )
+        .route(
+            "/v1/tournaments/{tournament_slug}/standings/as-of",
+            get(standings_as_of),
+        )
 }
 
 async fn standings(
@@ -36,12 +44,10 @@ async fn standings(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    // `?as_of=` here predates `…/standings/as-of` and keeps working, undocumented: a documented
+    // parameter would change the original's generated `get_standings` signature.
     if let Some(text) = params.get("as_of") {
-        let at = crate::writes::parse_datetime(text)
-            .ok_or_else(|| ApiError::query("as_of", "Input should be a valid datetime"))?;
-        let t = find_cached(&state, &slug).await?;
-        let table = crate::as_of::standings(&state.pool, &t, at).await?;
-        return Ok(respond(&table, CacheClass::AuthAware, &headers));
+        return as_of(&state, &slug, text, &headers).await;
     }
     let pool = state.pool.clone();
     cached(
@@ -55,28 +61,61 @@ async fn standings(
     .await
 }
 
+/// `GET …/standings/as-of?as_of=<datetime>`: the table at a past instant (`as_of.rs`).
+async fn standings_as_of(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let text = params
+        .get("as_of")
+        .ok_or_else(|| ApiError::query("as_of", "Field required"))?;
+    as_of(&state, &slug, text, &headers).await
+}
+
+async fn as_of(
+    state: &AppState,
+    slug: &str,
+    text: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let at = crate::writes::parse_datetime(text)
+        .ok_or_else(|| ApiError::query("as_of", "Input should be a valid datetime"))?;
+    let t = find_cached(state, slug).await?;
+    let table = crate::as_of::standings(&state.pool, &t, at).await?;
+    Ok(respond(&table, CacheClass::AuthAware, headers))
+}
+
+/// The team a standings row's player belongs to.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "StandingTeam")]
 pub struct TeamRef {
     pub team_id: i64,
     pub name: String,
     pub initials: String,
 }
 
+// Document identity: `civilization_id` is nullable in the original's schema (ours is always known).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MatchupOpponent {
     pub profile_id: i64,
     pub tournament_player_id: Option<i64>,
     pub name: Option<String>,
+    #[schemars(with = "Option<i64>")]
     pub civilization_id: i64,
     pub civilization_name: Option<String>,
 }
 
+// Document identity: `opponents` is optional in the original's schema (default `[]`).
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::openapi::optional(&["opponents"]))]
 pub struct RecentMatchup {
-    #[schemars(with = "crate::openapi::shapes::Outcome")]
+    #[schemars(with = "crate::openapi::shapes::MatchOutcome")]
     pub outcome: &'static str,
     pub civilization_id: i64,
     pub civilization_name: Option<String>,
+    #[schemars(extend("default" = []))]
     pub opponents: Vec<MatchupOpponent>,
     pub opponent_civilization_id: Option<i64>,
     pub opponent_civilization_name: Option<String>,
@@ -99,6 +138,8 @@ pub struct TournamentRecord {
     #[serde(serialize_with = "ser_opt_dt")]
     pub last_match_at: Option<DateTime<Utc>>,
     pub recent_matchups: Vec<RecentMatchup>,
+    /// Win percentage (0–100, 1 dp) over in-window games; null when none.
+    #[schemars(extend("readOnly" = true))]
     pub win_pct: Option<f64>,
 }
 
@@ -117,7 +158,7 @@ pub struct StandingRow {
     pub wins: i64,
     pub losses: i64,
     pub streak: i64,
-    #[schemars(with = "Vec<crate::openapi::shapes::Outcome>")]
+    #[schemars(with = "Vec<crate::openapi::shapes::MatchOutcome>")]
     pub recent_results: Vec<&'static str>,
     pub tournament_record: TournamentRecord,
     pub rank: Option<i64>,
@@ -131,7 +172,10 @@ pub struct StandingRow {
     pub last_match_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "ser_opt_dt")]
     pub updated_at: Option<DateTime<Utc>>,
+    #[schemars(extend("readOnly" = true))]
     pub games: i64,
+    /// Win percentage (0–100, 1 dp), or null when the player has no games.
+    #[schemars(extend("readOnly" = true))]
     pub win_pct: Option<f64>,
     /// Base roster name: the sort key (not serialized).
     #[serde(skip)]

@@ -18,7 +18,10 @@ use crate::respond::{respond, CacheClass};
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
 
+// Document identity: `presentation` and `host_stream_live` are optional in the original's schema
+// (defaults).
 #[derive(Clone, Debug, Serialize, JsonSchema, sqlx::FromRow)]
+#[schemars(transform = crate::openapi::optional(&["presentation", "host_stream_live"]))]
 pub struct TournamentRead {
     pub id: i64,
     pub slug: String,
@@ -36,6 +39,7 @@ pub struct TournamentRead {
     #[schemars(with = "crate::openapi::shapes::Object")]
     pub presentation: Json<Value>,
     /// Any host channel (`host_stream_urls`) live on any platform.
+    #[schemars(extend("default" = false))]
     pub host_stream_live: bool,
     #[serde(serialize_with = "ser_dt")]
     pub created_at: DateTime<Utc>,
@@ -52,7 +56,7 @@ const COLUMNS: &str = "id, slug, name, leaderboard_id, rank_by, start_date, end_
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/tournaments", get(list))
-        .route("/v1/tournaments/{slug}", get(detail))
+        .route("/v1/tournaments/{tournament_slug}", get(detail))
 }
 
 /// `rank_by` as the contract spells it.

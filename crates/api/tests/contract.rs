@@ -229,12 +229,15 @@ impl Server {
         }
     }
 
+    /// Every answer is checked against `/openapi.json` (`common::schema`).
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
+        let r = self
+            .client
             .get(format!("{}{path}", self.base))
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        schema::checked("GET", path, r).await
     }
 
     async fn json(&self, path: &str) -> (u16, Value) {
@@ -295,7 +298,7 @@ async fn tournaments_list_detail_current_and_404() {
         assert!(hera.get(key).is_some(), "TournamentRead.{key}");
     }
     assert_eq!(hera["rank_by"], "peak_rating");
-    assert_eq!(hera["start_date"], "2026-05-17T06:41:00+00:00");
+    assert_eq!(hera["start_date"], "2026-05-17T06:41:00Z");
     assert_eq!(hera["end_date"], Value::Null);
     assert_eq!(hera["host_stream_live"], false);
 
@@ -802,9 +805,9 @@ async fn standings_history_buckets_positions_and_teams() {
     // event (the match at minute 40); positions never change in between.
     assert_eq!(
         h["buckets"],
-        json!(["2026-05-17T06:41:00+00:00", "2026-05-17T07:20:00+00:00"])
+        json!(["2026-05-17T06:41:00Z", "2026-05-17T07:20:00Z"])
     );
-    assert_eq!(h["last_polled_at"], "2026-05-17T07:20:00+00:00");
+    assert_eq!(h["last_polled_at"], "2026-05-17T07:20:00Z");
     let players = h["players"].as_array().unwrap();
     let ids: Vec<i64> = players
         .iter()

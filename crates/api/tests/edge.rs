@@ -7,7 +7,6 @@ use common::*;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::DateTime;
 use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
@@ -258,7 +257,7 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 
 /// `{param}` → a value of the seed.
 fn concrete(path: &str) -> String {
-    path.replace("{slug}", "hera")
+    path.replace("{tournament_slug}", "hera")
         .replace("{match_id}", &MATCH_ID.to_string())
         .replace("{tournament_player_id}", "10")
         .replace("{team_id}", "20")
@@ -290,46 +289,64 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/stream"),
     ("GET", "/v1/tournaments"),
     ("POST", "/v1/tournaments"),
-    ("GET", "/v1/tournaments/{slug}"),
-    ("PATCH", "/v1/tournaments/{slug}"),
-    ("DELETE", "/v1/tournaments/{slug}"),
-    ("GET", "/v1/tournaments/{slug}/standings"),
-    ("GET", "/v1/tournaments/{slug}/standings/history"),
-    ("GET", "/v1/tournaments/{slug}/teams/standings"),
-    ("GET", "/v1/tournaments/{slug}/civ-stats"),
-    ("GET", "/v1/tournaments/{slug}/summary"),
-    ("GET", "/v1/tournaments/{slug}/head-to-head"),
-    ("GET", "/v1/tournaments/{slug}/progression"),
-    ("GET", "/v1/tournaments/{slug}/players"),
+    ("GET", "/v1/tournaments/{tournament_slug}"),
+    ("PATCH", "/v1/tournaments/{tournament_slug}"),
+    ("DELETE", "/v1/tournaments/{tournament_slug}"),
+    ("GET", "/v1/tournaments/{tournament_slug}/standings"),
+    ("GET", "/v1/tournaments/{tournament_slug}/standings/history"),
+    ("GET", "/v1/tournaments/{tournament_slug}/teams/standings"),
+    ("GET", "/v1/tournaments/{tournament_slug}/civ-stats"),
+    ("GET", "/v1/tournaments/{tournament_slug}/summary"),
+    ("GET", "/v1/tournaments/{tournament_slug}/head-to-head"),
+    ("GET", "/v1/tournaments/{tournament_slug}/progression"),
+    ("GET", "/v1/tournaments/{tournament_slug}/players"),
     (
         "GET",
-        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+        "/v1/tournaments/{tournament_slug}/players/{tournament_player_id}",
     ),
-    ("POST", "/v1/tournaments/{slug}/players"),
+    ("POST", "/v1/tournaments/{tournament_slug}/players"),
     (
         "PATCH",
-        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+        "/v1/tournaments/{tournament_slug}/players/{tournament_player_id}",
     ),
     (
         "DELETE",
-        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+        "/v1/tournaments/{tournament_slug}/players/{tournament_player_id}",
     ),
-    ("GET", "/v1/tournaments/{slug}/matches"),
-    ("GET", "/v1/tournaments/{slug}/matches/{match_id}"),
-    ("GET", "/v1/tournaments/{slug}/live"),
-    ("POST", "/v1/tournaments/{slug}/teams"),
-    ("PATCH", "/v1/tournaments/{slug}/teams/{team_id}"),
-    ("DELETE", "/v1/tournaments/{slug}/teams/{team_id}"),
-    ("POST", "/v1/tournaments/{slug}/teams/{team_id}/members"),
+    ("GET", "/v1/tournaments/{tournament_slug}/matches"),
+    (
+        "GET",
+        "/v1/tournaments/{tournament_slug}/matches/{match_id}",
+    ),
+    ("GET", "/v1/tournaments/{tournament_slug}/live"),
+    ("POST", "/v1/tournaments/{tournament_slug}/teams"),
+    ("PATCH", "/v1/tournaments/{tournament_slug}/teams/{team_id}"),
     (
         "DELETE",
-        "/v1/tournaments/{slug}/teams/{team_id}/members/{tournament_player_id}",
+        "/v1/tournaments/{tournament_slug}/teams/{team_id}",
     ),
-    ("PATCH", "/v1/tournaments/{slug}/teams/{team_id}/captain"),
-    ("DELETE", "/v1/tournaments/{slug}/teams/{team_id}/captain"),
-    ("GET", "/v1/tournaments/{slug}/owners"),
-    ("POST", "/v1/tournaments/{slug}/owners"),
-    ("DELETE", "/v1/tournaments/{slug}/owners/{user_id}"),
+    (
+        "POST",
+        "/v1/tournaments/{tournament_slug}/teams/{team_id}/members",
+    ),
+    (
+        "DELETE",
+        "/v1/tournaments/{tournament_slug}/teams/{team_id}/members/{tournament_player_id}",
+    ),
+    (
+        "PATCH",
+        "/v1/tournaments/{tournament_slug}/teams/{team_id}/captain",
+    ),
+    (
+        "DELETE",
+        "/v1/tournaments/{tournament_slug}/teams/{team_id}/captain",
+    ),
+    ("GET", "/v1/tournaments/{tournament_slug}/owners"),
+    ("POST", "/v1/tournaments/{tournament_slug}/owners"),
+    (
+        "DELETE",
+        "/v1/tournaments/{tournament_slug}/owners/{user_id}",
+    ),
 ];
 
 async fn fetch_doc(s: &Server) -> Value {
@@ -378,7 +395,7 @@ async fn openapi_json_is_3_1_and_documents_every_contract_route() {
             .is_some()
     );
     // Query bounds are the handlers'.
-    let limit = doc["paths"]["/v1/tournaments/{slug}/matches"]["get"]["parameters"]
+    let limit = doc["paths"]["/v1/tournaments/{tournament_slug}/matches"]["get"]["parameters"]
         .as_array()
         .unwrap()
         .iter()
@@ -432,87 +449,6 @@ async fn documented_routes_are_served() {
     }
 }
 
-/// A JSON Schema check of the subset schemars writes, strict about object keys: a property the
-/// document does not list, or a required one that is missing, fails.
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    if schema == &Value::Bool(true) || schema == &json!({}) {
-        return Ok(());
-    }
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        let name = reference.trim_start_matches("#/components/schemas/");
-        return check(doc, &doc["components"]["schemas"][name], value, at);
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
-            let errors: Vec<String> = branches
-                .iter()
-                .filter_map(|b| check(doc, b, value, at).err())
-                .collect();
-            if errors.len() == branches.len() {
-                return Err(format!("{at}: no branch of {key} matches: {errors:?}"));
-            }
-        }
-    }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            return Err(format!("{at}: {value} not in {allowed:?}"));
-        }
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let ok = types.iter().any(|t| match *t {
-            "null" => value.is_null(),
-            "boolean" => value.is_boolean(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "string" => value.is_string(),
-            "array" => value.is_array(),
-            "object" => value.is_object(),
-            _ => false,
-        });
-        if !ok {
-            return Err(format!("{at}: {value} is not {types:?}"));
-        }
-    }
-    if schema.get("format") == Some(&json!("date-time")) {
-        if let Some(text) = value.as_str() {
-            DateTime::parse_from_rfc3339(text).map_err(|e| format!("{at}: {text}: {e}"))?;
-        }
-    }
-    if let Some(object) = value.as_object() {
-        let properties = schema.get("properties").and_then(Value::as_object);
-        if let Some(required) = schema.get("required").and_then(Value::as_array) {
-            for key in required.iter().filter_map(Value::as_str) {
-                if !object.contains_key(key) {
-                    return Err(format!("{at}: required `{key}` is missing"));
-                }
-            }
-        }
-        for (key, field) in object {
-            match properties.and_then(|p| p.get(key)) {
-                Some(sub) => check(doc, sub, field, &format!("{at}.{key}"))?,
-                None => match schema.get("additionalProperties") {
-                    Some(sub) if sub.is_object() => check(doc, sub, field, &format!("{at}.{key}"))?,
-                    // An object schema without listed properties allows any.
-                    Some(Value::Bool(true)) | None if properties.is_none() => {}
-                    Some(Value::Bool(true)) => {}
-                    _ => return Err(format!("{at}: `{key}` is not documented")),
-                },
-            }
-        }
-    }
-    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
-        for (i, item) in array.iter().enumerate() {
-            check(doc, items, item, &format!("{at}[{i}]"))?;
-        }
-    }
-    Ok(())
-}
-
 #[tokio::test]
 async fn real_responses_match_their_documented_schemas() {
     let s = seeded("edge_shapes", Edge::default()).await;
@@ -527,9 +463,13 @@ async fn real_responses_match_their_documented_schemas() {
         if path.ends_with("/matches") {
             urls.push(format!("{}?state=completed&limit=1", concrete(&path)));
         }
+        if path.ends_with("/standings/as-of") {
+            urls = vec![format!("{}?as_of=2026-05-17T07:00:00Z", concrete(&path))];
+        }
         if path.ends_with("/players/{tournament_player_id}") {
             urls.push(concrete(&path).replace("/10", "/12"));
         }
+        let first = urls[0].clone();
         for url in urls {
             let r = s.get(&url).await;
             let status = r.status().as_u16().to_string();
@@ -543,18 +483,18 @@ async fn real_responses_match_their_documented_schemas() {
             };
             // Authenticated reads answer 401 here: their error body is checked too.
             let body: Value = r.json().await.unwrap();
-            check(&doc, schema, &body, &url).unwrap();
+            schema::check(&doc, schema, &body, &url).unwrap();
             checked += usize::from(status == "200");
         }
         // Documented errors have their documented shapes too.
         let public = doc["paths"][&path]["get"].get("security").is_none();
-        if public && path.starts_with("/v1/tournaments/{slug}") {
-            let url = concrete(&path).replacen("/hera", "/nope", 1);
+        if public && path.starts_with("/v1/tournaments/{tournament_slug}") {
+            let url = first.replacen("/hera", "/nope", 1);
             let r = s.get(&url).await;
             assert_eq!(r.status(), 404, "{url}");
             let body: Value = r.json().await.unwrap();
             let schema = &responses["404"]["content"]["application/json"]["schema"];
-            check(&doc, schema, &body, &url).unwrap();
+            schema::check(&doc, schema, &body, &url).unwrap();
         }
     }
     assert!(checked >= 20, "checked {checked} responses");
@@ -575,9 +515,9 @@ async fn real_responses_match_their_documented_schemas() {
     let r = s.get("/v1/tournaments/hera/head-to-head?limit=0").await;
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
-    let schema = &doc["paths"]["/v1/tournaments/{slug}/head-to-head"]["get"]["responses"]["422"]
-        ["content"]["application/json"]["schema"];
-    check(&doc, schema, &body, "422").unwrap();
+    let schema = &doc["paths"]["/v1/tournaments/{tournament_slug}/head-to-head"]["get"]
+        ["responses"]["422"]["content"]["application/json"]["schema"];
+    schema::check(&doc, schema, &body, "422").unwrap();
 }
 
 #[tokio::test]
@@ -728,10 +668,10 @@ async fn metrics_show_requests_open_streams_and_projector_lag() {
     };
     let text = metrics(&s).await;
     for line in [
-        "standings_http_requests_total{method=\"GET\",route=\"/v1/tournaments/{slug}/standings\",status=\"200\"} 3",
-        "standings_http_requests_total{method=\"GET\",route=\"/v1/tournaments/{slug}\",status=\"404\"} 1",
+        "standings_http_requests_total{method=\"GET\",route=\"/v1/tournaments/{tournament_slug}/standings\",status=\"200\"} 3",
+        "standings_http_requests_total{method=\"GET\",route=\"/v1/tournaments/{tournament_slug}\",status=\"404\"} 1",
         "standings_http_requests_total{method=\"GET\",route=\"<unmatched>\",status=\"404\"} 1",
-        "standings_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/tournaments/{slug}/standings\"} 3",
+        "standings_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/tournaments/{tournament_slug}/standings\"} 3",
         "standings_sse_subscribers 0",
         "standings_projector_lag_available 1",
         "standings_projector_lag_events{projector=\"core\",build=\"1\"} 0",

@@ -88,8 +88,8 @@ impl Env {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> reqwest::Response {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(verb, format!("{}{path}", self.base));
         if let Some(user) = user {
             request = request.header("cookie", format!("criticalbit_access={}", self.token(user)));
         }
@@ -99,7 +99,9 @@ impl Env {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        request.send().await.unwrap()
+        // Every answer is checked against `/openapi.json` (`common::schema`).
+        let response = request.send().await.unwrap();
+        schema::checked(method, path, response).await
     }
 
     /// A roster row's id, from the read model (linked rows stay hidden from `/players` until
@@ -1049,6 +1051,15 @@ async fn audit_names_the_actor_and_as_of_shows_the_table_before_a_change() {
     let (status, then) = env.call("GET", &path, None, None).await;
     assert_eq!(status, 200, "{then}");
     assert_eq!(names(&then), vec!["Early"], "the table before Late joined");
+    // The documented operation of its own answers the same; the old parameter stays served.
+    let documented = format!("/v1/tournaments/cup/standings/as-of?as_of={}", at(between));
+    let (status, same) = env.call("GET", &documented, None, None).await;
+    assert_eq!((status, &same), (200, &then));
+    let (status, error) = env
+        .call("GET", "/v1/tournaments/cup/standings/as-of", None, None)
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(error["detail"][0]["loc"], json!(["query", "as_of"]));
     let (status, _) = env
         .call(
             "GET",
@@ -1524,4 +1535,55 @@ async fn framework_rejections_are_json_in_the_contracts_shape() {
         let body: Value = r.json().await.unwrap();
         assert!(body["detail"].is_string(), "{method} {path}: {body}");
     }
+}
+
+/// Issue 12: REST datetimes are written as the original (pydantic v2) writes them: UTC `Z`,
+/// six fraction digits only when the microseconds are not zero; in resources, the audit trail
+/// and error envelopes alike (`common::schema` checks every answer's shape besides).
+#[tokio::test]
+async fn datetimes_are_written_as_pydantic_writes_them() {
+    let env = Env::start("writes_datetimes", None).await;
+    let (status, _) = env
+        .call("POST", "/v1/tournaments", Some(OWNER), Some(cup("cup")))
+        .await;
+    assert_eq!(status, 201);
+    let window = json!({
+        "start_date": "2026-12-04T18:06:59.670779+01:00",
+        "end_date": "2026-12-11T17:06:59",
+    });
+    let (status, updated) = env
+        .call("PATCH", "/v1/tournaments/cup", Some(OWNER), Some(window))
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["start_date"], "2026-12-04T17:06:59.670779Z");
+    assert_eq!(updated["end_date"], "2026-12-11T17:06:59Z");
+    let (_, read) = env.call("GET", "/v1/tournaments/cup", None, None).await;
+    assert_eq!(
+        (&read["start_date"], &read["end_date"]),
+        (&updated["start_date"], &updated["end_date"])
+    );
+    let created = read["created_at"].as_str().unwrap();
+    assert!(schema::is_pydantic_datetime(created), "{created}");
+
+    let (_, audit) = env
+        .call("GET", "/v1/tournaments/cup/events", None, None)
+        .await;
+    for entry in audit["items"].as_array().unwrap() {
+        let at = entry["recorded_at"].as_str().unwrap();
+        assert!(schema::is_pydantic_datetime(at), "{at}");
+    }
+
+    let refused = env
+        .send(
+            "POST",
+            "/v1/tournaments/cup/teams",
+            Some(OWNER),
+            Some(json!({"name": "C", "initials": "C"})),
+            &[("idempotency-key", "nope")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let envelope: Value = refused.json().await.unwrap();
+    let at = envelope["timestamp"].as_str().unwrap();
+    assert!(schema::is_pydantic_datetime(at), "{at}");
 }

@@ -1,5 +1,15 @@
 //! The OpenAPI 3.1 document (`GET /openapi.json`) and the interactive docs (`GET /docs`).
 //!
+//! **Identity with the original.** Front-ends generate their client from the original
+//! service's document (orval: hooks named after `operationId`s, files split by tag, types named
+//! after component schemas, zod validators). Every operation of the original therefore keeps
+//! its path template, `operationId` (FastAPI's `{name}{path}_{method}`, see [`Op::id`]), tags,
+//! parameters, schema names, `required` lists and nullability, spelled as pydantic spells them
+//! (`anyOf: [X, {"type": "null"}]`, no integer formats). What we add is additive: operations of
+//! their own with tags of their own, optional properties, documented statuses, components.
+//! `tests/identity.rs` compares the whole document with the original's
+//! (`tests/reference/seed-openapi.json`); `docs/compatibility.md` lists the additions.
+//!
 //! **How the document is built.** Handlers stay plain axum handlers (they return `Response`s
 //! with the contract's caching and ETags, and parse queries themselves for the contract's 422s),
 //! so aide's `ApiRouter` could infer neither their response bodies nor their query bounds. The
@@ -8,14 +18,15 @@
 //! (each derives `JsonSchema` where it is defined). Nothing is hand-copied except the closed
 //! string sets and error bodies in [`shapes`], and `/v1/stream` (served outside axum).
 //!
-//! What keeps it honest (`tests/openapi.rs`): every documented path and method is answered by
-//! the real router (no 404/405), every route of the contract's table is documented, and every
-//! documented read's real response validates against its schema (field names, nullability,
-//! no undocumented fields).
+//! What keeps it honest: `tests/identity.rs` (above), and `tests/edge.rs`: every documented
+//! path and method is answered by the real router (no 404/405), every route of the contract's
+//! table is documented, and every documented read's real response validates against its schema
+//! (field names, nullability, no undocumented fields, datetimes as pydantic writes them); the
+//! contract and write tests validate every response they receive the same way.
 //!
 //! **Adding a route**: describe it in `reads.rs` (or `writes.rs`) with the handler's own types:
 //! ```ignore
-//! doc.get("/v1/tournaments/{slug}/things", |op| {
+//! doc.get("/v1/tournaments/{tournament_slug}/things", |op| {
 //!     op.id("list_things").tag("things").summary("...")
 //!         .query("limit", "Rows, newest first.", int_in(1, 200, 50))
 //!         .json::<ListEnvelope<ThingRead>>(200, "The things.")
@@ -23,8 +34,10 @@
 //!         .error(404, "Tournament not found");
 //! });
 //! ```
-//! Path parameters (`{slug}`, `{team_id}`, ...) are added from the template; 429 is added to
-//! every rate-limited route.
+//! Path parameters (`{tournament_slug}`, `{team_id}`, ...) are added from the template, with
+//! the 400 axum answers for a segment that is not UTF-8; 429 is added to every rate-limited
+//! route. A response field the original does not have is optional
+//! in the document: `#[schemars(transform = optional(&["field"]))]` on its type.
 
 mod reads;
 pub mod shapes;
@@ -44,7 +57,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{json_schema, JsonSchema, Schema};
+use serde_json::Value;
 
 use crate::AppState;
 
@@ -58,7 +73,9 @@ pub const DESCRIPTION: &str = "Live standings, matches, live lobbies and nudges 
 Empires II: Definitive Edition tournaments.\n\n\
 Reads are public. Writes need a `criticalbit_access` JWT (cookie, or `Authorization: Bearer`). \
 Errors are `{\"detail\": ...}`; rate limits answer 429 `{\"error\": \"Rate limit exceeded: <N> \
-per 1 minute\"}` with `Retry-After`.\n\n\
+per 1 minute\"}` with `Retry-After`. Datetimes are UTC ISO-8601 with `Z` (fraction digits only \
+when the microseconds are not zero). Reads answer `If-None-Match` with 304 when their `ETag` \
+is current.\n\n\
 **Game Content Usage Rules.** Age of Empires II: Definitive Edition © Microsoft Corporation. \
 This service was created under Microsoft's \"Game Content Usage Rules\" \
 (https://www.xbox.com/en-US/developers/rules) using data from Age of Empires II: Definitive \
@@ -102,6 +119,83 @@ async fn openapi_json() -> axum::response::Response {
         .into_response()
 }
 
+/// `#[schemars(transform = optional(&["field", ...]))]` on a response type: these fields are
+/// not `required` in the document although the server always sends them. For fields the
+/// original's schema has as optional (pydantic fields with a default) and fields we added to
+/// one of its schemas: clients' typed fixtures written for the original must still compile.
+pub fn optional(fields: &'static [&'static str]) -> impl FnMut(&mut Schema) {
+    move |schema: &mut Schema| {
+        for field in fields {
+            assert!(
+                schema
+                    .get("properties")
+                    .and_then(|p| p.get(*field))
+                    .is_some(),
+                "optional(): `{field}` is not a property of {schema:?}"
+            );
+        }
+        if let Some(Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|name| !fields.iter().any(|f| name == *f));
+        }
+    }
+}
+
+/// One schema node spelled as pydantic v2 spells it, so that generated code matches the
+/// original's: a nullable value is `anyOf: [X, {"type": "null"}]` (annotations beside it, as
+/// pydantic puts `title`, `default` and `description`), and integers and numbers carry no
+/// `format` (schemars' `int64`, `uint`, `double`; `uint`'s implied `minimum: 0` goes too).
+fn pydantic_spelling(schema: &mut Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let numeric = |t: &Value| t == "integer" || t == "number";
+    let is_numeric = match object.get("type") {
+        Some(Value::Array(types)) => types.iter().any(numeric),
+        Some(t) => numeric(t),
+        None => false,
+    };
+    if is_numeric {
+        if let Some(Value::String(format)) = object.remove("format") {
+            if format.starts_with("uint") && object.get("minimum") == Some(&Value::from(0)) {
+                object.remove("minimum");
+            }
+        }
+    }
+    let Some(Value::Array(types)) = object.get("type") else {
+        return;
+    };
+    if types.len() != 2 || !types.iter().any(|t| t == "null") {
+        return;
+    }
+    let Some(inner_type) = types.iter().find(|t| *t != "null").cloned() else {
+        return;
+    };
+    const ANNOTATIONS: [&str; 5] = ["title", "description", "default", "readOnly", "examples"];
+    let mut inner = serde_json::Map::new();
+    let keys: Vec<String> = object.keys().cloned().collect();
+    for key in keys {
+        if !ANNOTATIONS.contains(&key.as_str()) && !key.starts_with("x-") {
+            if let Some(value) = object.remove(&key) {
+                inner.insert(key, value);
+            }
+        }
+    }
+    inner.insert("type".into(), inner_type);
+    object.insert(
+        "anyOf".into(),
+        Value::Array(vec![
+            Value::Object(inner),
+            json_schema!({"type": "null"}).into(),
+        ]),
+    );
+}
+
+/// The same spelling for a schema written by hand or inlined by `subschema_for`.
+fn spelled(mut schema: Schema) -> Schema {
+    RecursiveTransform(pydantic_spelling).transform(&mut schema);
+    schema
+}
+
 /// The document being written: paths, plus one schema generator for responses (what the
 /// server serializes: every non-skipped field is present) and one for request bodies (what it
 /// deserializes: `Option` fields may be left out).
@@ -117,6 +211,7 @@ fn generator(settings: SchemaSettings) -> SchemaGenerator {
             s.definitions_path = "#/components/schemas/".into();
             s.meta_schema = None;
         })
+        .with_transform(RecursiveTransform(pydantic_spelling))
         .into_generator()
 }
 
@@ -165,6 +260,7 @@ impl Doc {
         let mut op = Op {
             doc: self,
             operation: Operation::default(),
+            method: method.to_string(),
             path: path.to_string(),
             cache: None,
         };
@@ -172,6 +268,13 @@ impl Doc {
             op.operation
                 .parameters
                 .push(ReferenceOr::Item(path_param(name)));
+        }
+        if !path_params(path).is_empty() {
+            // axum's path extractor refuses it before any handler (`middleware.rs` makes it JSON).
+            op.error(
+                400,
+                "A path segment that is not UTF-8 (`Invalid URL: ...`).",
+            );
         }
         describe(&mut op);
         if !crate::ratelimit::is_exempt(path) {
@@ -254,30 +357,29 @@ impl Doc {
     }
 }
 
-const TAGS: [(&str, &str); 9] = [
+/// The original's tags (orval splits generated files by tag), then ours for what we added.
+const TAGS: [(&str, &str); 13] = [
+    ("tournaments", "Tournaments, their standings and insights."),
+    ("players", "The roster with polled identities and ratings."),
+    ("teams", "Teams of a tournament (owner writes)."),
+    ("owners", "Who may edit a tournament (owner only)."),
+    ("matches", "Finished games of rostered players."),
+    (
+        "live",
+        "Open lobbies and games in progress of rostered players.",
+    ),
+    ("leaderboards", "Ladders as the game reports them."),
+    ("civilizations", "Civilizations as the game reports them."),
+    ("me", "The authenticated caller."),
+    ("stream", "Server-sent nudges: refetch when told."),
+    ("features", "Feature flags."),
+    (
+        "audit",
+        "Ours: who changed what and when, and the standings at a past instant.",
+    ),
     (
         "infra",
-        "Service status and metadata (unversioned, not rate limited).",
-    ),
-    (
-        "catalog",
-        "Ladders and civilizations as the game reports them.",
-    ),
-    ("tournaments", "Tournament configuration."),
-    (
-        "standings",
-        "Per-player and per-team tables, and how they moved.",
-    ),
-    (
-        "insights",
-        "Civilization picks, head-to-head games, rating progression, summary cards.",
-    ),
-    ("players", "The roster with polled identities and ratings."),
-    ("matches", "Finished and live games of rostered players."),
-    ("stream", "Server-sent nudges: refetch when told."),
-    (
-        "admin",
-        "Authenticated reads and writes of tournament owners.",
+        "Ours: metrics and the security contact (unversioned, not rate limited).",
     ),
 ];
 
@@ -288,31 +390,25 @@ fn path_params(path: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Path parameters have one meaning everywhere.
+/// Path parameters have one meaning everywhere, and the original's names and schemas.
 fn path_param(name: &str) -> Parameter {
     let (schema, description) = match name {
-        "slug" => (
+        "tournament_slug" => (
             json_schema!({"type": "string"}),
             "Tournament slug. On reads, `current` names the latest started tournament (else the \
              newest created).",
         ),
-        "match_id" => (
-            json_schema!({"type": "integer", "format": "int64"}),
-            "Upstream match id.",
-        ),
-        "tournament_player_id" => (
-            json_schema!({"type": "integer", "format": "int64"}),
-            "Roster entry id.",
-        ),
-        "team_id" => (
-            json_schema!({"type": "integer", "format": "int64"}),
-            "Team id.",
-        ),
+        "match_id" => (json_schema!({"type": "integer"}), "Upstream match id."),
+        "tournament_player_id" => (json_schema!({"type": "integer"}), "Roster entry id."),
+        "team_id" => (json_schema!({"type": "integer"}), "Team id."),
         "user_id" => (
-            json_schema!({"type": "string", "format": "uuid"}),
-            "User id (the JWT `sub`).",
+            json_schema!({"type": "string"}),
+            "User id (the JWT `sub`, a UUID).",
         ),
-        other => panic!("path parameter {{{other}}} has no description in openapi::path_param"),
+        other => panic!(
+            "path parameter {{{other}}} has no description in openapi::path_param (the \
+             original names a tournament `{{tournament_slug}}`)"
+        ),
     };
     Parameter::Path {
         parameter_data: parameter_data(name, description, schema, true),
@@ -326,7 +422,7 @@ fn parameter_data(name: &str, description: &str, schema: Schema, required: bool)
         description: Some(description.into()),
         required,
         deprecated: None,
-        format: ParameterSchemaOrContent::Schema(schema_object(schema)),
+        format: ParameterSchemaOrContent::Schema(schema_object(spelled(schema))),
         example: None,
         examples: Default::default(),
         explode: None,
@@ -342,12 +438,12 @@ fn schema_object(schema: Schema) -> SchemaObject {
     }
 }
 
-fn json_content(schema: Schema) -> indexmap::IndexMap<String, MediaType> {
+fn content(media_type: &str, schema: Schema) -> indexmap::IndexMap<String, MediaType> {
     let mut content = indexmap::IndexMap::new();
     content.insert(
-        "application/json".to_string(),
+        media_type.to_string(),
         MediaType {
-            schema: Some(schema_object(schema)),
+            schema: Some(schema_object(spelled(schema))),
             ..MediaType::default()
         },
     );
@@ -356,27 +452,53 @@ fn json_content(schema: Schema) -> indexmap::IndexMap<String, MediaType> {
 
 /// An integer query parameter within `min..=max`, `default` when absent (422 outside).
 pub fn int_in(min: i64, max: i64, default: i64) -> Schema {
-    json_schema!({"type": "integer", "format": "int64", "minimum": min, "maximum": max,
-                  "default": default})
+    json_schema!({"type": "integer", "minimum": min, "maximum": max, "default": default})
 }
 
-/// An optional integer query parameter.
-pub fn int() -> Schema {
-    json_schema!({"type": "integer", "format": "int64"})
+/// An optional integer query parameter (`null` in the schema, as the original's
+/// `int | None = None`).
+pub fn int_or_null() -> Schema {
+    json_schema!({"anyOf": [{"type": "integer"}, {"type": "null"}]})
+}
+
+/// Error bodies a status may carry (see [`Op::errors`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorBody {
+    /// `{"detail": [ValidationError, ...]}` (`HTTPValidationError`).
+    Validation,
+    /// `{"detail": "..."}` (`HTTPError`).
+    Detail,
+    /// The contract's v1 envelope of `Idempotency-Key` errors (`IdempotencyError`).
+    Envelope,
 }
 
 /// One operation being described (see [`Doc::get`]).
 pub struct Op<'a> {
     doc: &'a mut Doc,
     operation: Operation,
+    method: String,
     path: String,
     cache: Option<&'static str>,
 }
 
 impl Op<'_> {
-    /// A unique, stable `operationId` (client generators name functions after it).
-    pub fn id(&mut self, id: &str) -> &mut Self {
-        self.operation.operation_id = Some(id.into());
+    /// The `operationId`, as FastAPI generated the original's (client generators name hooks
+    /// and functions after it): `{name}{path}_{method}` with every non-word character of the
+    /// path replaced by `_`, e.g. `get_standings` on `GET /v1/tournaments/{tournament_slug}/
+    /// standings` → `get_standings_v1_tournaments__tournament_slug__standings_get`.
+    pub fn id(&mut self, name: &str) -> &mut Self {
+        let path: String = self
+            .path
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.operation.operation_id = Some(format!("{name}{path}_{}", self.method));
         self
     }
 
@@ -395,26 +517,29 @@ impl Op<'_> {
         self
     }
 
-    /// An optional query parameter.
+    /// A query parameter (`required`: 422 when absent).
     pub fn query(&mut self, name: &str, description: &str, schema: Schema) -> &mut Self {
+        self.query_param(name, description, schema, false)
+    }
+
+    pub fn required_query(&mut self, name: &str, description: &str, schema: Schema) -> &mut Self {
+        self.query_param(name, description, schema, true)
+    }
+
+    fn query_param(
+        &mut self,
+        name: &str,
+        description: &str,
+        schema: Schema,
+        required: bool,
+    ) -> &mut Self {
         self.operation
             .parameters
             .push(ReferenceOr::Item(Parameter::Query {
-                parameter_data: parameter_data(name, description, schema, false),
+                parameter_data: parameter_data(name, description, schema, required),
                 allow_reserved: false,
                 style: Default::default(),
                 allow_empty_value: None,
-            }));
-        self
-    }
-
-    /// An optional request header.
-    pub fn header_param(&mut self, name: &str, description: &str, schema: Schema) -> &mut Self {
-        self.operation
-            .parameters
-            .push(ReferenceOr::Item(Parameter::Header {
-                parameter_data: parameter_data(name, description, schema, false),
-                style: Default::default(),
             }));
         self
     }
@@ -427,17 +552,10 @@ impl Op<'_> {
 
     /// A JSON response with a schema written by hand.
     pub fn json_schema(&mut self, status: u16, description: &str, schema: Schema) -> &mut Self {
-        self.response(
-            status,
-            Response {
-                description: description.into(),
-                content: json_content(schema),
-                ..Response::default()
-            },
-        )
+        self.content(status, description, "application/json", schema)
     }
 
-    /// A non-JSON response (`text/plain`, `text/event-stream`, ...).
+    /// A response with a body of `media_type` (`text/plain`, `text/event-stream`, ...).
     pub fn content(
         &mut self,
         status: u16,
@@ -445,19 +563,11 @@ impl Op<'_> {
         media_type: &str,
         schema: Schema,
     ) -> &mut Self {
-        let mut content = indexmap::IndexMap::new();
-        content.insert(
-            media_type.to_string(),
-            MediaType {
-                schema: Some(schema_object(schema)),
-                ..MediaType::default()
-            },
-        );
         self.response(
             status,
             Response {
                 description: description.into(),
-                content,
+                content: content(media_type, schema),
                 ..Response::default()
             },
         )
@@ -474,16 +584,39 @@ impl Op<'_> {
         )
     }
 
-    /// An error response in the contract's shape for `status` (422: the validation list,
-    /// 429: the rate-limit body, anything else: `{"detail": "..."}`).
+    /// An error response in the contract's shape for `status` (422: the validation list as
+    /// the original documents it, 429: the rate-limit body, anything else `{"detail": "..."}`).
     pub fn error(&mut self, status: u16, description: &str) -> &mut Self {
-        let schema = match status {
-            422 => self
-                .doc
-                .responses
-                .subschema_for::<shapes::ValidationErrors>(),
-            429 => self.doc.responses.subschema_for::<shapes::RateLimited>(),
-            _ => self.doc.responses.subschema_for::<shapes::Detail>(),
+        let body = if status == 422 {
+            ErrorBody::Validation
+        } else {
+            ErrorBody::Detail
+        };
+        self.errors(status, description, &[body])
+    }
+
+    /// An error response whose body is one of `bodies` (the first is the original's).
+    pub fn errors(&mut self, status: u16, description: &str, bodies: &[ErrorBody]) -> &mut Self {
+        let mut schemas: Vec<Value> = bodies
+            .iter()
+            .map(|body| {
+                let schema = match body {
+                    ErrorBody::Validation => self
+                        .doc
+                        .responses
+                        .subschema_for::<shapes::HTTPValidationError>(),
+                    ErrorBody::Detail => self.doc.responses.subschema_for::<shapes::Detail>(),
+                    ErrorBody::Envelope => self
+                        .doc
+                        .responses
+                        .subschema_for::<shapes::IdempotencyError>(),
+                };
+                schema.into()
+            })
+            .collect();
+        let schema = match schemas.len() {
+            1 => Schema::try_from(schemas.remove(0)).expect("a subschema is a schema"),
+            _ => json_schema!({"anyOf": schemas}),
         };
         self.json_schema(status, description, schema)
     }
@@ -491,14 +624,9 @@ impl Op<'_> {
     /// A JSON request body of type `T` as the server deserializes it.
     pub fn body<T: JsonSchema>(&mut self, description: &str) -> &mut Self {
         let schema = self.doc.requests.subschema_for::<T>();
-        self.body_schema(description, schema)
-    }
-
-    /// A JSON request body with a schema written by hand.
-    pub fn body_schema(&mut self, description: &str, schema: Schema) -> &mut Self {
         self.operation.request_body = Some(ReferenceOr::Item(RequestBody {
             description: Some(description.into()),
-            content: json_content(schema),
+            content: content("application/json", schema),
             required: true,
             extensions: Default::default(),
         }));
@@ -516,15 +644,14 @@ impl Op<'_> {
     }
 
     /// A read answered from a serialized body with a strong `ETag`: `If-None-Match` → 304.
-    /// `cache` is the 200's `Cache-Control`.
+    /// `cache` is the 200's `Cache-Control`. (`If-None-Match` is not listed as a parameter:
+    /// it would change the original's generated signatures; browsers send it themselves.)
     pub fn conditional(&mut self, cache: &'static str) -> &mut Self {
         self.cache = Some(cache);
-        self.header_param(
-            "If-None-Match",
-            "An `ETag` from an earlier response: 304 when unchanged.",
-            json_schema!({"type": "string"}),
-        );
-        self.empty(304, "Not modified (the `If-None-Match` ETag is current).")
+        self.empty(
+            304,
+            "Not modified: the request's `If-None-Match` names the current `ETag`.",
+        )
     }
 
     /// The 200's `Cache-Control` without conditional requests.
@@ -536,7 +663,10 @@ impl Op<'_> {
     fn rate_limited(&mut self) {
         let mut response = Response {
             description: "Rate limit exceeded for this client and route.".into(),
-            content: json_content(self.doc.responses.subschema_for::<shapes::RateLimited>()),
+            content: content(
+                "application/json",
+                self.doc.responses.subschema_for::<shapes::RateLimited>(),
+            ),
             ..Response::default()
         };
         response.headers.insert(
@@ -625,9 +755,73 @@ mod tests {
     #[test]
     fn path_params_come_from_the_template() {
         assert_eq!(
-            path_params("/v1/tournaments/{slug}/players/{tournament_player_id}"),
-            ["slug", "tournament_player_id"]
+            path_params("/v1/tournaments/{tournament_slug}/players/{tournament_player_id}"),
+            ["tournament_slug", "tournament_player_id"]
         );
         assert!(path_params("/health").is_empty());
+    }
+
+    #[test]
+    fn operation_ids_are_fastapis() {
+        let mut doc = Doc::new();
+        let mut ids = vec![];
+        for (method, path, name) in [
+            ("get", "/", "root"),
+            ("get", "/health", "health_check"),
+            (
+                "get",
+                "/v1/tournaments/{tournament_slug}/civ-stats",
+                "get_civ_stats",
+            ),
+            (
+                "delete",
+                "/v1/tournaments/{tournament_slug}",
+                "delete_tournament",
+            ),
+        ] {
+            doc.operation(method, path, |op| {
+                op.id(name);
+                ids.push(op.operation.operation_id.clone().unwrap());
+            });
+        }
+        assert_eq!(
+            ids,
+            [
+                "root__get",
+                "health_check_health_get",
+                "get_civ_stats_v1_tournaments__tournament_slug__civ_stats_get",
+                "delete_tournament_v1_tournaments__tournament_slug__delete",
+            ]
+        );
+    }
+
+    #[test]
+    fn nullable_values_are_spelled_as_pydantic_spells_them() {
+        let schema = spelled(json_schema!({
+            "type": ["string", "null"], "format": "date-time", "description": "When."
+        }));
+        assert_eq!(
+            Value::from(schema),
+            serde_json::json!({
+                "description": "When.",
+                "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]
+            })
+        );
+        let schema = spelled(json_schema!({
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "format": "int64"},
+                "position": {"type": "integer", "format": "uint", "minimum": 0},
+                "cents": {"type": ["integer", "null"], "format": "int64", "minimum": 0}
+            }
+        }));
+        assert_eq!(
+            Value::from(schema)["properties"],
+            serde_json::json!({
+                "n": {"type": "integer"},
+                "position": {"type": "integer"},
+                "cents": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]}
+            })
+        );
     }
 }

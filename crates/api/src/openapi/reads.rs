@@ -1,10 +1,11 @@
 //! The public reads, the infra routes and the stream, as the routers in this crate serve them.
-//! Response bodies are the handlers' own types; query bounds are the handlers' (`query.rs`).
+//! Response bodies are the handlers' own types; query bounds are the handlers' (`query.rs`);
+//! names, tags and parameters of the original's operations are the original's.
 
 use schemars::json_schema;
 
-use super::shapes::{Health, ServiceStatus};
-use super::{int, int_in, Doc};
+use super::shapes::{Health, MatchState, ServiceStatus};
+use super::{int_in, int_or_null, Doc, ErrorBody, Op};
 use crate::audit::AuditPage;
 use crate::catalog::{CivilizationRead, LeaderboardRead, ListEnvelope};
 use crate::history::StandingsHistory;
@@ -24,6 +25,8 @@ const AUTH_AWARE: &str =
 const LIVE: &str = "public, s-maxage=10, max-age=0, must-revalidate";
 const UNAVAILABLE: &str = "The database is unreachable: `Service temporarily unavailable`.";
 const NO_TOURNAMENT: &str = "`Tournament not found`.";
+/// The original documents a 422 on every operation with parameters.
+const BAD_PATH: &str = "A path value of the wrong type (the original's FastAPI validation).";
 
 pub fn document_reads(doc: &mut Doc) {
     infra(doc);
@@ -37,10 +40,16 @@ pub fn document_reads(doc: &mut Doc) {
     stream(doc);
 }
 
+/// A read of one tournament: 404 for an unknown slug, 503 without a database.
+fn tournament_read<'o, 'a>(op: &'o mut Op<'a>, cache: &'static str) -> &'o mut Op<'a> {
+    op.conditional(cache)
+        .error(404, NO_TOURNAMENT)
+        .error(503, UNAVAILABLE)
+}
+
 fn infra(doc: &mut Doc) {
     doc.get("/", |op| {
         op.id("root")
-            .tag("infra")
             .summary("Service identity")
             .json::<ServiceStatus>(
                 200,
@@ -49,8 +58,7 @@ fn infra(doc: &mut Doc) {
             .cache("no-store");
     });
     doc.get("/health", |op| {
-        op.id("health")
-            .tag("infra")
+        op.id("health_check")
             .summary("Database, pool usage and projector state")
             .description(
                 "`healthy`; `degraded` (still 200) when a projector is parked, with its error; \
@@ -89,8 +97,8 @@ fn infra(doc: &mut Doc) {
             .cache("no-store");
     });
     doc.get("/v1/flags", |op| {
-        op.id("get_flags")
-            .tag("infra")
+        op.id("list_flags")
+            .tag("features")
             .summary("Feature flags")
             .description("`FEATURE_<NAME>` environment variables as `{name: bool}`.")
             .json_schema(
@@ -105,7 +113,7 @@ fn infra(doc: &mut Doc) {
 fn catalog(doc: &mut Doc) {
     doc.get("/v1/leaderboards", |op| {
         op.id("list_leaderboards")
-            .tag("catalog")
+            .tag("leaderboards")
             .summary("Ladders, by id")
             .json::<ListEnvelope<LeaderboardRead>>(200, "Every known leaderboard.")
             .conditional(STATIC)
@@ -113,7 +121,7 @@ fn catalog(doc: &mut Doc) {
     });
     doc.get("/v1/civilizations", |op| {
         op.id("list_civilizations")
-            .tag("catalog")
+            .tag("civilizations")
             .summary("Civilizations, by id")
             .json::<ListEnvelope<CivilizationRead>>(200, "Every known civilization.")
             .conditional(STATIC)
@@ -130,104 +138,90 @@ fn tournaments(doc: &mut Doc) {
             .conditional(STATIC)
             .error(503, UNAVAILABLE);
     });
-    doc.get("/v1/tournaments/{slug}", |op| {
-        op.id("get_tournament")
+    doc.get("/v1/tournaments/{tournament_slug}", |op| {
+        op.id("get_tournament_detail")
             .tag("tournaments")
             .summary("One tournament")
             .json::<TournamentRead>(200, "The tournament.")
-            .conditional(STATIC)
-            .error(404, NO_TOURNAMENT)
-            .error(503, UNAVAILABLE);
+            .error(422, BAD_PATH);
+        tournament_read(op, STATIC);
     });
 }
 
 fn standings(doc: &mut Doc) {
-    doc.get("/v1/tournaments/{slug}/standings", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/standings", |op| {
         op.id("get_standings")
-            .tag("standings")
+            .tag("tournaments")
             .summary("Per-player standings")
             .description("Rows in rank order: the position is the array index.")
-            .query(
-                "as_of",
-                "The table as it stood at this instant, recomputed from the events recorded by \
-                 then (RFC 3339; a naive time reads as UTC).",
-                json_schema!({"type": "string", "format": "date-time"}),
-            )
             .json::<ListEnvelope<StandingRow>>(200, "The table.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(422, "`as_of` is not a datetime.")
-            .error(503, UNAVAILABLE);
+            .error(422, BAD_PATH);
+        tournament_read(op, AUTH_AWARE);
     });
-    doc.get("/v1/tournaments/{slug}/standings/history", |op| {
-        op.id("get_standings_history")
-            .tag("standings")
-            .summary("Positions over time")
-            .json::<StandingsHistory>(200, "Buckets, and each player's and team's positions.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(503, UNAVAILABLE);
-    });
-    doc.get("/v1/tournaments/{slug}/teams/standings", |op| {
+    doc.get(
+        "/v1/tournaments/{tournament_slug}/standings/history",
+        |op| {
+            op.id("get_standings_history")
+                .tag("tournaments")
+                .summary("Positions over time")
+                .json::<StandingsHistory>(200, "Buckets, and each player's and team's positions.")
+                .error(422, BAD_PATH);
+            tournament_read(op, AUTH_AWARE);
+        },
+    );
+    doc.get("/v1/tournaments/{tournament_slug}/teams/standings", |op| {
         op.id("get_team_standings")
-            .tag("standings")
+            .tag("tournaments")
             .summary("Per-team standings")
             .json::<ListEnvelope<TeamStandingRow>>(200, "Teams in rank order.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(503, UNAVAILABLE);
+            .error(422, BAD_PATH);
+        tournament_read(op, AUTH_AWARE);
     });
 }
 
 fn insights(doc: &mut Doc) {
-    doc.get("/v1/tournaments/{slug}/civ-stats", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/civ-stats", |op| {
         op.id("get_civ_stats")
-            .tag("insights")
+            .tag("tournaments")
             .summary("Civilization picks and wins in the window")
             .json::<CivStats>(200, "Overall and per player.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(503, UNAVAILABLE);
+            .error(422, BAD_PATH);
+        tournament_read(op, AUTH_AWARE);
     });
-    doc.get("/v1/tournaments/{slug}/summary", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/summary", |op| {
         op.id("get_summary")
-            .tag("insights")
+            .tag("tournaments")
             .summary("Summary cards")
             .query(
                 "win_rate_min_games",
                 "Games a player needs for the best-win-rate card.",
-                json_schema!({"type": "integer", "format": "int64", "minimum": 1, "default": 5}),
+                json_schema!({"type": "integer", "minimum": 1, "default": 5}),
             )
             .json::<TournamentSummary>(200, "The cards (null when nobody qualifies).")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(422, "`win_rate_min_games` is not an integer ≥ 1.")
-            .error(503, UNAVAILABLE);
+            .error(422, "`win_rate_min_games` is not an integer ≥ 1.");
+        tournament_read(op, AUTH_AWARE);
     });
-    doc.get("/v1/tournaments/{slug}/head-to-head", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/head-to-head", |op| {
         op.id("get_head_to_head")
-            .tag("insights")
+            .tag("tournaments")
             .summary("Games between rostered players")
             .query("limit", "Games, newest first.", int_in(1, 200, 50))
             .json::<ListEnvelope<HeadToHeadMatch>>(200, "The games.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(422, "`limit` outside 1..=200.")
-            .error(503, UNAVAILABLE);
+            .error(422, "`limit` outside 1..=200.");
+        tournament_read(op, AUTH_AWARE);
     });
-    doc.get("/v1/tournaments/{slug}/progression", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/progression", |op| {
         op.id("get_progression")
-            .tag("insights")
+            .tag("tournaments")
             .summary("Rating after each game in the window")
             .json::<ListEnvelope<PlayerProgression>>(200, "One series per player.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(503, UNAVAILABLE);
+            .error(422, BAD_PATH);
+        tournament_read(op, AUTH_AWARE);
     });
 }
 
 fn players(doc: &mut Doc) {
-    doc.get("/v1/tournaments/{slug}/players", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/players", |op| {
         op.id("list_players")
             .tag("players")
             .summary("The roster, by name")
@@ -237,16 +231,14 @@ fn players(doc: &mut Doc) {
             .query(
                 "leaderboard_id",
                 "Only ratings on this ladder (players are listed either way).",
-                int(),
+                int_or_null(),
             )
             .json::<ListEnvelope<PlayerRead>>(200, "Roster entries.")
-            .conditional(AUTH_AWARE)
-            .error(404, NO_TOURNAMENT)
-            .error(422, "`leaderboard_id` is not an integer.")
-            .error(503, UNAVAILABLE);
+            .error(422, "`leaderboard_id` is not an integer.");
+        tournament_read(op, AUTH_AWARE);
     });
     doc.get(
-        "/v1/tournaments/{slug}/players/{tournament_player_id}",
+        "/v1/tournaments/{tournament_slug}/players/{tournament_player_id}",
         |op| {
             op.id("get_player")
                 .tag("players")
@@ -257,86 +249,110 @@ fn players(doc: &mut Doc) {
                     int_in(1, 100, 20),
                 )
                 .json::<PlayerDetail>(200, "The player.")
-                .conditional(AUTH_AWARE)
-                .error(
-                    404,
-                    "`Tournament not found` or `Player not found in this tournament`.",
-                )
                 .error(
                     422,
                     "`tournament_player_id` is not an integer, or `match_limit` outside 1..=100.",
-                )
-                .error(503, UNAVAILABLE);
+                );
+            tournament_read(op, AUTH_AWARE).error(
+                404,
+                "`Tournament not found` or `Player not found in this tournament`.",
+            );
         },
     );
 }
 
 fn matches(doc: &mut Doc) {
-    doc.get("/v1/tournaments/{slug}/matches", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/matches", |op| {
+        let state = op.doc.responses.subschema_for::<Option<MatchState>>();
         op.id("list_matches")
             .tag("matches")
             .summary("Matches of rostered players, newest first")
             .description("Not windowed and not limited to the tournament's ladder by default.")
-            .query("profile_id", "Only matches this profile played.", int())
-            .query("leaderboard_id", "Only matches on this ladder.", int())
             .query(
-                "state",
-                "Only matches in this state.",
-                json_schema!({"type": "string", "enum": ["staging", "in_progress", "completed"]}),
+                "profile_id",
+                "Only matches this profile played.",
+                int_or_null(),
             )
+            .query(
+                "leaderboard_id",
+                "Only matches on this ladder.",
+                int_or_null(),
+            )
+            .query("state", "Only matches in this state.", state)
             .query("limit", "Matches, newest first.", int_in(1, 200, 50))
             .json::<ListEnvelope<MatchRead>>(200, "The matches, players embedded.")
-            .conditional(STATIC)
-            .error(404, NO_TOURNAMENT)
             .error(
                 422,
                 "A filter is not a valid value, or `limit` outside 1..=200.",
-            )
-            .error(503, UNAVAILABLE);
+            );
+        tournament_read(op, STATIC);
     });
-    doc.get("/v1/tournaments/{slug}/matches/{match_id}", |op| {
-        op.id("get_match")
-            .tag("matches")
-            .summary("One match of a rostered player")
-            .json::<MatchDetail>(200, "The match.")
-            .conditional(
+    doc.get(
+        "/v1/tournaments/{tournament_slug}/matches/{match_id}",
+        |op| {
+            op.id("get_match")
+                .tag("matches")
+                .summary("One match of a rostered player")
+                .json::<MatchDetail>(200, "The match.")
+                .error(422, "`match_id` is not an integer.");
+            tournament_read(
+                op,
                 "public, s-maxage=60, max-age=0, must-revalidate when completed, else no-store",
             )
-            .error(404, "`Tournament not found` or `Match not found`.")
-            .error(503, UNAVAILABLE);
-    });
-    doc.get("/v1/tournaments/{slug}/live", |op| {
-        op.id("list_live_matches")
-            .tag("matches")
+            .error(404, "`Tournament not found` or `Match not found`.");
+        },
+    );
+    doc.get("/v1/tournaments/{tournament_slug}/live", |op| {
+        op.id("get_live")
+            .tag("live")
             .summary("Open lobbies and games in progress of rostered players")
             .json::<ListEnvelope<MatchRead>>(200, "Live matches (players usually empty).")
-            .conditional(LIVE)
-            .error(404, NO_TOURNAMENT)
-            .error(503, UNAVAILABLE);
+            .error(422, BAD_PATH);
+        tournament_read(op, LIVE);
     });
 }
 
+/// Ours: the audit trail and the standings at a past instant, as operations of their own.
 fn audit(doc: &mut Doc) {
-    doc.get("/v1/tournaments/{slug}/events", |op| {
+    doc.get("/v1/tournaments/{tournament_slug}/events", |op| {
         op.id("list_tournament_events")
-            .tag("tournaments")
+            .tag("audit")
             .summary("Audit trail: who changed what, when")
             .description("The tournament's events in log order, paged by position.")
             .query(
                 "after",
                 "Log position to continue after (`next_after` of the previous page).",
-                json_schema!({"type": "integer", "format": "int64", "minimum": 0, "default": 0}),
+                json_schema!({"type": "integer", "minimum": 0, "default": 0}),
             )
             .query("limit", "Events per page.", int_in(1, 200, 50))
             .json::<AuditPage>(200, "One page.")
-            .conditional("no-store")
-            .error(404, NO_TOURNAMENT)
-            .error(422, "`after` < 0, or `limit` outside 1..=200.")
-            .error(503, UNAVAILABLE);
+            .error(422, "`after` < 0, or `limit` outside 1..=200.");
+        tournament_read(op, "no-store");
+    });
+    doc.get("/v1/tournaments/{tournament_slug}/standings/as-of", |op| {
+        op.id("get_standings_as_of")
+            .tag("audit")
+            .summary("Per-player standings as they stood at a past instant")
+            .description(
+                "The table recomputed from the events recorded by `as_of`: the roster, teams \
+                 and configuration then, each player's figures as last observed then, the \
+                 matches recorded by then. Live indicators read false. (`GET …/standings?as_of=` \
+                 answers the same, for existing links.)",
+            )
+            .required_query(
+                "as_of",
+                "The instant (RFC 3339; a naive time reads as UTC; years 1 to 9999).",
+                json_schema!({"type": "string", "format": "date-time"}),
+            )
+            .json::<ListEnvelope<StandingRow>>(200, "The table at that instant.")
+            .error(422, "`as_of` is missing or not a datetime.");
+        tournament_read(op, AUTH_AWARE);
     });
 }
 
-/// Served by `sse::LeanListener` / `sse::router`, outside this crate's router.
+/// Served by `sse::LeanListener` / `sse::router`, outside this crate's router. Its parameters
+/// are described, not listed: the original's operation has none, and a listed one would
+/// change the signature of every client generated from it.
 fn stream(doc: &mut Doc) {
     doc.get("/v1/stream", |op| {
         op.id("stream")
@@ -347,41 +363,32 @@ fn stream(doc: &mut Doc) {
                  (`id: H`, `data: {\"last_id\": H}`), or the missed nudges after a resumable \
                  `Last-Event-ID`, or `event: resync` when it cannot be resumed (refetch \
                  everything). Then nudges: `id: <nudge id>`, `event: standings|matches|live`, \
-                 `data: {\"polled_at\": \"<ISO-8601>\", \"tournament_ids\": null | [int, ...]}` \
-                 (`null`: everyone refetches; a list: clients of those `TournamentRead.id`s). \
-                 `: heartbeat` comments keep proxies alive; the server closes after 600 s and \
-                 `EventSource` reconnects. Clients fetch over REST on connect; nudges only say \
-                 when to fetch again.",
-            )
-            .query(
-                "tournament",
-                "Only nudges for these tournaments: comma-separated slugs (at most 20).",
-                json_schema!({"type": "string"}),
-            )
-            .query(
-                "last_event_id",
-                "Resume after this nudge id (the `Last-Event-ID` header wins).",
-                json_schema!({"type": "integer", "format": "int64", "minimum": 0}),
-            )
-            .header_param(
-                "Last-Event-ID",
-                "Resume after this nudge id (sent by `EventSource` on reconnect).",
-                json_schema!({"type": "string"}),
+                 `data: {\"polled_at\": \"<ISO-8601, +00:00>\", \"tournament_ids\": null | \
+                 [int, ...]}` (`null`: everyone refetches; a list: clients of those \
+                 `TournamentRead.id`s). `: heartbeat` comments keep proxies alive; the server \
+                 closes after 600 s and `EventSource` reconnects. Clients fetch over REST on \
+                 connect; nudges only say when to fetch again.\n\n\
+                 Optional query parameters: `tournament` (comma-separated slugs, at most 20: \
+                 only nudges for these tournaments) and `last_event_id` (resume after this \
+                 nudge id; the `Last-Event-ID` header, which `EventSource` sends on \
+                 reconnect, wins).",
             )
             .content(
                 200,
-                "The event stream.",
+                "The event stream: events `hello`, `standings`, `matches`, `live`, `resync`.",
                 "text/event-stream",
                 json_schema!({"type": "string"}),
             )
             .cache("no-store")
             .error(404, "`Tournament not found` (a filter slug is unknown).")
+            .errors(
+                422,
+                "`At most 20 tournaments per stream`.",
+                &[ErrorBody::Detail],
+            )
             .error(
                 503,
                 "Starting, shutting down, or too many open streams; retry.",
             );
-        // Its 422 is `{"detail": "At most 20 tournaments per stream"}`, not the list shape.
-        let detail = op.doc.responses.subschema_for::<super::shapes::Detail>();
-        op.json_schema(422, "More than 20 tournaments in the filter.", detail);
     });
 }

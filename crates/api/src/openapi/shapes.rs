@@ -1,6 +1,8 @@
 //! Schema-only types: the closed sets of strings the handlers write as plain `String`s (named
 //! here so clients get enums, with the names the original service's document used), the error
-//! bodies of `error.rs` / `middleware.rs` / `ratelimit.rs`, and the infra bodies of `infra.rs`.
+//! bodies of `error.rs` / `middleware.rs` / `ratelimit.rs` / `idempotency.rs` (the original's
+//! `HTTPValidationError` and `ValidationError` exactly as it documented them), and the infra
+//! bodies of `infra.rs`.
 //!
 //! Response *resources* never live here: they are the handlers' own types, deriving
 //! `JsonSchema` where they are defined. A test compares real responses with these schemas.
@@ -17,7 +19,7 @@ pub type Object = Map<String, Value>;
 /// A game's result for one player.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum MatchOutcome {
     Win,
     Loss,
 }
@@ -46,22 +48,56 @@ pub struct Detail {
     pub detail: String,
 }
 
-/// One problem with a request (pydantic-like).
+/// One problem with a request, as pydantic reports it (we send `type`, `loc` and `msg`).
 #[derive(Serialize, JsonSchema)]
+#[schemars(transform = super::optional(&["input", "ctx"]))]
 pub struct ValidationError {
+    /// Where: `["query", "limit"]`, `["path", "tournament_player_id"]`, `["body", ...]`.
+    pub loc: Vec<Location>,
+    pub msg: String,
     /// `value_error`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Where: `["query", "limit"]`, `["path", "tournament_player_id"]`, `["body", ...]`.
-    pub loc: Vec<String>,
-    pub msg: String,
+    /// The offending value (pydantic's; we do not send it).
+    #[schemars(with = "Value")]
+    pub input: (),
+    /// pydantic's error context (we do not send it).
+    #[schemars(schema_with = "any_object")]
+    pub ctx: Map<String, Value>,
+}
+
+fn any_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object"})
+}
+
+/// A `loc` step: a field name or a list index.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(inline)]
+pub enum Location {
+    Name(String),
+    Index(i64),
 }
 
 /// 422: `{"detail": [ValidationError, ...]}`.
 #[derive(Serialize, JsonSchema)]
-#[schemars(rename = "HTTPValidationError")]
-pub struct ValidationErrors {
+#[schemars(transform = super::optional(&["detail"]))]
+pub struct HTTPValidationError {
     pub detail: Vec<ValidationError>,
+}
+
+/// 422 for a malformed or reused `Idempotency-Key`: the contract's v1 error envelope
+/// (`error_code` `idempotency_key_invalid` or `idempotency_key_reused`).
+#[derive(Serialize, JsonSchema)]
+pub struct IdempotencyError {
+    pub error_code: String,
+    pub message: String,
+    /// The request's `X-Request-ID`, or `unknown`.
+    pub request_id: String,
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
+    pub timestamp: String,
+    /// Always `null`.
+    pub details: Option<Value>,
 }
 
 /// 429: `{"error": "Rate limit exceeded: <N> per 1 minute"}` (the contract's slowapi body).

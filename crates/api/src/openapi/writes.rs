@@ -1,18 +1,20 @@
 //! The write routes and authenticated reads (seed contract §1.1 rows 6, 11, 13-14, 24-26,
-//! 30-39), and [`WRITE_ROUTES`]: the one table of their methods, axum path patterns and per-IP
+//! 30-39), and [`WRITE_ROUTES`]: the one table of their methods, path patterns and per-IP
 //! limits, which `ratelimit.rs` reads (a route takes its limit at exactly this method and
-//! pattern, same `{param}` names as `writes/mod.rs`).
+//! pattern) and the write router mounts (`writes/mod.rs` uses the same path constants).
 //!
 //! Responses use the handlers' types (`TournamentRead`, `TeamRead`, `MeRead`,
 //! `TournamentOwnerRead`), and request bodies the types the handlers deserialize
-//! (`TournamentCreate`, ..., `TournamentOwnerCreate`; `writes/body.rs` says how absent, `null`
-//! and the contract's bounds appear in their schemas).
+//! (`TournamentCreate`, ..., `TournamentOwnerCreate`; `writes/body.rs` says how their schemas
+//! keep the original's). What every write shares (its limit from [`WRITE_ROUTES`], auth, the
+//! `Idempotency-Key` and body-size errors) is written once, in [`write`]; each route then says
+//! only what is its own.
 //!
 //! A route documented before it is served goes in [`NOT_YET_SERVED`]; the
 //! `documented_routes_are_served` test fails while a listed route is served, or an unlisted
 //! one is not.
 
-use super::Doc;
+use super::{Doc, ErrorBody, Op};
 use crate::me::MeRead;
 use crate::tournaments::TournamentRead;
 use crate::writes::{
@@ -29,17 +31,18 @@ pub struct WriteRoute {
     pub per_minute: u32,
 }
 
-const T: &str = "/v1/tournaments";
-const TOURNAMENT: &str = "/v1/tournaments/{slug}";
-const ROSTER: &str = "/v1/tournaments/{slug}/players";
-const ROSTER_ENTRY: &str = "/v1/tournaments/{slug}/players/{tournament_player_id}";
-const TEAMS: &str = "/v1/tournaments/{slug}/teams";
-const TEAM: &str = "/v1/tournaments/{slug}/teams/{team_id}";
-const MEMBERS: &str = "/v1/tournaments/{slug}/teams/{team_id}/members";
-const MEMBER: &str = "/v1/tournaments/{slug}/teams/{team_id}/members/{tournament_player_id}";
-const CAPTAIN: &str = "/v1/tournaments/{slug}/teams/{team_id}/captain";
-const OWNERS: &str = "/v1/tournaments/{slug}/owners";
-const OWNER: &str = "/v1/tournaments/{slug}/owners/{user_id}";
+pub const TOURNAMENTS: &str = "/v1/tournaments";
+pub const TOURNAMENT: &str = "/v1/tournaments/{tournament_slug}";
+pub const ROSTER: &str = "/v1/tournaments/{tournament_slug}/players";
+pub const ROSTER_ENTRY: &str = "/v1/tournaments/{tournament_slug}/players/{tournament_player_id}";
+pub const TEAMS: &str = "/v1/tournaments/{tournament_slug}/teams";
+pub const TEAM: &str = "/v1/tournaments/{tournament_slug}/teams/{team_id}";
+pub const MEMBERS: &str = "/v1/tournaments/{tournament_slug}/teams/{team_id}/members";
+pub const MEMBER: &str =
+    "/v1/tournaments/{tournament_slug}/teams/{team_id}/members/{tournament_player_id}";
+pub const CAPTAIN: &str = "/v1/tournaments/{tournament_slug}/teams/{team_id}/captain";
+pub const OWNERS: &str = "/v1/tournaments/{tournament_slug}/owners";
+pub const OWNER: &str = "/v1/tournaments/{tournament_slug}/owners/{user_id}";
 
 const fn route(method: &'static str, path: &'static str, per_minute: u32) -> WriteRoute {
     WriteRoute {
@@ -51,7 +54,7 @@ const fn route(method: &'static str, path: &'static str, per_minute: u32) -> Wri
 
 /// The contract's per-route write limits (§1.1 "RL" column).
 pub const WRITE_ROUTES: &[WriteRoute] = &[
-    route("POST", T, 5),
+    route("POST", TOURNAMENTS, 5),
     route("PATCH", TOURNAMENT, 20),
     route("DELETE", TOURNAMENT, 3),
     route("POST", ROSTER, 20),
@@ -73,342 +76,308 @@ pub const NOT_YET_SERVED: &[&str] = &[];
 
 const OWNER_ONLY: &str = "`Not a tournament owner`.";
 const NOT_FOUND: &str = "`Tournament not found` (the slug is literal: `current` is not resolved).";
+const UNAVAILABLE: &str = "The database is unreachable: `Service temporarily unavailable`.";
+/// Every write's 409: a request with the same key has not answered yet.
+const IN_PROGRESS: &str = "`A request with this Idempotency-Key is still in progress`";
 
-fn limited(per_minute: u32) -> String {
-    format!("Owner only. {per_minute} requests per minute per IP. Accepts `Idempotency-Key`.")
+/// 422 bodies of a write: the body's (or a path value's) validation list, the `Idempotency-Key`
+/// envelope, and with [`RULE`] a business rule's `{"detail": "..."}`.
+const INVALID: &[ErrorBody] = &[ErrorBody::Validation, ErrorBody::Envelope];
+const RULE: &[ErrorBody] = &[
+    ErrorBody::Validation,
+    ErrorBody::Detail,
+    ErrorBody::Envelope,
+];
+const BAD_KEY: &str = "an `Idempotency-Key` that is not a UUID or was used for another request";
+
+/// Describes the write `method path` of [`WRITE_ROUTES`] (named `name` as the original's
+/// handler, under `tag`): its limit, authentication, and the errors every write can answer.
+/// `describe` adds the route's own summary, body, success and errors (a status it documents
+/// again replaces the shared one).
+fn write(
+    doc: &mut Doc,
+    method: &'static str,
+    path: &'static str,
+    (name, tag): (&str, &str),
+    describe: impl FnOnce(&mut Op<'_>),
+) {
+    let per_minute = WRITE_ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .unwrap_or_else(|| panic!("{method} {path} is not in WRITE_ROUTES"))
+        .per_minute;
+    doc.operation(&method.to_lowercase(), path, |op| {
+        op.id(name)
+            .tag(tag)
+            .description(&format!(
+                "{per_minute} requests per minute per IP. Accepts `Idempotency-Key`."
+            ))
+            .authenticated()
+            .error(409, &format!("{IN_PROGRESS}."))
+            .error(413, "`Request body too large` (over 1 MiB).")
+            .errors(
+                422,
+                &format!("An invalid body or path value, or {BAD_KEY}."),
+                INVALID,
+            )
+            .error(503, UNAVAILABLE);
+        describe(op);
+    });
+}
+
+/// A route's own 409s, besides the `Idempotency-Key` one.
+fn conflict<'o, 'a>(op: &'o mut Op<'a>, details: &str) -> &'o mut Op<'a> {
+    op.error(409, &format!("{details}, or {IN_PROGRESS}."))
+}
+
+/// The 401 → 404 → 403 order of owner-only routes (seed contract §1.0.7).
+fn owner_only<'o, 'a>(op: &'o mut Op<'a>) -> &'o mut Op<'a> {
+    op.error(403, OWNER_ONLY).error(404, NOT_FOUND)
 }
 
 /// Documents the write routes, `/v1/me` and the owners list.
 pub fn document_writes(doc: &mut Doc) {
     doc.get("/v1/me", |op| {
         op.id("get_me")
-            .tag("admin")
+            .tag("me")
             .summary("The caller: id, owned tournaments, creator flag")
             .authenticated()
             .json::<MeRead>(200, "The caller.")
-            .cache("private, no-store");
+            .cache("private, no-store")
+            .error(503, UNAVAILABLE);
     });
+    tournaments(doc);
+    roster(doc);
+    teams(doc);
+    owners(doc);
+}
 
-    doc.post(T, |op| {
-        op.id("create_tournament")
-            .tag("admin")
-            .summary("Create a tournament (creators only)")
-            .description("Creator allowlist only; the caller becomes its first owner. 5 requests per minute per IP. Accepts `Idempotency-Key`.")
-            .authenticated()
+fn tournaments(doc: &mut Doc) {
+    write(
+        doc,
+        "POST",
+        TOURNAMENTS,
+        ("create_tournament", "tournaments"),
+        |op| {
+            op.summary(
+                "Create a tournament (creator allowlist only; the caller becomes its owner)",
+            )
             .body::<TournamentCreate>("The new tournament.")
             .json::<TournamentRead>(201, "Created.")
-            .error(403, "Not on the creator allowlist.")
-            .error(409, "`Tournament '<slug>' already exists`.")
-            .error(422, "Invalid body, window, ladder, or the creator's 10-tournament ceiling.");
-    });
-    doc.patch(TOURNAMENT, |op| {
-        op.id("update_tournament")
-            .tag("admin")
-            .summary("Update a tournament")
-            .description(&limited(20))
-            .authenticated()
-            .body::<TournamentUpdate>("Only present keys are applied.")
-            .json::<TournamentRead>(200, "Updated.")
-            .error(403, OWNER_ONLY)
-            .error(404, NOT_FOUND)
-            .error(422, "Invalid body or window.");
-    });
-    doc.delete(TOURNAMENT, |op| {
-        op.id("delete_tournament")
-            .tag("admin")
-            .summary("Delete a tournament (roster, teams, owners)")
-            .description(&limited(3))
-            .authenticated()
-            .empty(204, "Deleted.")
-            .error(403, OWNER_ONLY)
-            .error(404, NOT_FOUND);
-    });
-
-    doc.post(ROSTER, |op| {
-        op.id("add_roster_player")
-            .tag("admin")
-            .summary("Add a roster entry")
-            .description(&limited(20))
-            .authenticated()
-            .body::<RosterPlayerCreate>("The roster entry.")
-            .empty(204, "Added.")
-            .error(403, OWNER_ONLY)
-            .error(404, NOT_FOUND)
-            .error(
-                409,
-                "`Player already on the roster` or `Name already on the roster`.",
-            )
-            .error(
+            .error(403, "Not on the creator allowlist.");
+            conflict(op, "`Tournament '<slug>' already exists`").errors(
                 422,
-                "Invalid body, or the roster is at its 100-row ceiling.",
+                &format!(
+                    "An invalid body, window or ladder, the creator's 10-tournament ceiling, \
+                     or {BAD_KEY}."
+                ),
+                RULE,
             );
-    });
-    doc.patch(ROSTER_ENTRY, |op| {
-        op.id("update_roster_player")
-            .tag("admin")
-            .summary("Link a roster entry or replace its presentation")
-            .description(&limited(20))
-            .authenticated()
-            .body::<RosterPlayerUpdate>("Only present, non-null keys are applied.")
-            .empty(204, "Updated.")
-            .error(403, OWNER_ONLY)
-            .error(
-                404,
-                "`Tournament not found` or `Player not found in this tournament`.",
-            )
-            .error(409, "`Player <profile_id> already on the roster`.")
-            .error(
-                422,
-                "`profile_id is immutable once linked`, or an invalid body.",
-            );
-    });
-    doc.delete(ROSTER_ENTRY, |op| {
-        op.id("remove_roster_player")
-            .tag("admin")
-            .summary("Remove a roster entry")
-            .description(&limited(20))
-            .authenticated()
-            .empty(204, "Removed.")
-            .error(403, OWNER_ONLY)
-            .error(
-                404,
-                "`Tournament not found` or `Player not found in this tournament`.",
-            );
-    });
+        },
+    );
+    write(
+        doc,
+        "PATCH",
+        TOURNAMENT,
+        ("update_tournament", "tournaments"),
+        |op| {
+            owner_only(op)
+                .summary("Update a tournament")
+                .body::<TournamentUpdate>("Only present keys are applied.")
+                .json::<TournamentRead>(200, "Updated.")
+                .errors(
+                    422,
+                    &format!("An invalid body, window or ladder, or {BAD_KEY}."),
+                    RULE,
+                );
+        },
+    );
+    write(
+        doc,
+        "DELETE",
+        TOURNAMENT,
+        ("delete_tournament", "tournaments"),
+        |op| {
+            owner_only(op)
+                .summary("Delete a tournament (roster, teams, owners)")
+                .empty(204, "Deleted.");
+        },
+    );
+}
 
-    doc.post(TEAMS, |op| {
-        op.id("create_team")
-            .tag("admin")
+fn roster(doc: &mut Doc) {
+    const NO_PLAYER: &str = "`Tournament not found` or `Player not found in this tournament`.";
+    write(
+        doc,
+        "POST",
+        ROSTER,
+        ("add_roster_player", "players"),
+        |op| {
+            owner_only(op)
+                .summary("Add a roster entry")
+                .body::<RosterPlayerCreate>("The roster entry.")
+                .empty(204, "Added.");
+            conflict(
+                op,
+                "`Player already on the roster` or `Name already on the roster`",
+            )
+            .errors(
+                422,
+                &format!("An invalid body, the roster's 100-row ceiling, or {BAD_KEY}."),
+                RULE,
+            );
+        },
+    );
+    write(
+        doc,
+        "PATCH",
+        ROSTER_ENTRY,
+        ("update_roster_player", "players"),
+        |op| {
+            owner_only(op)
+                .summary("Link a roster entry or replace its presentation")
+                .body::<RosterPlayerUpdate>("Only present, non-null keys are applied.")
+                .empty(204, "Updated.")
+                .error(404, NO_PLAYER);
+            conflict(op, "`Player <profile_id> already on the roster`").errors(
+                422,
+                &format!("`profile_id is immutable once linked`, an invalid body, or {BAD_KEY}."),
+                RULE,
+            );
+        },
+    );
+    write(
+        doc,
+        "DELETE",
+        ROSTER_ENTRY,
+        ("remove_roster_player", "players"),
+        |op| {
+            owner_only(op)
+                .summary("Remove a roster entry")
+                .empty(204, "Removed.")
+                .error(404, NO_PLAYER);
+        },
+    );
+}
+
+fn teams(doc: &mut Doc) {
+    const NO_TEAM: &str = "`Tournament not found` or `Team not found`.";
+    write(doc, "POST", TEAMS, ("create_team", "teams"), |op| {
+        owner_only(op)
             .summary("Create a team")
-            .description(&limited(10))
-            .authenticated()
             .body::<TeamCreate>("The team.")
-            .json::<TeamRead>(201, "Created.")
-            .error(403, OWNER_ONLY)
-            .error(404, NOT_FOUND)
-            .error(422, "Invalid body.");
+            .json::<TeamRead>(201, "Created.");
     });
-    doc.patch(TEAM, |op| {
-        op.id("update_team")
-            .tag("admin")
+    write(doc, "PATCH", TEAM, ("update_team", "teams"), |op| {
+        owner_only(op)
             .summary("Rename a team")
-            .description(&limited(20))
-            .authenticated()
             .body::<TeamUpdate>("Only present keys are applied.")
             .json::<TeamRead>(200, "Updated.")
-            .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found` or `Team not found`.")
-            .error(422, "Invalid body.");
+            .error(404, NO_TEAM);
     });
-    doc.delete(TEAM, |op| {
-        op.id("delete_team")
-            .tag("admin")
+    write(doc, "DELETE", TEAM, ("delete_team", "teams"), |op| {
+        owner_only(op)
             .summary("Delete a team and its memberships")
-            .description(&limited(10))
-            .authenticated()
             .empty(204, "Deleted.")
-            .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found` or `Team not found`.");
+            .error(404, NO_TEAM);
     });
-    doc.post(MEMBERS, |op| {
-        op.id("add_team_member")
-            .tag("admin")
+    write(doc, "POST", MEMBERS, ("add_team_member", "teams"), |op| {
+        owner_only(op)
             .summary("Add a roster entry to a team")
-            .description(&limited(20))
-            .authenticated()
             .body::<TeamMemberCreate>("The roster entry joining the team.")
             .empty(204, "Added.")
-            .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found`, `Team not found` or `Roster player not found in this tournament`.")
-            .error(409, "`Player already on the team`.")
-            .error(422, "Invalid body.");
-    });
-    doc.delete(MEMBER, |op| {
-        op.id("remove_team_member")
-            .tag("admin")
-            .summary("Remove a team member")
-            .description(&limited(20))
-            .authenticated()
-            .empty(204, "Removed.")
-            .error(403, OWNER_ONLY)
             .error(
                 404,
-                "`Tournament not found`, `Team not found` or `Player not found on this team`.",
+                "`Tournament not found`, `Team not found` or `Roster player not found in this \
+                 tournament`.",
             );
+        conflict(op, "`Player already on the team`");
     });
-    doc.patch(CAPTAIN, |op| {
-        op.id("set_team_captain")
-            .tag("admin")
+    write(
+        doc,
+        "DELETE",
+        MEMBER,
+        ("remove_team_member", "teams"),
+        |op| {
+            owner_only(op)
+                .summary("Remove a team member")
+                .empty(204, "Removed.")
+                .error(
+                    404,
+                    "`Tournament not found`, `Team not found` or `Player not found on this team`.",
+                );
+        },
+    );
+    write(doc, "PATCH", CAPTAIN, ("set_team_captain", "teams"), |op| {
+        owner_only(op)
             .summary("Make a member the team's captain")
-            .description(&limited(20))
-            .authenticated()
             .body::<TeamCaptainSet>("The member becoming captain.")
             .empty(204, "Set (a no-op when already captain).")
-            .error(403, OWNER_ONLY)
             .error(
                 404,
                 "`Tournament not found`, `Team not found` or not a member.",
-            )
-            .error(422, "Invalid body.");
+            );
     });
-    doc.delete(CAPTAIN, |op| {
-        op.id("clear_team_captain")
-            .tag("admin")
-            .summary("Clear the team's captain")
-            .description(&limited(20))
-            .authenticated()
-            .empty(204, "Cleared (a no-op without a captain).")
-            .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found` or `Team not found`.");
-    });
+    write(
+        doc,
+        "DELETE",
+        CAPTAIN,
+        ("clear_team_captain", "teams"),
+        |op| {
+            owner_only(op)
+                .summary("Clear the team's captain")
+                .empty(204, "Cleared (a no-op without a captain).")
+                .error(404, NO_TEAM);
+        },
+    );
+}
 
+fn owners(doc: &mut Doc) {
     doc.get(OWNERS, |op| {
-        op.id("list_owners")
-            .tag("admin")
+        op.id("list_tournament_owners")
+            .tag("owners")
             .summary("The tournament's owners, oldest first")
             .authenticated()
             .json::<Vec<TournamentOwnerRead>>(200, "The owners.")
             .cache("no-store")
-            .error(403, OWNER_ONLY)
-            .error(404, NOT_FOUND);
-    });
-    doc.post(OWNERS, |op| {
-        op.id("grant_owner")
-            .tag("admin")
-            .summary("Make a user an owner")
-            .description(&limited(5))
-            .authenticated()
-            .body::<TournamentOwnerCreate>("The user becoming an owner.")
-            .empty(204, "Granted.")
-            .error(403, OWNER_ONLY)
-            .error(404, NOT_FOUND)
-            .error(409, "`User is already an owner`.")
-            .error(422, "Invalid body.");
-    });
-    doc.delete(OWNER, |op| {
-        op.id("revoke_owner")
-            .tag("admin")
-            .summary("Revoke an owner (never the last)")
-            .description(&limited(5))
-            .authenticated()
-            .empty(204, "Revoked.")
-            .error(403, OWNER_ONLY)
-            .error(404, "`Tournament not found` or `User is not an owner`.")
             .error(
                 422,
-                "`Cannot revoke the last owner — the tournament would become uneditable`.",
-            );
+                "A path value of the wrong type (the original's validation).",
+            )
+            .error(503, UNAVAILABLE);
+        owner_only(op);
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::Value;
-
-    /// The contract's request bodies (seed contract §1.3): names, fields, which are required
-    /// and which accept `null`. Front-ends generate clients from these (orval), so a rename or
-    /// a change of nullability must be deliberate: it fails here first.
-    #[test]
-    fn request_bodies_are_the_contracts() {
-        let document = serde_json::to_value(super::super::document()).unwrap();
-        let schemas = &document["components"]["schemas"];
-        /// `(field, required, nullable)`.
-        type Field = (&'static str, bool, bool);
-        let bodies: [(&str, &[Field]); 9] = [
-            (
-                "TournamentCreate",
-                &[
-                    ("slug", true, false),
-                    ("name", true, false),
-                    ("leaderboard_id", true, false),
-                    ("rank_by", false, true),
-                    ("start_date", false, true),
-                    ("end_date", false, true),
-                    ("prize_pool_cents", false, true),
-                    ("host_stream_urls", false, true),
-                    ("presentation", false, true),
-                ],
-            ),
-            (
-                "TournamentUpdate",
-                &[
-                    ("name", false, false),
-                    ("leaderboard_id", false, false),
-                    ("rank_by", false, false),
-                    ("start_date", false, true),
-                    ("end_date", false, true),
-                    ("prize_pool_cents", false, true),
-                    ("host_stream_urls", false, false),
-                    ("presentation", false, false),
-                ],
-            ),
-            (
-                "RosterPlayerCreate",
-                &[
-                    ("name", true, false),
-                    ("profile_id", false, true),
-                    ("presentation", false, true),
-                ],
-            ),
-            (
-                "RosterPlayerUpdate",
-                &[("presentation", false, true), ("profile_id", false, true)],
-            ),
-            (
-                "TeamCreate",
-                &[("name", true, false), ("initials", true, false)],
-            ),
-            (
-                "TeamUpdate",
-                &[("name", false, false), ("initials", false, false)],
-            ),
-            ("TeamMemberCreate", &[("tournament_player_id", true, false)]),
-            ("TeamCaptainSet", &[("tournament_player_id", true, false)]),
-            ("TournamentOwnerCreate", &[("user_id", true, false)]),
-        ];
-        for (name, fields) in bodies {
-            let schema = &schemas[name];
-            let properties = schema["properties"].as_object().unwrap_or_else(|| {
-                panic!("{name} is not in components.schemas as an object: {schema}")
-            });
-            let mut documented: Vec<&str> = properties.keys().map(String::as_str).collect();
-            let mut expected: Vec<&str> = fields.iter().map(|f| f.0).collect();
-            documented.sort_unstable();
-            expected.sort_unstable();
-            assert_eq!(documented, expected, "{name}: properties");
-            let required: Vec<&str> = schema["required"]
-                .as_array()
-                .map(|r| r.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            for &(field, is_required, nullable) in fields {
-                assert_eq!(
-                    required.contains(&field),
-                    is_required,
-                    "{name}.{field}: required"
+    write(
+        doc,
+        "POST",
+        OWNERS,
+        ("grant_tournament_owner", "owners"),
+        |op| {
+            owner_only(op)
+                .summary("Make a user an owner")
+                .body::<TournamentOwnerCreate>("The user becoming an owner.")
+                .empty(204, "Granted.");
+            conflict(op, "`User is already an owner`");
+        },
+    );
+    write(
+        doc,
+        "DELETE",
+        OWNER,
+        ("revoke_tournament_owner", "owners"),
+        |op| {
+            owner_only(op)
+                .summary("Revoke an owner (never the last)")
+                .empty(204, "Revoked.")
+                .error(404, "`Tournament not found` or `User is not an owner`.")
+                .errors(
+                    422,
+                    &format!(
+                        "`Cannot revoke the last owner — the tournament would become uneditable`, \
+                     or {BAD_KEY}."
+                    ),
+                    RULE,
                 );
-                let property = &properties[field];
-                let accepts_null = property["type"]
-                    .as_array()
-                    .is_some_and(|t| t.contains(&Value::from("null")))
-                    || property["anyOf"]
-                        .as_array()
-                        .is_some_and(|a| a.iter().any(|s| s["type"] == "null"));
-                assert_eq!(
-                    accepts_null, nullable,
-                    "{name}.{field}: nullable {property}"
-                );
-            }
-            let operations = document["paths"]
-                .as_object()
-                .unwrap()
-                .values()
-                .flat_map(|item| item.as_object().unwrap().values())
-                .filter(|op| {
-                    op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                        == format!("#/components/schemas/{name}").as_str()
-                })
-                .count();
-            assert_eq!(operations, 1, "{name} is the body of one operation");
-        }
-    }
+        },
+    );
 }

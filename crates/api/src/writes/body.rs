@@ -24,12 +24,18 @@
 //! handlers read fields one by one; a missing required field is reported after the present
 //! fields were checked (serde learns what is missing at the end of the object).
 //!
-//! The shape of a field in the document follows its deserializer:
+//! The shape of a field in the document is the original's, keyword for keyword (clients
+//! generate code from it; `tests/identity.rs` compares), which is not always what the
+//! deserializer accepts:
 //! - `field::required`: listed in `required`, never null.
-//! - `field::optional` (POST): not required; `null` reads as absent (the default), so the
-//!   schema is nullable.
-//! - `field::not_null` (PATCH): not required, `null` is 422: `#[schemars(with = "T")]`.
+//! - `field::optional` (POST): not required. `null` reads as absent (the default); the schema
+//!   is nullable only where the original's is (the window, the prize pool, `profile_id`).
+//! - `field::not_null` (PATCH): not required, `null` is 422 as in the original, whose schema
+//!   still says nullable: `#[schemars(with = "Option<T>")]` and a description that says so.
 //! - `field::nullable` (PATCH): not required, `null` clears: `#[schemars(with = "Option<T>")]`.
+//!
+//! Bounds the original's schema does not state (the length of a host stream URL) are enforced
+//! all the same and said in the field's description.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde::de::value::MapDeserializer;

@@ -37,38 +37,30 @@ pub(crate) use tournaments::{TournamentCreate, TournamentUpdate};
 /// How long a write waits for the projections to apply its events before answering anyway.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The paths are the document's (`openapi/writes.rs`), which also gives each its rate limit.
 pub fn router() -> Router<AppState> {
-    const T: &str = "/v1/tournaments/{slug}";
+    use crate::openapi::writes::{
+        CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS, TOURNAMENT,
+        TOURNAMENTS,
+    };
     Router::new()
-        .route("/v1/tournaments", post(tournaments::create))
-        .route(T, patch(tournaments::update).delete(tournaments::delete))
-        .route(&format!("{T}/players"), post(roster::add))
+        .route(TOURNAMENTS, post(tournaments::create))
         .route(
-            &format!("{T}/players/{{tournament_player_id}}"),
-            patch(roster::update).delete(roster::remove),
+            TOURNAMENT,
+            patch(tournaments::update).delete(tournaments::delete),
         )
-        .route(&format!("{T}/teams"), post(teams::create))
+        .route(ROSTER, post(roster::add))
+        .route(ROSTER_ENTRY, patch(roster::update).delete(roster::remove))
+        .route(TEAMS, post(teams::create))
+        .route(TEAM, patch(teams::update).delete(teams::delete))
+        .route(MEMBERS, post(teams::add_member))
+        .route(MEMBER, delete(teams::remove_member))
         .route(
-            &format!("{T}/teams/{{team_id}}"),
-            patch(teams::update).delete(teams::delete),
-        )
-        .route(
-            &format!("{T}/teams/{{team_id}}/members"),
-            post(teams::add_member),
-        )
-        .route(
-            &format!("{T}/teams/{{team_id}}/members/{{tournament_player_id}}"),
-            delete(teams::remove_member),
-        )
-        .route(
-            &format!("{T}/teams/{{team_id}}/captain"),
+            CAPTAIN,
             patch(teams::set_captain).delete(teams::clear_captain),
         )
-        .route(
-            &format!("{T}/owners"),
-            axum::routing::get(owners::list).post(owners::grant),
-        )
-        .route(&format!("{T}/owners/{{user_id}}"), delete(owners::revoke))
+        .route(OWNERS, axum::routing::get(owners::list).post(owners::grant))
+        .route(OWNER, delete(owners::revoke))
 }
 
 /// An authenticated owner of the tournament at `slug` (writes use the literal slug: the

@@ -18,7 +18,9 @@ use crate::AppState;
 
 /// `TournamentOwnerRead`. Profile fields come from the auth service's user lookup (`null` when
 /// it is not configured or fails, as in the contract).
+// Document identity: the profile fields are optional in the original's schema.
 #[derive(Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
+#[schemars(transform = crate::openapi::optional(&["display_name", "email", "avatar_url"]))]
 pub struct TournamentOwnerRead {
     pub user_id: String,
     #[serde(serialize_with = "ser_dt")]
@@ -28,13 +30,17 @@ pub struct TournamentOwnerRead {
     pub avatar_url: Option<String>,
 }
 
-/// `TournamentOwnerCreate`: the body of `POST /v1/tournaments/{slug}/owners`.
+/// A UUID in either case, as the original's schema writes it.
+const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// `TournamentOwnerCreate`: the body of `POST /v1/tournaments/{tournament_slug}/owners`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
 pub struct TournamentOwnerCreate {
     /// The user's id (the JWT `sub`): a UUID in either case, stored lowercase.
     #[serde(deserialize_with = "field::user_id")]
-    #[schemars(extend("format" = "uuid"), length(equal = 36))]
+    #[schemars(length(equal = 36), pattern(UUID_PATTERN))]
     pub user_id: String,
 }
 

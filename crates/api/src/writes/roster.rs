@@ -16,7 +16,7 @@ use crate::error::ApiResult;
 use crate::openapi::shapes;
 use crate::AppState;
 
-/// `RosterPlayerCreate`: the body of `POST /v1/tournaments/{slug}/players`. A row with a
+/// `RosterPlayerCreate`: the body of `POST /v1/tournaments/{tournament_slug}/players`. A row with a
 /// `profile_id` is linked (the poller picks it up); without one it is a placeholder.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
@@ -27,12 +27,12 @@ pub struct RosterPlayerCreate {
     pub name: String,
     /// The upstream profile (`null`: unlinked).
     #[serde(default, deserialize_with = "field::optional")]
-    #[schemars(range(min = 1))]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub profile_id: Option<i64>,
     /// Opaque display bag, at most 8,192 bytes as compact JSON and 32 levels deep (default
     /// `{}`, also when `null`).
     #[serde(default, deserialize_with = "field::optional")]
-    #[schemars(with = "Option<shapes::Object>", extend("default" = {}))]
+    #[schemars(with = "shapes::Object")]
     pub presentation: Option<Value>,
 }
 
@@ -47,7 +47,7 @@ pub struct RosterPlayerUpdate {
     pub presentation: Option<Value>,
     /// Links an unlinked row (422 `profile_id is immutable once linked` otherwise).
     #[serde(default, deserialize_with = "field::optional")]
-    #[schemars(range(min = 1))]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub profile_id: Option<i64>,
 }
 

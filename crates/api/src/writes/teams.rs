@@ -25,7 +25,7 @@ pub struct TeamRead {
     pub initials: String,
 }
 
-/// `TeamCreate`: the body of `POST /v1/tournaments/{slug}/teams`. Names need not be unique.
+/// `TeamCreate`: the body of `POST /v1/tournaments/{tournament_slug}/teams`. Names need not be unique.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
 pub struct TeamCreate {
@@ -37,16 +37,23 @@ pub struct TeamCreate {
     pub initials: String,
 }
 
-/// `TeamUpdate`: the body of `PATCH /v1/tournaments/{slug}/teams/{team_id}`. Only present keys
-/// are applied; `null` is refused.
+/// `TeamUpdate`: the body of `PATCH /v1/tournaments/{tournament_slug}/teams/{team_id}`. Only
+/// present keys are applied; `null` is refused (422), although the original's schema lists
+/// both as nullable.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
 pub struct TeamUpdate {
     #[serde(default, deserialize_with = "field::not_null")]
-    #[schemars(with = "String", length(min = 1, max = rules::MAX_TEAM_NAME_CHARS))]
+    #[schemars(
+        with = "Option<String>",
+        length(min = 1, max = rules::MAX_TEAM_NAME_CHARS)
+    )]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "field::not_null")]
-    #[schemars(with = "String", length(min = 1, max = rules::MAX_TEAM_INITIALS_CHARS))]
+    #[schemars(
+        with = "Option<String>",
+        length(min = 1, max = rules::MAX_TEAM_INITIALS_CHARS)
+    )]
     pub initials: Option<String>,
 }
 
@@ -56,7 +63,7 @@ pub struct TeamUpdate {
 pub struct TeamMemberCreate {
     /// A roster entry of this tournament.
     #[serde(deserialize_with = "field::positive")]
-    #[schemars(range(min = 1))]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub tournament_player_id: i64,
 }
 
@@ -66,7 +73,7 @@ pub struct TeamMemberCreate {
 pub struct TeamCaptainSet {
     /// A member of the team.
     #[serde(deserialize_with = "field::positive")]
-    #[schemars(range(min = 1))]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub tournament_player_id: i64,
 }
 

@@ -1,4 +1,4 @@
-//! `POST /v1/tournaments`, `PATCH` and `DELETE /v1/tournaments/{slug}`.
+//! `POST /v1/tournaments`, `PATCH` and `DELETE /v1/tournaments/{tournament_slug}`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -40,11 +40,11 @@ pub struct TournamentCreate {
     pub name: String,
     /// The one upstream ladder the tournament tracks (a supported ranked board).
     #[serde(deserialize_with = "field::required")]
-    #[schemars(range(min = 1))]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub leaderboard_id: i64,
     /// Default `peak_rating` (also when `null`).
     #[serde(default, deserialize_with = "field::rank_by")]
-    #[schemars(with = "Option<shapes::RankBy>", extend("default" = "peak_rating"))]
+    #[schemars(with = "shapes::RankBy", extend("default" = "peak_rating"))]
     pub rank_by: Option<RankBy>,
     /// Window start (`null`: open), in the years 1 to 9999; a naive time reads as UTC.
     #[serde(default, deserialize_with = "field::datetime")]
@@ -56,36 +56,39 @@ pub struct TournamentCreate {
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(range(min = 0))]
     pub prize_pool_cents: Option<i64>,
-    /// Host Twitch / YouTube channel URLs (default `[]`, also when `null`).
+    /// Host Twitch / YouTube channel URLs, each 1 to 256 characters (default `[]`, also when
+    /// `null`).
     #[serde(default, deserialize_with = "field::optional")]
-    #[schemars(
-        length(max = rules::MAX_HOST_STREAM_URLS),
-        inner(length(min = 1, max = rules::MAX_HOST_STREAM_URL_CHARS)),
-        extend("default" = [])
-    )]
+    #[schemars(with = "Vec<String>", length(max = rules::MAX_HOST_STREAM_URLS))]
     pub host_stream_urls: Option<Vec<String>>,
     /// Opaque display bag, at most 16,384 bytes as compact JSON and 32 levels deep (default
     /// `{}`, also when `null`).
     #[serde(default, deserialize_with = "field::optional")]
-    #[schemars(with = "Option<shapes::Object>", extend("default" = {}))]
+    #[schemars(with = "shapes::Object")]
     pub presentation: Option<Value>,
 }
 
-/// `TournamentUpdate`: the body of `PATCH /v1/tournaments/{slug}`. Only present keys are
-/// applied; `null` clears `start_date`, `end_date` and `prize_pool_cents` and is refused for
-/// the other fields. `slug` cannot change (ignored, like any unknown key).
+/// `TournamentUpdate`: the body of `PATCH /v1/tournaments/{tournament_slug}`. Only present
+/// keys are applied; `null` clears `start_date`, `end_date` and `prize_pool_cents` and is
+/// refused (422) for the other fields, although the original's schema lists them as nullable.
+/// `slug` cannot change (ignored, like any unknown key).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
 pub struct TournamentUpdate {
+    /// `null` is refused.
     #[serde(default, deserialize_with = "field::not_null")]
-    #[schemars(with = "String", length(min = 1, max = rules::MAX_TOURNAMENT_NAME_CHARS))]
+    #[schemars(
+        with = "Option<String>",
+        length(min = 1, max = rules::MAX_TOURNAMENT_NAME_CHARS)
+    )]
     pub name: Option<String>,
-    /// A supported ranked board.
+    /// A supported ranked board; `null` is refused.
     #[serde(default, deserialize_with = "field::not_null")]
-    #[schemars(with = "i64", range(min = 1))]
+    #[schemars(with = "Option<i64>", extend("exclusiveMinimum" = 0))]
     pub leaderboard_id: Option<i64>,
+    /// `null` is refused.
     #[serde(default, deserialize_with = "field::rank_by_patch")]
-    #[schemars(with = "shapes::RankBy")]
+    #[schemars(with = "Option<shapes::RankBy>")]
     pub rank_by: Option<RankBy>,
     /// `null` opens the window's start.
     #[serde(default, deserialize_with = "field::datetime_patch")]
@@ -99,17 +102,17 @@ pub struct TournamentUpdate {
     #[serde(default, deserialize_with = "field::nullable")]
     #[schemars(with = "Option<i64>", range(min = 0))]
     pub prize_pool_cents: Option<Option<i64>>,
-    /// Replaces the whole list.
+    /// Replaces the whole list (URLs of 1 to 256 characters); `null` is refused.
     #[serde(default, deserialize_with = "field::not_null")]
     #[schemars(
-        with = "Vec<String>",
-        length(max = rules::MAX_HOST_STREAM_URLS),
-        inner(length(min = 1, max = rules::MAX_HOST_STREAM_URL_CHARS))
+        with = "Option<Vec<String>>",
+        length(max = rules::MAX_HOST_STREAM_URLS)
     )]
     pub host_stream_urls: Option<Vec<String>>,
-    /// Replaces the whole bag (at most 16,384 bytes as compact JSON and 32 levels deep).
+    /// Replaces the whole bag (at most 16,384 bytes as compact JSON and 32 levels deep);
+    /// `null` is refused.
     #[serde(default, deserialize_with = "field::not_null")]
-    #[schemars(with = "shapes::Object")]
+    #[schemars(with = "Option<shapes::Object>")]
     pub presentation: Option<Value>,
 }
 

@@ -2,6 +2,8 @@
 //! over HTTP, and the open lobby of the seeded tournament. (Each binary uses part of it.)
 #![allow(dead_code)]
 
+pub mod schema;
+
 use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
