@@ -72,13 +72,21 @@ impl RecordedEvent {
 
 const READ_AFTER: &str = "
     SELECT tx::text::bigint AS tx, global_position, aggregate_type, aggregate_id, sequence,
-           event_type, event_version, payload::text AS payload, metadata, recorded_at
+           event_type, event_version,
+           coalesce((SELECT r.payload::text FROM event_repairs r
+                      WHERE r.global_position = events.global_position),
+                    payload::text) AS payload,
+           metadata, recorded_at
       FROM events
      WHERE (tx, global_position) > ($1::text::xid8, $2)
        AND tx < pg_snapshot_xmin(pg_current_snapshot())
      ORDER BY events.tx, events.global_position
      LIMIT $3";
 
+// An operator's repair (`event_repairs`, see [`crate::repair`]) replaces the stored payload
+// for every reader; the stored row stays as it was. A scalar subquery, not a join, so the
+// plan stays an ordered index scan that stops at the limit.
+//
 // `ORDER BY events.tx`, not the `tx` output alias (a bigint cast): only the column's order can
 // use the `events_log_order` index; sorting the alias scans and sorts the whole log each read.
 
