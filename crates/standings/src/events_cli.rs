@@ -29,8 +29,15 @@ async fn list(db: &PgPool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<10} {:>6} {:>10}  {:<24} {:<28} {:>9} {:<8}  error",
-        "projector", "build", "position", "event", "aggregate", "held back", "repaired"
+        "{:<10} {:>6} {:>10}  {:<24} {:<28} {:<20} {:>9} {:<8}  error",
+        "projector",
+        "build",
+        "position",
+        "event",
+        "aggregate",
+        "tournament",
+        "held back",
+        "repaired"
     );
     for q in &quarantined {
         println!("{}", line(q));
@@ -45,12 +52,13 @@ async fn list(db: &PgPool) -> anyhow::Result<()> {
 /// One row of `events quarantine list` (also printed by `projections status`).
 pub fn line(q: &Quarantined) -> String {
     format!(
-        "{:<10} {:>6} {:>10}  {:<24} {:<28} {:>9} {:<8}  {}",
+        "{:<10} {:>6} {:>10}  {:<24} {:<28} {:<20} {:>9} {:<8}  {}",
         q.projector,
         q.build,
         q.position,
         q.event_type,
         format!("{}:{}", q.aggregate_type, q.aggregate_id),
+        q.tournament.as_deref().unwrap_or("-"),
         q.held_back,
         if q.repaired { "yes" } else { "no" },
         q.error
