@@ -360,6 +360,93 @@ async fn seed(log: &mut Log) {
     log.rank(B, 4, 30).await;
     log.identity(B, "Bob", 5).await;
 
+    // Every other tournament and operator event, among observations: owners, captains (set,
+    // moved, cleared), team edits and deletions, a creator revoked.
+    let at = log.now();
+    for e in [
+        TournamentEvent::OwnerGranted {
+            tournament_id: 1,
+            user_id: "u1".into(),
+            granted_at: at,
+        },
+        TournamentEvent::OwnerGranted {
+            tournament_id: 1,
+            user_id: "u2".into(),
+            granted_at: at,
+        },
+        TournamentEvent::TeamMemberAdded {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+        },
+        TournamentEvent::TeamCaptainSet {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 11,
+            previous_captain: None,
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
+    log.rank(B, 4, 25).await;
+    for e in [
+        TournamentEvent::TeamCaptainSet {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+            previous_captain: Some(11),
+        },
+        TournamentEvent::TeamUpdated {
+            tournament_id: 1,
+            team_id: 21,
+            name: "Team (renamed)".into(),
+            initials: "TR".into(),
+        },
+        TournamentEvent::OwnerRevoked {
+            tournament_id: 1,
+            user_id: "u2".into(),
+        },
+        TournamentEvent::TeamCreated {
+            tournament_id: 1,
+            team_id: 22,
+            name: "Gone".into(),
+            initials: "G".into(),
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
+    log.identity(B, "Bob", 5).await;
+    for e in [
+        TournamentEvent::TeamCaptainCleared {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+        },
+        TournamentEvent::TeamMemberRemoved {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+        },
+        TournamentEvent::TeamDeleted {
+            tournament_id: 1,
+            team_id: 22,
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
+    let at = log.now();
+    for e in [
+        OperatorEvent::CreatorGranted {
+            user_id: "u2".into(),
+            granted_at: at,
+        },
+        OperatorEvent::CreatorRevoked {
+            user_id: "u2".into(),
+        },
+    ] {
+        log.push("Operator", "creators", &e).await;
+    }
+
     // A lobby that is played: open, change, the match, a stale listing, the end.
     log.open(5_001, &[A, X], "my map", true).await;
     log.open(5_001, &[A, X, Y], "Arena", false).await;
@@ -491,6 +578,11 @@ async fn seed(log: &mut Log) {
     .await;
     log.stream(Platform::Twitch, "a2", Some("A2")).await;
     log.stream(Platform::Twitch, "b", None).await;
+
+    // Tournament 2 is deleted (a roster change): A's next observation nudges tournament 1 only.
+    log.tournament("b", TournamentEvent::TournamentDeleted { tournament_id: 2 })
+        .await;
+    log.identity(A, "Ann", 3).await;
 }
 
 /// The whole log, once every appended event is readable (another test's transaction on
@@ -641,6 +733,31 @@ async fn the_batch_path_builds_what_one_event_at_a_time_builds() {
     assert!(ratings
         .iter()
         .all(|r| r["profile_id"] != C || r["leaderboard_id"] == 3));
+    let ids = |table: &str, keys: &[&str]| -> Vec<String> {
+        rows(&reference, table)
+            .iter()
+            .map(|r| {
+                keys.iter()
+                    .map(|k| r[*k].to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect()
+    };
+    assert_eq!(ids("tournaments", &["id"]), ["1", "3"], "2 was deleted");
+    assert_eq!(
+        ids("tournament_owners", &["tournament_id", "user_id"]),
+        ["1/\"u1\""]
+    );
+    assert_eq!(ids("tournament_creators", &["user_id"]), ["\"u1\""]);
+    assert_eq!(ids("teams", &["id", "name"]), ["21/\"Team (renamed)\""]);
+    assert_eq!(
+        ids(
+            "team_members",
+            &["team_id", "tournament_player_id", "is_captain"]
+        ),
+        ["21/11/false"]
+    );
     let a_player = rows(&reference, "players")
         .iter()
         .find(|r| r["profile_id"] == A)
