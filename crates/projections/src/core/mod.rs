@@ -42,10 +42,11 @@
 //! 2. Rare, or touching tables no fold writes: done — the batch path applies it one by one.
 //!    If it changes which tournaments a profile is on, add it to
 //!    `tournaments::changes_roster`.
-//! 3. Frequent observation: add it to `fold::is_observation`, fold it in its module's
-//!    `impl Fold` (same meaning as step 1: same keys, same first/last write wins), seed in
-//!    `Fold::seed_lobbies`-style whatever the fold reads from the tables before the batch, and
-//!    write it in the module's `write_*` (called from `Fold::write`).
+//! 3. Frequent observation: add it to `fold::is_observation` and to `Fold::event`'s dispatch,
+//!    and fold it in its module's `impl Fold` with the meaning of step 1 (same keys, same
+//!    first or last write wins). If the fold depends on rows written before the batch, read
+//!    them once before it, as `Fold::seed_lobbies` does. Write what it folded in the module's
+//!    `write_*`, called from `Fold::write`.
 //! 4. Put it in `tests.rs`'s log (`seed`), including the cases where the two paths could
 //!    differ (repeated keys in one batch, order against roster changes).
 //! 5. A new table or column is a new `VERSION` and a line in [`Core::TABLES`].
