@@ -382,7 +382,7 @@ async fn seed(log: &mut Log) {
         TournamentEvent::TeamCaptainSet {
             tournament_id: 1,
             team_id: 21,
-            tournament_player_id: 11,
+            tournament_player_id: 13,
             previous_captain: None,
         },
     ] {
@@ -393,8 +393,8 @@ async fn seed(log: &mut Log) {
         TournamentEvent::TeamCaptainSet {
             tournament_id: 1,
             team_id: 21,
-            tournament_player_id: 13,
-            previous_captain: Some(11),
+            tournament_player_id: 11,
+            previous_captain: Some(13),
         },
         TournamentEvent::TeamUpdated {
             tournament_id: 1,
@@ -420,7 +420,7 @@ async fn seed(log: &mut Log) {
         TournamentEvent::TeamCaptainCleared {
             tournament_id: 1,
             team_id: 21,
-            tournament_player_id: 13,
+            tournament_player_id: 11,
         },
         TournamentEvent::TeamMemberRemoved {
             tournament_id: 1,
