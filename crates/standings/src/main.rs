@@ -6,6 +6,7 @@ mod admin;
 mod database;
 mod demo;
 mod edge;
+mod events_cli;
 mod polling;
 mod projections_cli;
 mod settings;
@@ -16,8 +17,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use settings::{
-    Cli, Command, CreatorsCommand, DemoArgs, ProjectionsCommand, Role, RosterCommand, ServeArgs,
-    TournamentCommand,
+    Cli, Command, CreatorsCommand, DemoArgs, EventsCommand, ProjectionsCommand, QuarantineCommand,
+    Role, RosterCommand, ServeArgs, TournamentCommand,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -73,6 +74,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rebuilt = projections_cli::rebuild(&db.pool, &args).await;
             db.close().await?;
             rebuilt
+        }
+        Command::Events(command) => {
+            let db_args = match &command {
+                EventsCommand::Quarantine(QuarantineCommand::List(db)) => db,
+                EventsCommand::Show(args) => &args.db,
+                EventsCommand::Repair(args) => &args.db,
+            };
+            let db = database::Database::open(db_args).await?;
+            let done = events_cli::run(&db.pool, &command).await;
+            db.close().await?;
+            done
         }
         Command::Sim(args) => polling::sim(args).await,
         Command::Demo(args) => demo(args).await,

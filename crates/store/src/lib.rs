@@ -4,6 +4,8 @@
 //!   its snapshot modes apply new events twice) and retries optimistic-concurrency conflicts.
 //! - [`log`] reads the global log gap-safely: every committed event exactly once, in a stable
 //!   order, even when appends commit out of position order.
+//! - [`repair`] registers an operator's replacement payload for one stored event (the log
+//!   itself is never changed); [`log`] readers read it instead.
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
 //!
@@ -12,6 +14,7 @@
 mod event_store;
 pub mod ids;
 pub mod log;
+pub mod repair;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

@@ -61,7 +61,8 @@ fn infra(doc: &mut Doc) {
         op.id("health_check")
             .summary("Database, pool usage and projector state")
             .description(
-                "`healthy`; `degraded` (still 200) when a projector is parked, with its error; \
+                "`healthy`; `degraded` (still 200) when a projector is parked, with its error, or \
+                 has quarantined a poison event (`quarantined` names it and its tournament); \
                  503 `unhealthy` when the database is unreachable.",
             )
             .json::<Health>(200, "Healthy or degraded.")

@@ -63,7 +63,7 @@ pub(super) async fn apply_batch(
         }
         Err(error) => {
             // A set-based statement cannot say which event it choked on: replay the batch
-            // one event at a time, which stops at the culprit (and the build parks there).
+            // one event at a time, which stops at the culprit (and its aggregate is quarantined).
             db.execute("ROLLBACK TO SAVEPOINT core_batch")
                 .await
                 .map_err(at_first)?;

@@ -18,7 +18,8 @@
 //! are applied one by one as they come. The roster is the one link: the tournaments an
 //! observation nudges are looked up before the next roster change, so every event is scoped by
 //! the roster of its time. If anything fails, the batch is rolled back to a savepoint and
-//! replayed one event at a time, which names the failing event (the runner parks there).
+//! replayed one event at a time, which names the failing event (the runner quarantines its
+//! aggregate).
 //!
 //! # Map
 //!

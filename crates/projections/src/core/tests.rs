@@ -21,7 +21,7 @@ use store::RecordedEvent;
 
 use super::Core;
 use crate::runner::{builds, catch_up, start_build, Projector};
-use crate::{Nudges, ProjectionError};
+use crate::Nudges;
 
 const A: i64 = 100;
 const B: i64 = 200;
@@ -902,7 +902,7 @@ async fn stream_changes_nudge_live_for_the_tournaments_that_name_the_channel() {
 }
 
 #[tokio::test]
-async fn a_poison_event_inside_a_batch_parks_at_that_event() {
+async fn a_poison_event_inside_a_batch_quarantines_only_its_aggregate() {
     let pool = store::testing::migrated_pool("core_batch_poison").await;
     let mut log = Log::new(&pool);
     for xp in 0..6 {
@@ -918,17 +918,23 @@ async fn a_poison_event_inside_a_batch_parks_at_that_event() {
         .unwrap();
     for xp in 0..6 {
         log.rating(A, 3, 2000 + xp, 2000 + xp, xp).await;
+        log.rating(B, 3, 2000 + xp, 2000 + xp, xp).await;
     }
-    let outcome = catch_up(&pool, &Core, 1_000).await;
-    let Err(ProjectionError::Parked {
-        position, error, ..
-    }) = outcome
-    else {
-        panic!("expected a parked build, got {outcome:?}");
-    };
-    assert_eq!(position, poison);
-    assert!(error.contains("ProfileObserved"), "{error}");
+    read_log(&pool).await;
+    catch_up(&pool, &Core, 1_000).await.unwrap();
+    let quarantined = crate::quarantine::list(&pool).await.unwrap();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert_eq!(quarantined[0].position, poison);
+    assert_eq!(quarantined[0].aggregate_id, B.to_string());
+    assert_eq!(quarantined[0].held_back, 6);
+    assert!(quarantined[0].error.contains("ProfileObserved"));
     let build = &builds(&pool).await.unwrap()[0];
-    assert_eq!(build.parked_at, Some(poison));
-    assert_eq!(build.events, 0, "nothing of the batch is kept");
+    assert_eq!(build.events, 18, "every event of A is applied, none of B");
+    let rating: i64 =
+        sqlx::query_scalar("SELECT current_rating FROM live.player_ratings WHERE profile_id = $1")
+            .bind(A)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rating, 2005);
 }
