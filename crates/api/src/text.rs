@@ -229,3 +229,25 @@ fn cut(line: String) -> String {
     out.push('…');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_cut_under_the_limit_without_control_characters() {
+        let long = format!("a\nb\t{}", "é".repeat(500));
+        let line = cut(long);
+        assert_eq!(line.chars().count(), MAX_CHARS);
+        assert!(line.starts_with("a b "));
+        assert!(line.ends_with('…'));
+        assert_eq!(cut("short".into()), "short");
+    }
+
+    #[test]
+    fn streaks_read_as_chat_text() {
+        assert_eq!(streak(3), "W3");
+        assert_eq!(streak(-2), "L2");
+        assert_eq!(streak(0), "no streak");
+    }
+}
