@@ -455,3 +455,59 @@ async fn the_transparent_theme_is_transparent_and_the_dark_one_is_not() {
         "alpha of the corner: transparent, dark"
     );
 }
+
+/// The JS heap of open widgets over a sped-up run of nudges (minutes: not run by default).
+/// `OVERLAY_SOAK_SECONDS=240 cargo test -p standings --test overlays -- --ignored --nocapture`
+/// prints the heap after a forced GC every 20 s; the figure is reported in `docs/overlays.md`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn widget_heap_over_a_sped_up_run_of_nudges() {
+    let Some(chromium) = chromium() else { return };
+    let seconds: u64 = std::env::var("OVERLAY_SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(240);
+    let demo = start_demo().await;
+    // Simulated time 600× real time: games end every few seconds, every poll finds changes.
+    demo.sim_post("/sim/control", json!({"frozen": false, "speed": 600.0}))
+        .await;
+    let browser = Browser::launch(&chromium, 1920, 1080).await.expect("chromium");
+    let mut pages = vec![];
+    for widget in ["standings", "live", "ticker", "player"] {
+        let page = browser.new_page().await.expect("page");
+        page.goto(&format!(
+            "{}/overlay/{widget}?tournament={SLUG}&player=a&empty=text",
+            demo.base
+        ))
+        .await
+        .expect("load");
+        pages.push((widget, page));
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let mut line = format!("{:>4} s", started.elapsed().as_secs());
+        for (widget, page) in &pages {
+            page.call("HeapProfiler.collectGarbage", json!({}))
+                .await
+                .expect("gc");
+            let heap = page
+                .call("Runtime.getHeapUsage", json!({}))
+                .await
+                .expect("heap");
+            let renders = page
+                .eval("document.documentElement.dataset.renders")
+                .await
+                .unwrap_or_default();
+            line.push_str(&format!(
+                "  {widget}: {:.0} KiB ({} renders)",
+                heap["usedSize"].as_f64().unwrap_or(0.0) / 1024.0,
+                renders.as_str().unwrap_or("0")
+            ));
+        }
+        println!("{line}");
+    }
+    for (widget, page) in &pages {
+        assert_eq!(page.console_errors(), Vec::<String>::new(), "{widget}");
+    }
+}

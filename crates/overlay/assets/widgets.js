@@ -171,7 +171,7 @@
       .map((m) => {
         const won = m.players.filter((p) => p.outcome === 'win');
         const lost = m.players.filter((p) => p.outcome !== 'win');
-        const names = (ps) => ps.map((p) => name(byProfile.get(p.profile_id))).join(' + ');
+        const names = (ps) => ps.map((p) => (byProfile.has(p.profile_id) ? name(byProfile.get(p.profile_id)) : t('opponent'))).join(' + ');
         const delta = won.length && won[0].new_rating !== null && won[0].old_rating !== null
           ? ' (+' + (won[0].new_rating - won[0].old_rating) + ')' : '';
         return h('li', { class: 'item', 'data-match': m.match_id },
