@@ -852,7 +852,10 @@ async fn chat_text_is_one_plain_line_cached_like_the_json() {
     );
     let again = s
         .client
-        .get(format!("{}/v1/tournaments/hera/text/standings?top=2", s.base))
+        .get(format!(
+            "{}/v1/tournaments/hera/text/standings?top=2",
+            s.base
+        ))
         .header("If-None-Match", &etag)
         .send()
         .await
@@ -861,7 +864,9 @@ async fn chat_text_is_one_plain_line_cached_like_the_json() {
 
     // By alias (any case), roster name prefix, or profile id: the same player.
     for q in ["hera", "Hera%20the", &HERA.to_string()] {
-        let r = s.get(&format!("/v1/tournaments/hera/text/player?q={q}")).await;
+        let r = s
+            .get(&format!("/v1/tournaments/hera/text/player?q={q}"))
+            .await;
         assert_eq!(r.status(), 200, "{q}");
         let line = r.text().await.unwrap();
         assert_eq!(

@@ -110,6 +110,27 @@ window.LS = (() => {
         onStatus('polling');
         return;
       }
+      // One stream per browser, shared by every page (stream-worker.js says why).
+      const worker = document.querySelector('meta[name="ls-stream-worker"]');
+      if (worker && 'SharedWorker' in window) {
+        const shared = new SharedWorker(worker.content, { name: 'live-standings-stream' });
+        shared.port.onmessage = (message) => {
+          const type = message.data && message.data.type;
+          if (type === 'open') {
+            stopPolling();
+            onStatus('live');
+          } else if (type === 'error') {
+            onStatus('reconnecting');
+            startPolling();
+          } else if (type === 'nudge') {
+            kick();
+          }
+        };
+        shared.port.start();
+        shared.port.postMessage({ type: 'follow', slug });
+        window.addEventListener('pagehide', () => shared.port.postMessage({ type: 'leave' }));
+        return;
+      }
       source = new EventSource('/v1/stream?tournament=' + encodeURIComponent(slug));
       source.onopen = () => {
         stopPolling();

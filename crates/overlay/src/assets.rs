@@ -20,7 +20,7 @@ pub struct Asset {
 }
 
 /// Sources: (name, content type, text).
-const SOURCES: [(&str, &str, &str); 6] = [
+const SOURCES: [(&str, &str, &str); 7] = [
     (
         "overlay.css",
         "text/css; charset=utf-8",
@@ -45,6 +45,11 @@ const SOURCES: [(&str, &str, &str); 6] = [
         "page.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/page.js"),
+    ),
+    (
+        "stream-worker.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/stream-worker.js"),
     ),
     (
         "configurator.js",
@@ -152,6 +157,7 @@ mod tests {
             assert!(!html.contains("{{"), "unfilled placeholder in {html}");
             for link in html.split("/overlay/assets/").skip(1) {
                 let name = link.split('"').next().unwrap_or("");
+                assert!(name.contains('.'), "{name}");
                 assert!(by_hashed_name(name).is_some(), "{name} is not served");
             }
         }

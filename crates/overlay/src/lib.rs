@@ -81,6 +81,11 @@ async fn asset(Path(name): Path<String>, request: HeaderMap) -> Response {
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    // The stream worker runs under its own script's policy.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
     if gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
