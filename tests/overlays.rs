@@ -437,7 +437,20 @@ async fn widgets_and_live_page_show_the_api_data_and_follow_a_forced_game() {
         );
         if let Some(dir) = screenshots_dir() {
             std::fs::create_dir_all(&dir).expect("docs/overlays");
-            let png = page.screenshot().await.expect("screenshot");
+            // Still frames: no pulsing dots, the ticker's items in place.
+            page.call(
+                "Emulation.setEmulatedMedia",
+                json!({"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}),
+            )
+            .await
+            .expect("reduced motion");
+            // A widget's own box; the live page's first screen.
+            let png = if view.name == "live-page" {
+                page.screenshot().await
+            } else {
+                page.screenshot_of("#root > *").await
+            }
+            .expect("screenshot");
             std::fs::write(dir.join(format!("{}.png", view.name)), png).expect("write png");
         }
     }

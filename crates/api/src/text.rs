@@ -129,12 +129,10 @@ fn find_player<'r>(rows: &'r [StandingRow], q: &str) -> Option<&'r StandingRow> 
     }
     let q = q.to_lowercase();
     let names = |r: &StandingRow| [r.alias.to_lowercase(), r.name.to_lowercase()];
-    rows.iter()
-        .find(|r| names(r).contains(&q))
-        .or_else(|| {
-            rows.iter()
-                .find(|r| names(r).iter().any(|n| n.starts_with(&q)))
-        })
+    rows.iter().find(|r| names(r).contains(&q)).or_else(|| {
+        rows.iter()
+            .find(|r| names(r).iter().any(|n| n.starts_with(&q)))
+    })
 }
 
 fn display_name(row: &StandingRow) -> &str {

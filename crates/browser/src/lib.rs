@@ -306,6 +306,27 @@ impl Page {
         Ok(base64::engine::general_purpose::STANDARD.decode(data)?)
     }
 
+    /// A PNG of the box of the first element matching `selector` (widgets: just the widget).
+    pub async fn screenshot_of(&self, selector: &str) -> Result<Vec<u8>> {
+        let selector = serde_json::to_string(selector)?;
+        let rect = self
+            .eval(&format!(
+                "(() => {{ const r = document.querySelector({selector}).getBoundingClientRect(); \
+                 return {{x: r.x, y: r.y, width: Math.max(1, r.width), height: Math.max(1, r.height)}}; }})()"
+            ))
+            .await?;
+        let mut clip = rect;
+        clip["scale"] = json!(1);
+        let result = self
+            .call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "clip": clip}),
+            )
+            .await?;
+        let data = result["data"].as_str().ok_or("no screenshot data")?;
+        Ok(base64::engine::general_purpose::STANDARD.decode(data)?)
+    }
+
     /// Console errors, uncaught exceptions and browser log errors (failed loads, CSP) so far.
     pub fn console_errors(&self) -> Vec<String> {
         self.observed(|o| o.console_errors.clone())

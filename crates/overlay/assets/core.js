@@ -23,7 +23,7 @@ window.LS = (() => {
     not_found: 'Player not found', no_tournament: 'Add ?tournament=<slug> to the URL',
     unknown_tournament: 'Tournament not found', reconnecting: 'reconnecting…', updated: 'live',
     polling: 'polling', win: 'W', loss: 'L', playing: 'playing now', streaming: 'streaming',
-    no_players: 'No players yet', opponent: 'opponent', no_matches: 'No matches yet', map: 'Map', position: 'Position',
+    no_players: 'No players yet', opponent: 'opponent', opponents: 'opponents', other: 'other', others: 'others', no_matches: 'No matches yet', map: 'Map', position: 'Position',
   };
   const t = (key) => query.get('t.' + key) || STRINGS[key] || key;
 

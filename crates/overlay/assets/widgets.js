@@ -171,7 +171,14 @@
       .map((m) => {
         const won = m.players.filter((p) => p.outcome === 'win');
         const lost = m.players.filter((p) => p.outcome !== 'win');
-        const names = (ps) => ps.map((p) => (byProfile.has(p.profile_id) ? name(byProfile.get(p.profile_id)) : t('opponent'))).join(' + ');
+        // Rostered players by name, the others counted: "Alice + 3 others".
+        const names = (ps) => {
+          const known = ps.filter((p) => byProfile.has(p.profile_id)).map((p) => name(byProfile.get(p.profile_id)));
+          const others = ps.length - known.length;
+          if (!others) return known.join(' + ');
+          const rest = others === 1 ? t(known.length ? 'other' : 'opponent') : others + ' ' + t(known.length ? 'others' : 'opponents');
+          return known.concat(rest).join(' + ');
+        };
         const delta = won.length && won[0].new_rating !== null && won[0].old_rating !== null
           ? ' (+' + (won[0].new_rating - won[0].old_rating) + ')' : '';
         return h('li', { class: 'item', 'data-match': m.match_id },
