@@ -187,8 +187,10 @@
       });
     if (!items.length && !leads.length) return message(t('no_matches'));
     const track = h('ul', { class: 'track' }, leads.map((l) => l.cloneNode(true)), items);
-    // Scroll speed independent of length: about 80 px per second.
-    requestAnimationFrame(() => track.style.setProperty('--ticker-seconds', Math.max(10, track.scrollWidth / 80) + 's'));
+    // About the same speed whatever the length (~7 characters a second). Estimated from the
+    // text, not measured: a measuring requestAnimationFrame never runs in a hidden page, and
+    // each queued one kept its old track alive (the heap grew ~16 KiB per render).
+    track.style.setProperty('--ticker-seconds', Math.max(10, track.textContent.length / 7) + 's');
     return h('div', { class: 'ticker' }, track);
   }
 
