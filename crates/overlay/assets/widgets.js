@@ -85,7 +85,7 @@
 
   // A game that ends shows "Game over" with its result for `hide` seconds: a game is "new"
   // when it was not among the finished ones at the first render.
-  const seenFinished = new Set();
+  let seenFinished = new Set();
   const finishedAt = new Map();
   let firstLive = true;
   let hideTimer = null;
@@ -97,11 +97,12 @@
     ]);
     const byProfile = new Map(table.items.filter((r) => r.profile_id).map((r) => [r.profile_id, r]));
     const now = Date.now();
-    for (const m of matches.items) {
-      if (m.state !== 'completed' || seenFinished.has(m.match_id)) continue;
-      seenFinished.add(m.match_id);
-      if (!firstLive) finishedAt.set(m.match_id, now);
+    const completed = matches.items.filter((m) => m.state === 'completed').map((m) => m.match_id);
+    for (const id of completed) {
+      if (!firstLive && !seenFinished.has(id)) finishedAt.set(id, now);
     }
+    // Only the current list: a game that left it is older than every new one (bounded for 24 h).
+    seenFinished = new Set(completed);
     firstLive = false;
     const hideMs = num('hide', 20, 0, 3600) * 1000;
     const recent = matches.items.filter((m) => finishedAt.has(m.match_id) && now - finishedAt.get(m.match_id) < hideMs);
