@@ -457,7 +457,7 @@ async fn widgets_and_live_page_show_the_api_data_and_follow_a_forced_game() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_transparent_theme_is_transparent_and_the_dark_one_is_not() {
+async fn the_transparent_theme_is_transparent_and_the_configurator_previews_a_widget() {
     let Some(chromium) = chromium() else { return };
     let demo = start_demo().await;
     let browser = Browser::launch(&chromium, 1280, 720)
@@ -485,6 +485,32 @@ async fn the_transparent_theme_is_transparent_and_the_dark_one_is_not() {
         vec![0, 255],
         "alpha of the corner: transparent, dark"
     );
+
+    // The configurator builds the URL and previews the widget in a frame of this origin (the
+    // API's `x-frame-options: DENY` would blank it).
+    let page = browser.new_page().await.expect("page");
+    page.goto(&format!("{}/overlay/?tournament={SLUG}", demo.base))
+        .await
+        .expect("load");
+    let url = page
+        .wait_for(
+            "document.getElementById('url').value.includes('/overlay/standings?tournament=demo') \
+             && document.getElementById('url').value",
+            WAIT,
+        )
+        .await
+        .expect("the configurator's URL");
+    assert_eq!(
+        url,
+        json!(format!("{}/overlay/standings?tournament={SLUG}", demo.base))
+    );
+    page.wait_for(
+        "document.getElementById('preview').contentDocument?.documentElement.dataset.renders",
+        WAIT,
+    )
+    .await
+    .expect("the preview renders the widget");
+    assert_eq!(page.console_errors(), Vec::<String>::new(), "configurator");
 }
 
 /// The JS heap of open widgets over a sped-up run of nudges (minutes: not run by default).
