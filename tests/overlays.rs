@@ -486,8 +486,8 @@ async fn the_transparent_theme_is_transparent_and_the_configurator_previews_a_wi
         "alpha of the corner: transparent, dark"
     );
 
-    // The configurator builds the URL and previews the widget in a frame of this origin (the
-    // API's `x-frame-options: DENY` would blank it).
+    // The configurator builds the URL and previews the widget in a frame of this origin
+    // (allowed by the CSP's `frame-ancestors 'self'`, which wins over `x-frame-options: DENY`).
     let page = browser.new_page().await.expect("page");
     page.goto(&format!("{}/overlay/?tournament={SLUG}", demo.base))
         .await

@@ -119,7 +119,7 @@ pub fn router(state: AppState) -> Router {
 
 /// [`router`] plus `extra` routes (the binary's overlays and live page) behind the same edge
 /// middleware (rate limits, security headers, request ids, metrics), without this crate
-/// depending on theirs. A route of `extra` may set its own `x-frame-options`.
+/// depending on theirs.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(extra)

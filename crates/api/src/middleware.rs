@@ -80,10 +80,6 @@ pub async fn common(mut request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     headers.insert(X_REQUEST_ID.clone(), id.clone());
     for (name, value) in SECURITY_HEADERS {
-        // A page meant to be framed by its own configurator says `SAMEORIGIN` itself.
-        if name == "x-frame-options" && headers.contains_key(name) {
-            continue;
-        }
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
