@@ -15,7 +15,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use domain::matches::{self as dm, Match, MatchCommand};
-use upstream::{MatchHistory, Outcome};
+use upstream::{MatchHistory, Outcome, Priority};
 
 use crate::{batches, catalog, tracked, CycleError, CycleKind, CycleReport, Inner, MatchtypeMap};
 
@@ -82,6 +82,8 @@ pub(crate) struct Plan {
     pub moved: Vec<(i64, u64)>,
     pub watched: usize,
     pub swept: usize,
+    /// The sweep's share of `ids` (asked last when the budget is short).
+    pub sweep_ids: Vec<i64>,
     /// The cycle number this plan runs as.
     pub current: i64,
     /// The sweep cursor after this cycle.
@@ -97,6 +99,11 @@ impl HistoryState {
         for &id in profiles {
             self.pending.insert(id, self.generation);
         }
+    }
+
+    /// Members of closed lobbies whose game we have not seen yet.
+    pub(crate) fn watched_members(&self) -> impl Iterator<Item = i64> + '_ {
+        self.watch.iter().flat_map(|w| w.members.iter().copied())
     }
 
     /// A lobby with these tracked members closed: expect its game in their history.
@@ -143,12 +150,13 @@ impl HistoryState {
             &ids,
         );
         let swept_count = swept.len();
-        ids.extend(swept);
+        ids.extend(swept.iter().copied());
         Plan {
             ids: ids.into_iter().collect(),
             moved,
             watched,
             swept: swept_count,
+            sweep_ids: swept,
             current,
             sweep_after,
         }
@@ -240,8 +248,26 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         );
         return Ok(report);
     }
-    let history = inner.client.recent_match_history(&plan.ids).await?;
-    report.requests = batches(plan.ids.len(), inner.config.upstream.history_batch_size);
+    // Players who moved or just left a lobby first; the sweep only with what is left.
+    let sweep: HashSet<i64> = plan.sweep_ids.iter().copied().collect();
+    let urgent: Vec<i64> = plan
+        .ids
+        .iter()
+        .copied()
+        .filter(|id| !sweep.contains(id))
+        .collect();
+    let requests = batches(urgent.len(), inner.config.upstream.history_batch_size)
+        + batches(plan.sweep_ids.len(), inner.config.upstream.history_batch_size);
+    let (urgent, swept) = futures::future::try_join(
+        inner.client.at(Priority::Hot).recent_match_history(&urgent),
+        inner
+            .client
+            .at(Priority::Sweep)
+            .recent_match_history(&plan.sweep_ids),
+    )
+    .await?;
+    let history = upstream::merge_histories(vec![urgent, swept]);
+    report.requests = requests;
     let seen: HashSet<i64> = history.matches.iter().map(|m| m.match_id).collect();
     let fresh: Vec<dm::FinishedMatch> = {
         let state = inner.lock_state();

@@ -56,6 +56,7 @@ use upstream::{UpstreamClient, UpstreamError};
 pub use burst::retry_delay;
 pub use config::{PollerConfig, DEFAULT_LOCK_KEY};
 pub use metrics::{KindSnapshot, PollerStats, StatsSnapshot};
+pub use upstream::{BudgetConfig, BudgetSnapshot, Priority};
 /// The production community API host (`UPSTREAM_BASE_URL`'s default).
 pub use upstream::DEFAULT_BASE_URL as DEFAULT_UPSTREAM_BASE_URL;
 
@@ -118,6 +119,9 @@ pub struct CycleReport {
     pub watched: usize,
     /// Matches: profiles of the staleness sweep asked about.
     pub swept: usize,
+    /// Stats: profiles not asked about because the cycle ran out of its cadence (the
+    /// request budget was short); the next cycle starts with them.
+    pub deferred: usize,
 }
 
 /// Why a cycle failed. Nothing derived from the failed call was appended.
@@ -173,8 +177,16 @@ struct Inner {
     metadata: EventMetadata,
     stats: Arc<PollerStats>,
     state: Mutex<State>,
-    /// One cycle of a kind at a time; holds that kind's failure burst.
-    kinds: [tokio::sync::Mutex<burst::Burst>; 4],
+    /// One cycle of a kind at a time; holds that kind's failure and overrun bursts.
+    kinds: [tokio::sync::Mutex<KindBursts>; 4],
+}
+
+/// Log-once state of one cycle kind.
+#[derive(Default)]
+struct KindBursts {
+    failures: burst::Burst,
+    /// Cycles in a row that ran out of their cadence.
+    overruns: burst::Burst,
 }
 
 /// In-memory caches. Behind a std mutex that is never held across an `.await`.
@@ -217,6 +229,11 @@ impl Poller {
         self.inner.stats.snapshot()
     }
 
+    /// The request budget every upstream call of this poller shares.
+    pub fn budget(&self) -> Arc<upstream::Budget> {
+        self.inner.client.budget()
+    }
+
     /// Every HTTP attempt to upstream and its 429 answers, retries included.
     pub fn upstream_counters(&self) -> Arc<upstream::ClientCounters> {
         self.inner.client.counters()
@@ -238,7 +255,7 @@ impl Poller {
     /// One cycle plus the failures in a row after it (for the scheduler's backoff).
     async fn cycle(&self, kind: CycleKind) -> (Result<CycleReport, CycleError>, u64) {
         let inner = &*self.inner;
-        let mut burst = inner.kinds[kind.index()].lock().await;
+        let mut bursts = inner.kinds[kind.index()].lock().await;
         let span = tracing::info_span!(
             "poll_cycle",
             kind = kind.name(),
@@ -273,11 +290,12 @@ impl Poller {
                     swept = report.swept,
                     "poll cycle ok"
                 );
+                report_overrun(kind, report, &counters, &mut bursts.overruns);
                 if let burst::Transition::Recovered {
                     failed_cycles,
                     lasted,
                     label,
-                } = burst.success()
+                } = bursts.failures.success()
                 {
                     PollerStats::add(&counters.bursts_recovered, 1);
                     tracing::info!(
@@ -291,7 +309,7 @@ impl Poller {
             Err(e) => {
                 PollerStats::add(&counters.cycles_failed, 1);
                 let label = e.label();
-                match burst.failure(&label) {
+                match bursts.failures.failure(&label) {
                     burst::Transition::Started { .. } => {
                         PollerStats::add(&counters.bursts_started, 1);
                         tracing::warn!(error = %label, detail = %e, "poll cycles failing");
@@ -300,9 +318,46 @@ impl Poller {
                 }
             }
         }
-        let failures = burst.consecutive_failures();
+        let failures = bursts.failures.consecutive_failures();
         drop(_entered);
         (result, failures)
+    }
+}
+
+/// Counts a cycle that ran out of its cadence; logs the first of a burst and the end of it.
+fn report_overrun(
+    kind: CycleKind,
+    report: &CycleReport,
+    counters: &metrics::KindCounters,
+    overruns: &mut burst::Burst,
+) {
+    if report.deferred == 0 {
+        if let burst::Transition::Recovered {
+            failed_cycles,
+            lasted,
+            ..
+        } = overruns.success()
+        {
+            tracing::info!(
+                overrun_cycles = failed_cycles,
+                lasted_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX),
+                "poll cycles fit their cadence again"
+            );
+        }
+        return;
+    }
+    PollerStats::add(&counters.overruns, 1);
+    PollerStats::add(&counters.deferred, report.deferred as u64);
+    if let burst::Transition::Started { .. } = overruns.failure("overrun") {
+        PollerStats::add(&counters.overrun_bursts, 1);
+        tracing::warn!(
+            kind = kind.name(),
+            tracked = report.tracked,
+            asked = report.items,
+            deferred = report.deferred,
+            "poll cycle cannot ask about everyone within its cadence (request budget too small); \
+             continuing round-robin"
+        );
     }
 }
 
@@ -349,6 +404,20 @@ enum Sent {
 }
 
 impl State {
+    /// Tracked players in a game or just out of one: members of open lobbies and of closed
+    /// lobbies whose game is not recorded yet. Their requests go first.
+    fn hot_profiles(&self, tracked: &std::collections::HashSet<i64>) -> Vec<i64> {
+        let mut hot: Vec<i64> = self
+            .live
+            .members()
+            .chain(self.history.watched_members())
+            .filter(|id| tracked.contains(id))
+            .collect();
+        hot.sort_unstable();
+        hot.dedup();
+        hot
+    }
+
     fn reset(&mut self) {
         // Recorded match ids stay valid across terms: a match once appended never changes.
         let recorded = std::mem::take(&mut self.history.recorded);

@@ -8,15 +8,18 @@ use chrono::{DateTime, Utc};
 use domain::profile::{
     LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity, RANK_REFRESH,
 };
-use upstream::{PersonalStats, ProfileObservation, RatingObservation};
+use futures::future::try_join_all;
+use upstream::{PersonalStats, Priority, ProfileObservation, RatingObservation, UpstreamError};
 
-use crate::{batches, tracked, CycleError, CycleKind, CycleReport, Inner, Sent};
+use crate::{tracked, CycleError, CycleKind, CycleReport, Inner, Sent};
 
 /// Per profile: what the aggregate was last told, and the game counters last seen.
 #[derive(Default)]
 pub(crate) struct StatsState {
     sent: HashMap<i64, SentObservation>,
     games: HashMap<i64, GamesKey>,
+    /// Where the round-robin continues after a cycle cut short by the budget.
+    resume_after: Option<i64>,
 }
 
 impl StatsState {
@@ -47,9 +50,18 @@ pub(crate) struct SentObservation {
 type GamesKey = Vec<(i64, i64, Option<DateTime<Utc>>)>;
 
 pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
+    // The cycle may use its whole cadence, no more: what the budget cannot send by then is
+    // left for the next cycle instead of queueing behind it.
+    let deadline = tokio::time::Instant::now() + inner.config.stats_interval;
     let tracked = tracked::tracked_profiles(&inner.pool).await?;
     let tracked_set: HashSet<i64> = tracked.iter().copied().collect();
-    inner.lock_state().stats.retain(&tracked_set);
+    let (hot, rest) = {
+        let mut state = inner.lock_state();
+        state.stats.retain(&tracked_set);
+        let hot = state.hot_profiles(&tracked_set);
+        let rest = round_robin(&tracked, &hot, state.stats.resume_after);
+        (hot, rest)
+    };
     let mut report = CycleReport {
         tracked: tracked.len(),
         ..CycleReport::default()
@@ -57,9 +69,14 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
     if tracked.is_empty() {
         return Ok(report);
     }
-    let response = inner.client.personal_stats(&tracked).await?;
-    report.requests = batches(tracked.len(), inner.config.upstream.stats_batch_size);
-    report.items = tracked.len();
+    let fetched = fetch(inner, &hot, &rest, deadline).await?;
+    report.requests = fetched.requests;
+    report.items = fetched.asked;
+    report.deferred = tracked.len() - fetched.asked;
+    if fetched.resume_after.is_some() {
+        inner.lock_state().stats.resume_after = fetched.resume_after;
+    }
+    let response = fetched.stats;
     let now = Utc::now();
     let observations = group(response, &tracked_set);
 
@@ -101,6 +118,83 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         }
     }
     Ok(report)
+}
+
+/// `rest` (tracked minus `hot`, ascending) rotated to start after `resume_after`: a cycle
+/// cut short by the budget is continued, not restarted, by the next one.
+pub(crate) fn round_robin(tracked: &[i64], hot: &[i64], resume_after: Option<i64>) -> Vec<i64> {
+    let hot: HashSet<i64> = hot.iter().copied().collect();
+    let rest: Vec<i64> = tracked
+        .iter()
+        .copied()
+        .filter(|id| !hot.contains(id))
+        .collect();
+    let start = resume_after.map_or(0, |after| rest.partition_point(|&id| id <= after));
+    let (before, after) = rest.split_at(start);
+    after.iter().chain(before).copied().collect()
+}
+
+/// What one stats cycle got from upstream.
+struct Fetched {
+    stats: PersonalStats,
+    /// Profiles in batches that were answered.
+    asked: usize,
+    requests: u64,
+    /// The last profile of the answered prefix of the round-robin, if it stopped early.
+    resume_after: Option<i64>,
+}
+
+/// All batches at once through the shared budget: `hot` first (Hot priority), then `rest`
+/// in order (Normal). Batches not started by `deadline` are left out; any other failure
+/// fails the cycle.
+async fn fetch(
+    inner: &Inner,
+    hot: &[i64],
+    rest: &[i64],
+    deadline: tokio::time::Instant,
+) -> Result<Fetched, CycleError> {
+    let batch = inner.config.upstream.stats_batch_size.max(1);
+    let hot_client = inner.client.at(Priority::Hot).until(deadline);
+    let rest_client = inner.client.at(Priority::Normal).until(deadline);
+    let calls = hot
+        .chunks(batch)
+        .map(|chunk| (&hot_client, chunk, false))
+        .chain(rest.chunks(batch).map(|chunk| (&rest_client, chunk, true)));
+    let answers = try_join_all(calls.map(|(client, chunk, in_rotation)| async move {
+        match client.personal_stats(chunk).await {
+            Ok(stats) => Ok((chunk, in_rotation, Some(stats))),
+            Err(UpstreamError::Deferred) => Ok((chunk, in_rotation, None)),
+            Err(e) => Err(e),
+        }
+    }))
+    .await?;
+    let mut fetched = Fetched {
+        stats: PersonalStats::default(),
+        asked: 0,
+        requests: 0,
+        resume_after: None,
+    };
+    let mut prefix_done = true;
+    let mut prefix_last = None;
+    for (chunk, in_rotation, stats) in answers {
+        match stats {
+            Some(stats) => {
+                fetched.asked += chunk.len();
+                fetched.requests += 1;
+                fetched.stats.profiles.extend(stats.profiles);
+                fetched.stats.ratings.extend(stats.ratings);
+                if in_rotation && prefix_done {
+                    prefix_last = chunk.last().copied();
+                }
+            }
+            None if in_rotation && prefix_done => {
+                prefix_done = false;
+                fetched.resume_after = prefix_last;
+            }
+            None => {}
+        }
+    }
+    Ok(fetched)
 }
 
 /// Profiles and their ladders from a (merged) response, tracked ids only.

@@ -147,6 +147,7 @@ struct Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
+        self.sim.leave();
         self.sim
             .record(self.endpoint, self.outcome.unwrap_or(Outcome::Abandoned));
     }
@@ -162,6 +163,7 @@ async fn community(State(sim): State<SimHandle>, method: Method, uri: Uri) -> Re
         return error(StatusCode::METHOD_NOT_ALLOWED, "GET only");
     }
     let plan = sim.plan(endpoint);
+    sim.arrive(endpoint);
     let mut recorder = Recorder {
         sim: sim.clone(),
         endpoint,

@@ -121,6 +121,7 @@ pub mod ladder;
 pub mod model;
 mod payloads;
 pub mod streams;
+pub mod traffic;
 
 pub use config::{SimConfig, ACTIVITY_HIGH, ACTIVITY_LOW, MAX_PLAYERS};
 pub use faults::{
@@ -128,6 +129,7 @@ pub use faults::{
     RateLimitWindow, RenameWindow, RequestCounters, ResultCodeWindow, TimeoutWindow,
 };
 pub use handle::{SimHandle, SimState};
+pub use traffic::Traffic;
 pub use http::{router, serve, spawn};
 pub use ladder::{rms_name, Ladder, MatchSpec, SimError, MAX_ADVANCE};
 pub use model::*;
