@@ -36,6 +36,11 @@ impl Traffic {
         self.arrivals.iter().map(|(at, _)| *at)
     }
 
+    /// Endpoint of each request, in arrival order.
+    pub fn sequence(&self) -> Vec<Endpoint> {
+        self.arrivals.iter().map(|(_, e)| *e).collect()
+    }
+
     /// Requests per endpoint name.
     pub fn by_endpoint(&self) -> BTreeMap<&'static str, usize> {
         let mut out = BTreeMap::new();

@@ -208,14 +208,17 @@ impl Budget {
             budget: self.clone(),
             sent_at: slot,
         };
-        tokio::time::sleep_until(slot).await;
-        // A 429 may have paused sending while we waited for our slot.
+        let mut slot = slot;
         loop {
-            let paused_until = self.lock().paused_until;
-            if paused_until <= Instant::now() {
+            tokio::time::sleep_until(slot).await;
+            // A 429 may have paused sending while we waited: take a new slot after the pause
+            // (at the new rate), rather than all sending at once when it ends.
+            let mut state = self.lock();
+            let now = Instant::now();
+            if state.paused_until <= now {
                 break;
             }
-            tokio::time::sleep_until(paused_until).await;
+            slot = self.next_slot(&mut state, now);
         }
         permit.sent_at = Instant::now();
         Some(permit)
@@ -230,14 +233,19 @@ impl Budget {
         }
         state.waiting.remove(&key);
         state.in_flight += 1;
-        let now = Instant::now();
-        let slot = now.max(state.next_slot).max(state.paused_until);
-        let rate = state.rate(&self.config, slot);
-        state.next_slot = slot + Duration::from_secs_f64(1.0 / rate);
+        let slot = self.next_slot(&mut state, Instant::now());
         drop(state);
         // The next waiter is now the head: let it check.
         self.changed.notify_waiters();
         Some(slot)
+    }
+
+    /// The next free start slot, at the rate allowed then.
+    fn next_slot(&self, state: &mut State, now: Instant) -> Instant {
+        let slot = now.max(state.next_slot).max(state.paused_until);
+        let rate = state.rate(&self.config, slot);
+        state.next_slot = slot + Duration::from_secs_f64(1.0 / rate);
+        slot
     }
 
     /// A request sent at `sent_at` was answered 429.
