@@ -27,6 +27,8 @@ pub(crate) struct HistoryState {
     /// Moved profiles waiting for a history fetch → generation of the latest movement, so a
     /// movement seen while a fetch is in flight is not cleared by that fetch.
     pending: HashMap<i64, u64>,
+    /// The part of `pending` known only from a first sighting (asked at sweep priority).
+    first_seen: HashSet<i64>,
     generation: u64,
     /// Matches cycle of each profile's last successful fetch.
     last_fetch: HashMap<i64, i64>,
@@ -98,6 +100,20 @@ impl HistoryState {
         self.generation += 1;
         for &id in profiles {
             self.pending.insert(id, self.generation);
+            self.first_seen.remove(&id);
+        }
+    }
+
+    /// Profiles seen for the first time this term: due for a history fetch, but after those
+    /// who just played.
+    pub(crate) fn mark_first_seen(&mut self, profiles: &[i64]) {
+        if profiles.is_empty() {
+            return;
+        }
+        self.generation += 1;
+        for &id in profiles {
+            self.pending.insert(id, self.generation);
+            self.first_seen.insert(id);
         }
     }
 
@@ -119,6 +135,7 @@ impl HistoryState {
 
     fn retain(&mut self, tracked: &HashSet<i64>) {
         self.pending.retain(|id, _| tracked.contains(id));
+        self.first_seen.retain(|id| self.pending.contains_key(id));
         self.last_fetch.retain(|id, _| tracked.contains(id));
         for w in &mut self.watch {
             w.members.retain(|id| tracked.contains(id));
@@ -167,6 +184,7 @@ impl HistoryState {
         for (id, generation) in &plan.moved {
             if self.pending.get(id) == Some(generation) {
                 self.pending.remove(id);
+                self.first_seen.remove(id);
             }
         }
         for &id in &plan.ids {
@@ -248,22 +266,24 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         );
         return Ok(report);
     }
-    // Players who moved or just left a lobby first; the sweep only with what is left.
-    let sweep: HashSet<i64> = plan.sweep_ids.iter().copied().collect();
-    let urgent: Vec<i64> = plan
-        .ids
-        .iter()
-        .copied()
-        .filter(|id| !sweep.contains(id))
-        .collect();
+    // Players who just played or left a lobby first; first sightings and the sweep only
+    // with what the budget has left.
+    let (urgent, background): (Vec<i64>, Vec<i64>) = {
+        let state = inner.lock_state();
+        let sweep: HashSet<i64> = plan.sweep_ids.iter().copied().collect();
+        plan.ids
+            .iter()
+            .copied()
+            .partition(|id| !sweep.contains(id) && !state.history.first_seen.contains(id))
+    };
     let requests = batches(urgent.len(), inner.config.upstream.history_batch_size)
-        + batches(plan.sweep_ids.len(), inner.config.upstream.history_batch_size);
+        + batches(background.len(), inner.config.upstream.history_batch_size);
     let (urgent, swept) = futures::future::try_join(
         inner.client.at(Priority::Hot).recent_match_history(&urgent),
         inner
             .client
             .at(Priority::Sweep)
-            .recent_match_history(&plan.sweep_ids),
+            .recent_match_history(&background),
     )
     .await?;
     let history = upstream::merge_histories(vec![urgent, swept]);

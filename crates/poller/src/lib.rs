@@ -263,6 +263,7 @@ impl Poller {
             requests = tracing::field::Empty,
             commands = tracing::field::Empty,
         );
+        let started = std::time::Instant::now();
         let result = async {
             match kind {
                 CycleKind::Stats => stats::cycle(inner).await,
@@ -274,6 +275,9 @@ impl Poller {
         .instrument(span.clone())
         .await;
         let counters = inner.stats.kind(kind);
+        let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        PollerStats::add(&counters.busy_ms, took);
+        counters.longest_ms.fetch_max(took, std::sync::atomic::Ordering::Relaxed);
         let _entered = span.enter();
         match &result {
             Ok(report) => {

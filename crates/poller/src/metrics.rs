@@ -27,6 +27,9 @@ pub struct KindCounters {
     pub overrun_bursts: AtomicU64,
     /// Profiles left for the next cycle because the cycle ran out of time.
     pub deferred: AtomicU64,
+    /// Time spent in cycles (ok or failed), and the longest one, in milliseconds.
+    pub busy_ms: AtomicU64,
+    pub longest_ms: AtomicU64,
 }
 
 /// A plain copy of [`KindCounters`].
@@ -42,6 +45,8 @@ pub struct KindSnapshot {
     pub overruns: u64,
     pub overrun_bursts: u64,
     pub deferred: u64,
+    pub busy_ms: u64,
+    pub longest_ms: u64,
 }
 
 impl KindCounters {
@@ -58,6 +63,8 @@ impl KindCounters {
             overruns: get(&self.overruns),
             overrun_bursts: get(&self.overrun_bursts),
             deferred: get(&self.deferred),
+            busy_ms: get(&self.busy_ms),
+            longest_ms: get(&self.longest_ms),
         }
     }
 }

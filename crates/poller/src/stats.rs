@@ -83,16 +83,20 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
     let to_send: Vec<(i64, Observation, SentObservation)> = {
         let mut state = inner.lock_state();
         let mut moved = Vec::new();
+        let mut first_seen = Vec::new();
         for (&profile_id, observation) in &observations {
             let key = games_key(observation);
-            if state.stats.games.get(&profile_id) != Some(&key) {
-                // First sighting counts as moved: a new term does not know what it missed.
-                moved.push(profile_id);
-                state.stats.games.insert(profile_id, key);
+            match state.stats.games.insert(profile_id, key.clone()) {
+                Some(previous) if previous == key => {}
+                Some(_) => moved.push(profile_id),
+                // First sighting counts as moved (a new term does not know what it missed),
+                // but is no news: its history goes after the players who just played.
+                None => first_seen.push(profile_id),
             }
         }
-        report.moved = moved.len();
+        report.moved = moved.len() + first_seen.len();
         state.history.mark_moved(&moved);
+        state.history.mark_first_seen(&first_seen);
         observations
             .into_iter()
             .filter_map(|(profile_id, observation)| {

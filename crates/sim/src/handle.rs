@@ -357,6 +357,15 @@ impl SimHandle {
         lock(&self.inner.traffic).clone()
     }
 
+    /// Reads the traffic log in place (a clone of a long log is costly).
+    pub fn with_traffic<R>(&self, f: impl FnOnce(&Traffic) -> R) -> R {
+        f(&lock(&self.inner.traffic))
+    }
+
+    pub(crate) fn served_stats(&self, ids: &[i64]) {
+        lock(&self.inner.traffic).served_stats(ids);
+    }
+
     pub(crate) fn arrive(&self, endpoint: Endpoint) {
         lock(&self.inner.traffic).arrive(endpoint);
     }

@@ -1,7 +1,7 @@
 //! [`Traffic`]: when each community request arrived and how many ran at once, so tests and
 //! benchmarks can check a client's request budget where it matters: at the server.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::faults::Endpoint;
@@ -15,6 +15,8 @@ pub struct Traffic {
     arrivals: Vec<(Instant, Endpoint)>,
     in_flight: usize,
     peak_in_flight: usize,
+    /// When each profile's stats were last served (staleness in benchmarks).
+    stats_served: HashMap<i64, Instant>,
 }
 
 impl Traffic {
@@ -25,6 +27,23 @@ impl Traffic {
         self.arrivals.push((Instant::now(), endpoint));
         self.in_flight += 1;
         self.peak_in_flight = self.peak_in_flight.max(self.in_flight);
+    }
+
+    pub(crate) fn served_stats(&mut self, ids: &[i64]) {
+        let now = Instant::now();
+        for &id in ids {
+            self.stats_served.insert(id, now);
+        }
+    }
+
+    /// The oldest of the last times `ids` had their stats served; `None` if one never had.
+    pub fn oldest_stats(&self, ids: &[i64]) -> Option<Instant> {
+        ids.iter()
+            .map(|id| self.stats_served.get(id).copied())
+            .try_fold(None, |oldest: Option<Instant>, at| {
+                at.map(|at| Some(oldest.map_or(at, |o| o.min(at))))
+            })
+            .flatten()
     }
 
     pub(crate) fn leave(&mut self) {
@@ -88,6 +107,7 @@ impl Traffic {
     /// Forget arrivals and the peak; requests still in flight stay counted.
     pub(crate) fn reset(&mut self) {
         self.arrivals.clear();
+        self.stats_served.clear();
         self.peak_in_flight = self.in_flight;
     }
 }
@@ -112,5 +132,11 @@ mod tests {
         t.leave();
         assert_eq!(t.peak_in_flight(), 2);
         assert_eq!(t.by_endpoint()["findAdvertisements"], 2);
+        assert_eq!(t.oldest_stats(&[1]), None);
+        t.served_stats(&[1, 2]);
+        let first = t.oldest_stats(&[1, 2]).expect("both served");
+        t.served_stats(&[2]);
+        assert_eq!(t.oldest_stats(&[1, 2]), Some(first));
+        assert_eq!(t.oldest_stats(&[1, 3]), None);
     }
 }
