@@ -56,9 +56,9 @@ use upstream::{UpstreamClient, UpstreamError};
 pub use burst::retry_delay;
 pub use config::{PollerConfig, DEFAULT_LOCK_KEY};
 pub use metrics::{KindSnapshot, PollerStats, StatsSnapshot};
-pub use upstream::{BudgetConfig, BudgetSnapshot, Priority};
 /// The production community API host (`UPSTREAM_BASE_URL`'s default).
 pub use upstream::DEFAULT_BASE_URL as DEFAULT_UPSTREAM_BASE_URL;
+pub use upstream::{BudgetConfig, BudgetSnapshot, Priority};
 
 /// The four things the poller polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -277,7 +277,9 @@ impl Poller {
         let counters = inner.stats.kind(kind);
         let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         PollerStats::add(&counters.busy_ms, took);
-        counters.longest_ms.fetch_max(took, std::sync::atomic::Ordering::Relaxed);
+        counters
+            .longest_ms
+            .fetch_max(took, std::sync::atomic::Ordering::Relaxed);
         let _entered = span.enter();
         match &result {
             Ok(report) => {

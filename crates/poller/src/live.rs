@@ -23,7 +23,10 @@ pub(crate) struct LiveState {
 impl LiveState {
     /// Members of the lobbies we hold open (tracked or not).
     pub(crate) fn members(&self) -> impl Iterator<Item = i64> + '_ {
-        self.open.values().flatten().flat_map(|s| s.members.iter().copied())
+        self.open
+            .values()
+            .flatten()
+            .flat_map(|s| s.members.iter().copied())
     }
 }
 

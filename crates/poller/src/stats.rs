@@ -148,9 +148,9 @@ struct Fetched {
     resume_after: Option<i64>,
 }
 
-/// All batches at once through the shared budget: `hot` first (Hot priority), then `rest`
-/// in order (Normal). Batches not started by `deadline` are left out; any other failure
-/// fails the cycle.
+/// All batches at once through the shared budget: `hot` first (a batch holding one of them
+/// goes at Hot priority), then `rest` in order (Normal), in as few batches as before.
+/// Batches not started by `deadline` are left out; any other failure fails the cycle.
 async fn fetch(
     inner: &Inner,
     hot: &[i64],
@@ -160,38 +160,45 @@ async fn fetch(
     let batch = inner.config.upstream.stats_batch_size.max(1);
     let hot_client = inner.client.at(Priority::Hot).until(deadline);
     let rest_client = inner.client.at(Priority::Normal).until(deadline);
-    let calls = hot
-        .chunks(batch)
-        .map(|chunk| (&hot_client, chunk, false))
-        .chain(rest.chunks(batch).map(|chunk| (&rest_client, chunk, true)));
-    let answers = try_join_all(calls.map(|(client, chunk, in_rotation)| async move {
-        match client.personal_stats(chunk).await {
-            Ok(stats) => Ok((chunk, in_rotation, Some(stats))),
-            Err(UpstreamError::Deferred) => Ok((chunk, in_rotation, None)),
-            Err(e) => Err(e),
+    let order: Vec<i64> = hot.iter().chain(rest).copied().collect();
+    let answers = try_join_all(order.chunks(batch).enumerate().map(|(i, chunk)| {
+        let client = if i * batch < hot.len() {
+            &hot_client
+        } else {
+            &rest_client
+        };
+        async move {
+            match client.personal_stats(chunk).await {
+                Ok(stats) => Ok((chunk, Some(stats))),
+                Err(UpstreamError::Deferred) => Ok((chunk, None)),
+                Err(e) => Err(e),
+            }
         }
     }))
     .await?;
+    let hot: HashSet<i64> = hot.iter().copied().collect();
     let mut fetched = Fetched {
         stats: PersonalStats::default(),
         asked: 0,
         requests: 0,
         resume_after: None,
     };
+    // The round-robin resumes after the last `rest` profile of the answered prefix.
     let mut prefix_done = true;
     let mut prefix_last = None;
-    for (chunk, in_rotation, stats) in answers {
+    for (chunk, stats) in answers {
+        let last_rest = chunk.iter().rev().find(|id| !hot.contains(id)).copied();
         match stats {
             Some(stats) => {
                 fetched.asked += chunk.len();
                 fetched.requests += 1;
                 fetched.stats.profiles.extend(stats.profiles);
                 fetched.stats.ratings.extend(stats.ratings);
-                if in_rotation && prefix_done {
-                    prefix_last = chunk.last().copied();
+                if prefix_done && last_rest.is_some() {
+                    prefix_last = last_rest;
                 }
             }
-            None if in_rotation && prefix_done => {
+            None if prefix_done => {
                 prefix_done = false;
                 fetched.resume_after = prefix_last;
             }
@@ -364,6 +371,16 @@ mod tests {
             }),
             ladders,
         }
+    }
+
+    #[test]
+    fn the_round_robin_skips_hot_players_and_resumes_after_the_cursor() {
+        let tracked = [1, 2, 3, 4, 5, 6];
+        assert_eq!(round_robin(&tracked, &[3], None), vec![1, 2, 4, 5, 6]);
+        assert_eq!(round_robin(&tracked, &[3], Some(4)), vec![5, 6, 1, 2, 4]);
+        // A cursor on a profile no longer tracked still resumes after its place.
+        assert_eq!(round_robin(&[1, 2, 5, 6], &[], Some(3)), vec![5, 6, 1, 2]);
+        assert_eq!(round_robin(&tracked, &[], Some(6)), tracked.to_vec());
     }
 
     #[test]

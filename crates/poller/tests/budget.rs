@@ -12,7 +12,11 @@ use sim::faults::Endpoint;
 
 /// 64 players in batches of 2: 32 stats requests per cycle (and 32 history requests on a
 /// first matches cycle), enough to saturate a small budget.
-fn budgeted(addr: std::net::SocketAddr, requests_per_second: u32, recovery: Duration) -> PollerConfig {
+fn budgeted(
+    addr: std::net::SocketAddr,
+    requests_per_second: u32,
+    recovery: Duration,
+) -> PollerConfig {
     let mut config = test_config(addr);
     config.stats_interval = Duration::from_secs(30);
     config.upstream.stats_batch_size = 2;
@@ -56,13 +60,25 @@ async fn the_poller_never_exceeds_its_request_budget() {
     // leaves room for scheduling jitter between the client's slot and the server's clock.
     let most = traffic.max_in_window(Duration::from_secs(1));
     let allowed = (f64::from(N) * 1.2).ceil() as usize + 1;
-    assert!(most <= allowed, "{most} requests within one second (budget {N}/s)");
+    assert!(
+        most <= allowed,
+        "{most} requests within one second (budget {N}/s)"
+    );
     // Sustained rate over the whole run (a ratio of this run's own span).
     let times: Vec<Instant> = traffic.arrivals().collect();
-    let span = times[times.len() - 1].duration_since(times[0]).as_secs_f64();
+    let span = times[times.len() - 1]
+        .duration_since(times[0])
+        .as_secs_f64();
     let rate = (times.len() - 1) as f64 / span;
-    assert!(rate <= f64::from(N) * 1.05, "sustained {rate:.1} requests/s (budget {N}/s)");
-    assert!(traffic.peak_in_flight() <= 4, "in flight {}", traffic.peak_in_flight());
+    assert!(
+        rate <= f64::from(N) * 1.05,
+        "sustained {rate:.1} requests/s (budget {N}/s)"
+    );
+    assert!(
+        traffic.peak_in_flight() <= 4,
+        "in flight {}",
+        traffic.peak_in_flight()
+    );
     let budget = poller.budget().snapshot();
     assert_eq!((budget.waiting, budget.in_flight), (0, 0));
 }
@@ -79,8 +95,12 @@ async fn live_lobbies_go_ahead_of_a_stats_backlog() {
     });
     // Let the stats cycle queue its 32 batches, then ask for lobbies.
     assert!(
-        common::eventually(Duration::from_secs(10), || poller.budget().snapshot().waiting > 20)
-            .await,
+        common::eventually(Duration::from_secs(10), || poller
+            .budget()
+            .snapshot()
+            .waiting
+            > 20)
+        .await,
         "stats batches queued"
     );
     let queued_before = env.sim.traffic().len();
@@ -124,7 +144,10 @@ async fn a_cycle_longer_than_its_cadence_is_reported_and_continued_next_time() {
         assert!(cycles <= 8, "round-robin never reached everyone");
     }
     // Each cycle continued where the last stopped: about 64 / per-cycle cycles, not more.
-    assert!(cycles <= 64usize.div_ceil(first.items) + 1, "{cycles} cycles");
+    assert!(
+        cycles <= 64usize.div_ceil(first.items) + 1,
+        "{cycles} cycles"
+    );
 
     let counters = poller.stats().stats;
     assert!(counters.overruns >= 2, "{counters:?}");
@@ -148,7 +171,9 @@ async fn a_429_burst_slows_the_whole_poller_down_and_it_recovers() {
     let fault_at = Instant::now();
     env.sim.rate_limit_for(Duration::from_millis(300), Some(1));
     assert!(
-        common::eventually(Duration::from_secs(5), || poller.budget().snapshot().cuts > 0).await,
+        common::eventually(Duration::from_secs(5), || poller.budget().snapshot().cuts
+            > 0)
+        .await,
         "no rate cut"
     );
     let cut = poller.budget().snapshot();
@@ -171,16 +196,26 @@ async fn a_429_burst_slows_the_whole_poller_down_and_it_recovers() {
     let throttled = traffic.count_between(fault_at, Duration::from_millis(300));
     assert!(throttled > 0, "the burst saw requests");
     // Paused for Retry-After: nothing sent from shortly after the first 429 to 1 s later.
-    let paused = traffic.count_between(fault_at + Duration::from_millis(250), Duration::from_millis(600));
+    let paused = traffic.count_between(
+        fault_at + Duration::from_millis(250),
+        Duration::from_millis(600),
+    );
     assert_eq!(paused, 0, "requests during the Retry-After pause");
     // Slower after the pause (the rate restarts at half and climbs over 4 s) ...
-    let slowed = traffic.count_between(fault_at + Duration::from_millis(1100), Duration::from_secs(1));
+    let slowed = traffic.count_between(
+        fault_at + Duration::from_millis(1100),
+        Duration::from_secs(1),
+    );
     assert!(
         (slowed as f64) <= f64::from(N) * 0.8,
         "{slowed} requests in the second after the pause"
     );
     // ... than at the ceiling again at the end.
-    let last = *traffic.arrivals().collect::<Vec<_>>().last().expect("traffic");
+    let last = *traffic
+        .arrivals()
+        .collect::<Vec<_>>()
+        .last()
+        .expect("traffic");
     let recovered = traffic.count_between(last - Duration::from_secs(1), Duration::from_secs(2));
     assert!(
         recovered > slowed,

@@ -129,7 +129,6 @@ pub use faults::{
     RateLimitWindow, RenameWindow, RequestCounters, ResultCodeWindow, TimeoutWindow,
 };
 pub use handle::{SimHandle, SimState};
-pub use traffic::Traffic;
 pub use http::{router, serve, spawn};
 pub use ladder::{rms_name, Ladder, MatchSpec, SimError, MAX_ADVANCE};
 pub use model::*;
@@ -137,6 +136,7 @@ pub use payloads::LOBBY_PAGE_SIZE;
 pub use streams::{
     serve_streams, spawn_streams, streams_router, StreamsCounters, StreamsFake, StreamsFakeConfig,
 };
+pub use traffic::Traffic;
 
 /// Default bind address of `standings sim`.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8100";

@@ -126,7 +126,10 @@ mod tests {
         }
         assert_eq!(t.max_in_window(Duration::from_secs(1)), 3);
         assert_eq!(t.max_in_window(Duration::from_millis(150)), 2);
-        assert_eq!(t.count_between(t0 + Duration::from_millis(150), Duration::from_secs(2)), 3);
+        assert_eq!(
+            t.count_between(t0 + Duration::from_millis(150), Duration::from_secs(2)),
+            3
+        );
         t.arrive(Endpoint::Advertisements);
         t.arrive(Endpoint::Advertisements);
         t.leave();

@@ -479,7 +479,10 @@ mod tests {
             "--upstream-max-in-flight=0",
             "--upstream-max-in-flight=65",
         ] {
-            assert!(Cli::try_parse_from(["standings", "serve", bad]).is_err(), "{bad}");
+            assert!(
+                Cli::try_parse_from(["standings", "serve", bad]).is_err(),
+                "{bad}"
+            );
         }
         assert_eq!(
             args.retention.retention(),

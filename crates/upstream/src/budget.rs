@@ -227,7 +227,8 @@ impl Budget {
     /// Takes a start slot if `key` heads the queue and a request may be in flight.
     fn try_take(&self, key: (std::cmp::Reverse<Priority>, u64)) -> Option<Instant> {
         let mut state = self.lock();
-        if state.waiting.first() != Some(&key) || state.in_flight >= self.config.max_in_flight.max(1)
+        if state.waiting.first() != Some(&key)
+            || state.in_flight >= self.config.max_in_flight.max(1)
         {
             return None;
         }
@@ -327,8 +328,14 @@ mod tests {
         let b = budget(50, 64, Duration::from_secs(1));
         let t0 = Instant::now();
         for i in 0..5u32 {
-            let p = b.acquire(Priority::Normal, None).await.expect("no deadline");
-            assert!(p.sent_at - t0 >= Duration::from_millis(20) * i, "start {i} too early");
+            let p = b
+                .acquire(Priority::Normal, None)
+                .await
+                .expect("no deadline");
+            assert!(
+                p.sent_at - t0 >= Duration::from_millis(20) * i,
+                "start {i} too early"
+            );
         }
     }
 
@@ -338,7 +345,12 @@ mod tests {
         let held = b.acquire(Priority::Normal, None).await.expect("first");
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        for p in [Priority::Sweep, Priority::Normal, Priority::Live, Priority::Hot] {
+        for p in [
+            Priority::Sweep,
+            Priority::Normal,
+            Priority::Live,
+            Priority::Hot,
+        ] {
             let (b2, order) = (b.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
                 let _p = b2.acquire(p, None).await;
@@ -355,7 +367,12 @@ mod tests {
         }
         assert_eq!(
             *order.lock().unwrap(),
-            vec![Priority::Live, Priority::Hot, Priority::Normal, Priority::Sweep]
+            vec![
+                Priority::Live,
+                Priority::Hot,
+                Priority::Normal,
+                Priority::Sweep
+            ]
         );
     }
 
@@ -383,7 +400,10 @@ mod tests {
         assert!(s.rate >= 5.0 && s.rate < 6.0, "halved: {}", s.rate);
         let before = Instant::now();
         let p3 = b.acquire(Priority::Live, None).await.unwrap();
-        assert!(p3.sent_at - before >= Duration::from_millis(190), "waited out the pause");
+        assert!(
+            p3.sent_at - before >= Duration::from_millis(190),
+            "waited out the pause"
+        );
         // p3 was sent after the cut: its 429 cuts again.
         p3.rate_limited(None);
         assert_eq!(b.snapshot().cuts, 2);
@@ -391,6 +411,9 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(b.snapshot().rate > a, "climbing back");
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!((b.snapshot().rate - 10.0).abs() < 1e-9, "back at the ceiling");
+        assert!(
+            (b.snapshot().rate - 10.0).abs() < 1e-9,
+            "back at the ceiling"
+        );
     }
 }

@@ -286,19 +286,21 @@ impl UpstreamClient {
         let first = AtomicBool::new(true);
         (|| {
             // Only a first attempt may be deferred: a retry finishes what was started.
-            let deadline = self.deadline.filter(|_| first.swap(false, Ordering::Relaxed));
+            let deadline = self
+                .deadline
+                .filter(|_| first.swap(false, Ordering::Relaxed));
             self.attempt(&url, query, deadline)
         })
-            .retry(backoff)
-            .when(UpstreamError::is_transient)
-            .adjust(move |err, delay| match err {
-                // Honour the server's hint (bounded), but only while retries remain.
-                UpstreamError::RateLimited {
-                    retry_after: Some(hint),
-                } => delay.map(|_| (*hint).min(cap)),
-                _ => delay,
-            })
-            .await
+        .retry(backoff)
+        .when(UpstreamError::is_transient)
+        .adjust(move |err, delay| match err {
+            // Honour the server's hint (bounded), but only while retries remain.
+            UpstreamError::RateLimited {
+                retry_after: Some(hint),
+            } => delay.map(|_| (*hint).min(cap)),
+            _ => delay,
+        })
+        .await
     }
 
     async fn attempt(

@@ -44,7 +44,9 @@ pub mod options;
 pub mod parse;
 
 pub use budget::{Budget, BudgetConfig, BudgetSnapshot, Priority};
-pub use client::{merge_histories, paths, ClientCounters, UpstreamClient, UpstreamConfig, DEFAULT_BASE_URL};
+pub use client::{
+    merge_histories, paths, ClientCounters, UpstreamClient, UpstreamConfig, DEFAULT_BASE_URL,
+};
 pub use error::{Result, UpstreamError};
 pub use matchtypes::{matchtype_floor, merge_over_floor, MATCHTYPE_LEADERBOARD_FLOOR};
 pub use model::*;
