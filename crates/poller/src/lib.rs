@@ -296,7 +296,7 @@ impl Poller {
                     swept = report.swept,
                     "poll cycle ok"
                 );
-                report_overrun(kind, report, &counters, &mut bursts.overruns);
+                report_overrun(kind, report, counters, &mut bursts.overruns);
                 if let burst::Transition::Recovered {
                     failed_cycles,
                     lasted,
