@@ -23,6 +23,11 @@
 //!   per cycle; history is asked only for profiles whose wins + losses or last-match time moved
 //!   (first sighting counts), for members of lobbies that just closed, and for a small
 //!   rotating sweep slice that bounds staleness.
+//! - **One request budget.** Every upstream call of every cycle waits for the client's shared
+//!   [`upstream::Budget`] (requests per second, in flight, priorities; a 429 slows them all).
+//!   Live lobbies and players in or just out of a game go first, the sweep last. A stats cycle
+//!   that cannot ask about everyone within its cadence leaves the rest for the next cycle,
+//!   which continues the round-robin there ([`CycleReport::deferred`], logged once per burst).
 //! - **One active poller across processes**: [`Poller::run`] polls only while it holds a
 //!   session advisory lock on a dedicated connection ([`leader`]); a standby retries every
 //!   few seconds and takes over when the holder's session ends.
