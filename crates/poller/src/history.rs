@@ -15,7 +15,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use domain::matches::{self as dm, Match, MatchCommand};
-use upstream::{MatchHistory, Outcome, Priority};
+use futures::future::try_join_all;
+use upstream::{MatchHistory, Outcome, Priority, UpstreamError};
 
 use crate::{batches, catalog, tracked, CycleError, CycleKind, CycleReport, Inner, MatchtypeMap};
 
@@ -179,6 +180,17 @@ impl HistoryState {
         }
     }
 
+    /// `plan` minus the profiles whose fetch was left for later: they stay pending, and a
+    /// sweep not fully done keeps its cursor (the slice is visited again next cycle).
+    fn without(&self, mut plan: Plan, left: &HashSet<i64>) -> Plan {
+        plan.ids.retain(|id| !left.contains(id));
+        plan.moved.retain(|(id, _)| !left.contains(id));
+        if plan.sweep_ids.iter().any(|id| left.contains(id)) {
+            plan.sweep_after = self.sweep_after;
+        }
+        plan
+    }
+
     /// After a successful fetch (and every new match appended).
     fn complete(&mut self, plan: &Plan, seen_matches: &HashSet<i64>, watch_cycles: u64) {
         for (id, generation) in &plan.moved {
@@ -238,6 +250,7 @@ pub(crate) fn sweep(
 }
 
 pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
+    let deadline = tokio::time::Instant::now() + inner.config.matches_interval;
     let tracked = tracked::tracked_profiles(&inner.pool).await?;
     let tracked_set: HashSet<i64> = tracked.iter().copied().collect();
     prime(inner).await?;
@@ -276,18 +289,40 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
             .copied()
             .partition(|id| !sweep.contains(id) && !state.history.first_seen.contains(id))
     };
-    let requests = batches(urgent.len(), inner.config.upstream.history_batch_size)
-        + batches(background.len(), inner.config.upstream.history_batch_size);
-    let (urgent, swept) = futures::future::try_join(
+    // The background may use the cadence and no more; what the budget could not start by
+    // then stays due (first sightings stay pending, the sweep cursor stays put).
+    let batch = inner.config.upstream.history_batch_size.max(1);
+    let background_client = inner.client.at(Priority::Sweep).until(deadline);
+    let (urgent_history, background_parts) = futures::future::try_join(
         inner.client.at(Priority::Hot).recent_match_history(&urgent),
-        inner
-            .client
-            .at(Priority::Sweep)
-            .recent_match_history(&background),
+        try_join_all(background.chunks(batch).map(|chunk| {
+            let client = &background_client;
+            async move {
+                match client.recent_match_history(chunk).await {
+                    Ok(history) => Ok(Some(history)),
+                    Err(UpstreamError::Deferred) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        })),
     )
     .await?;
-    let history = upstream::merge_histories(vec![urgent, swept]);
-    report.requests = requests;
+    let mut parts = vec![urgent_history];
+    let mut left = HashSet::new();
+    for (chunk, part) in background.chunks(batch).zip(background_parts) {
+        match part {
+            Some(history) => parts.push(history),
+            None => left.extend(chunk.iter().copied()),
+        }
+    }
+    let history = upstream::merge_histories(parts);
+    report.requests = batches(urgent.len(), batch) + batches(background.len() - left.len(), batch);
+    report.deferred = left.len();
+    let plan = if left.is_empty() {
+        plan
+    } else {
+        inner.lock_state().history.without(plan, &left)
+    };
     let seen: HashSet<i64> = history.matches.iter().map(|m| m.match_id).collect();
     let fresh: Vec<dm::FinishedMatch> = {
         let state = inner.lock_state();
@@ -393,6 +428,34 @@ mod tests {
         let plan = h.plan(&tracked, 1000);
         assert_eq!(plan.ids, vec![7, 42]);
         assert_eq!(plan.swept, 0);
+    }
+
+    #[test]
+    fn first_sightings_left_for_later_stay_due_and_the_sweep_cursor_stays_put() {
+        let mut h = HistoryState::default();
+        h.mark_first_seen(&[1, 2, 3, 4]);
+        h.mark_moved(&[2]);
+        assert_eq!(
+            h.first_seen,
+            HashSet::from([1, 3, 4]),
+            "a real game is no first sighting"
+        );
+        let plan = h.plan(&[1, 2, 3, 4], 1000);
+        let plan = h.without(plan, &HashSet::from([3, 4]));
+        h.complete(&plan, &HashSet::new(), 120);
+        let mut next = h.plan(&[1, 2, 3, 4], 1000).ids;
+        next.retain(|id| [1, 2, 3, 4].contains(id));
+        assert_eq!(next, vec![3, 4], "only what was left is still due");
+        assert_eq!(h.first_seen, HashSet::from([3, 4]));
+
+        // A sweep slice not fully fetched is visited again.
+        let mut h = HistoryState::default();
+        let plan = h.plan(&[1, 2, 3, 4], 1);
+        assert_eq!(plan.sweep_ids, vec![1, 2, 3, 4]);
+        let plan = h.without(plan, &HashSet::from([4]));
+        assert_eq!(plan.sweep_after, None, "cursor kept");
+        h.complete(&plan, &HashSet::new(), 120);
+        assert_eq!(h.sweep_after, None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn budgeted(
 ) -> PollerConfig {
     let mut config = test_config(addr);
     config.stats_interval = Duration::from_secs(30);
+    config.matches_interval = Duration::from_secs(30);
     config.upstream.stats_batch_size = 2;
     config.upstream.history_batch_size = 2;
     config.upstream.budget = BudgetConfig {
