@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use domain::ladder::LadderEvent;
 use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
 use domain::tournament::{Tournament, TournamentConfig};
 use domain::AnyEvent;
@@ -72,19 +73,43 @@ pub async fn standings(
         .values()
         .filter_map(|r| r.profile_id.map(|p| p.to_string()))
         .collect();
+    // The roster's profile events and the tournament ladder's rank events (ids
+    // `<leaderboard>@<hour>`, see `domain::ladder`), in log order.
     let rows: Vec<StoredEvent> = sqlx::query_as(
         "SELECT aggregate_type, event_type, event_version, payload::jsonb, recorded_at FROM events
-          WHERE aggregate_type = 'Profile' AND aggregate_id = ANY($1) AND recorded_at <= $2
+          WHERE ((aggregate_type = 'Profile' AND aggregate_id = ANY($1))
+                 OR (aggregate_type = 'Ladder' AND aggregate_id LIKE $3))
+            AND recorded_at <= $2
           ORDER BY global_position",
     )
     .bind(&profile_ids)
     .bind(at)
+    .bind(format!("{}@%", tournament.leaderboard_id))
     .fetch_all(pool)
     .await?;
     let mut profiles: HashMap<i64, ProfileAt> = HashMap::new();
     for (event, recorded_at) in rows.into_iter().filter_map(decode) {
-        let AnyEvent::Profile(event) = event else {
-            continue;
+        let event = match event {
+            AnyEvent::Profile(event) => event,
+            AnyEvent::Ladder(LadderEvent::LadderRanksObserved {
+                leaderboard_id,
+                ranks,
+                ..
+            }) if leaderboard_id == tournament.leaderboard_id => {
+                // As `RankObserved`: only a player with a rating row so far.
+                for r in ranks {
+                    if let Some(ProfileAt {
+                        ladder: Some((stats, _)),
+                        ..
+                    }) = profiles.get_mut(&r.profile_id)
+                    {
+                        stats.rank = r.rank;
+                        stats.rank_total = r.rank_total;
+                    }
+                }
+                continue;
+            }
+            _ => continue,
         };
         match event {
             ProfileEvent::ProfileObserved {

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    catalog::Catalog, catalog::CatalogEvent, lobby::Lobby, lobby::LobbyEvent, matches::Match,
-    matches::MatchEvent, operator::Operator, operator::OperatorEvent, profile::Profile,
-    profile::ProfileEvent, stream_channel::StreamChannel, stream_channel::StreamChannelEvent,
-    tournament::Tournament, tournament::TournamentEvent,
+    catalog::Catalog, catalog::CatalogEvent, ladder::Ladder, ladder::LadderEvent, lobby::Lobby,
+    lobby::LobbyEvent, matches::Match, matches::MatchEvent, operator::Operator,
+    operator::OperatorEvent, profile::Profile, profile::ProfileEvent,
+    stream_channel::StreamChannel, stream_channel::StreamChannelEvent, tournament::Tournament,
+    tournament::TournamentEvent,
 };
 use cqrs_es::Aggregate;
 
@@ -105,6 +106,7 @@ impl EventMetadata {
 pub enum AnyEvent {
     Tournament(TournamentEvent),
     Profile(ProfileEvent),
+    Ladder(LadderEvent),
     Match(MatchEvent),
     Lobby(LobbyEvent),
     Catalog(CatalogEvent),
@@ -152,6 +154,7 @@ impl AnyEvent {
                 AnyEvent::Tournament(serde_json::from_value(payload).map_err(wrap)?)
             }
             Profile::TYPE => AnyEvent::Profile(serde_json::from_value(payload).map_err(wrap)?),
+            Ladder::TYPE => AnyEvent::Ladder(serde_json::from_value(payload).map_err(wrap)?),
             Match::TYPE => AnyEvent::Match(serde_json::from_value(payload).map_err(wrap)?),
             Lobby::TYPE => AnyEvent::Lobby(serde_json::from_value(payload).map_err(wrap)?),
             Catalog::TYPE => AnyEvent::Catalog(serde_json::from_value(payload).map_err(wrap)?),

@@ -8,17 +8,19 @@
 //! - [`profile::Profile`] (profile id): observed identity and ladder ratings;
 //! - [`matches::Match`] (match id): a finished game, recorded once;
 //! - [`lobby::Lobby`] (lobby id): an open custom lobby while it is listed;
+//! - [`ladder::Ladder`] (leaderboard and UTC hour): the tracked players' ladder ranks;
 //! - [`catalog::Catalog`] (singleton): leaderboards and civilizations;
 //! - [`operator::Operator`] (singleton): the creator allowlist;
 //! - [`stream_channel::StreamChannel`] (`twitch:<login>`, `youtube:<ref>`): whether a stream
 //!   channel is live, with title and category ([`streams`] says which channels a tournament
 //!   names).
 //!
-//! Observation aggregates (profile, match, lobby, catalog, stream channel) append an event **only when something
+//! Observation aggregates (profile, ladder, match, lobby, catalog, stream channel) append an event **only when something
 //! changed**: their state is the dedupe.
 
 pub mod catalog;
 pub mod event;
+pub mod ladder;
 pub mod lobby;
 pub mod matches;
 pub mod operator;

@@ -1,20 +1,19 @@
 //! The Profile aggregate (id: upstream profile id): what `GetPersonalStat` says about a player.
 //!
 //! Polls repeat every 30 s; an event is appended only when the observation differs from the
-//! state. Rank-only movement (other players' games shift everyone's rank) is recorded at most
-//! once per [`RANK_REFRESH`] per ladder, so an idle player does not fill the log.
+//! state. Rank-only movement (other players' games shift everyone's rank) is not recorded here
+//! but on the [`Ladder`](crate::ladder::Ladder) aggregate, one event per ladder per poll for all
+//! players; `RankObserved` (once throttled to one per 15 minutes per ladder) is no longer
+//! appended but stays readable and applied, so old logs replay identically.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
-
-/// The shortest interval between two rank-only events for one ladder.
-pub const RANK_REFRESH: Duration = Duration::minutes(15);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileIdentity {
@@ -58,15 +57,6 @@ impl LadderStats {
             self.last_match_at,
         )
     }
-
-    fn rank_figures(&self) -> impl PartialEq {
-        (
-            self.rank,
-            self.rank_total,
-            self.region_rank,
-            self.region_rank_total,
-        )
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +84,7 @@ pub enum ProfileEvent {
         stats: LadderStats,
         observed_at: DateTime<Utc>,
     },
+    /// Legacy (no longer appended): rank-only movement of one player; see the module docs.
     RankObserved {
         profile_id: i64,
         leaderboard_id: i64,
@@ -123,8 +114,6 @@ impl DomainEvent for ProfileEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LadderState {
     pub stats: LadderStats,
-    /// When rank fields were last recorded (by either event).
-    pub rank_recorded_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -153,23 +142,8 @@ impl Profile {
         }
         for stats in ladders {
             match self.ladders.get(&stats.leaderboard_id) {
-                Some(known) if known.stats == stats => {}
-                Some(known)
-                    if known.stats.game_figures() == stats.game_figures()
-                        && known.stats.rank_figures() != stats.rank_figures() =>
-                {
-                    if observed_at - known.rank_recorded_at >= RANK_REFRESH {
-                        events.push(ProfileEvent::RankObserved {
-                            profile_id,
-                            leaderboard_id: stats.leaderboard_id,
-                            rank: stats.rank,
-                            rank_total: stats.rank_total,
-                            region_rank: stats.region_rank,
-                            region_rank_total: stats.region_rank_total,
-                            observed_at,
-                        });
-                    }
-                }
+                // Rank-only movement is the Ladder aggregate's to record.
+                Some(known) if known.stats.game_figures() == stats.game_figures() => {}
                 _ => events.push(ProfileEvent::RatingObserved {
                     profile_id,
                     stats,
@@ -204,16 +178,9 @@ impl Aggregate for Profile {
     fn apply(&mut self, event: Self::Event) {
         match event {
             ProfileEvent::ProfileObserved { identity, .. } => self.identity = Some(identity),
-            ProfileEvent::RatingObserved {
-                stats, observed_at, ..
-            } => {
-                self.ladders.insert(
-                    stats.leaderboard_id,
-                    LadderState {
-                        stats,
-                        rank_recorded_at: observed_at,
-                    },
-                );
+            ProfileEvent::RatingObserved { stats, .. } => {
+                self.ladders
+                    .insert(stats.leaderboard_id, LadderState { stats });
             }
             ProfileEvent::RankObserved {
                 leaderboard_id,
@@ -221,7 +188,6 @@ impl Aggregate for Profile {
                 rank_total,
                 region_rank,
                 region_rank_total,
-                observed_at,
                 ..
             } => {
                 if let Some(ladder) = self.ladders.get_mut(&leaderboard_id) {
@@ -229,7 +195,6 @@ impl Aggregate for Profile {
                     ladder.stats.rank_total = rank_total;
                     ladder.stats.region_rank = region_rank;
                     ladder.stats.region_rank_total = region_rank_total;
-                    ladder.rank_recorded_at = observed_at;
                 }
             }
         }
@@ -330,23 +295,41 @@ mod tests {
     }
 
     #[test]
-    fn rank_only_movement_is_throttled() {
-        F::with(())
-            .given(seen(0))
-            .when(observe(vec![rm(2788, 4962, Some(6))], 5))
-            .then_expect_events(vec![]);
-        F::with(())
-            .given(seen(0))
-            .when(observe(vec![rm(2788, 4962, Some(6))], 15))
-            .then_expect_events(vec![ProfileEvent::RankObserved {
-                profile_id: 199325,
-                leaderboard_id: 3,
-                rank: Some(6),
-                rank_total: Some(47807),
-                region_rank: Some(1),
-                region_rank_total: Some(9639),
-                observed_at: at(15),
-            }]);
+    fn rank_only_movement_is_left_to_the_ladder() {
+        for minute in [1, 15, 60] {
+            F::with(())
+                .given(seen(0))
+                .when(observe(vec![rm(2788, 4962, Some(6))], minute))
+                .then_expect_events(vec![]);
+        }
+    }
+
+    #[test]
+    fn a_legacy_rank_event_still_applies() {
+        let mut profile = Profile::default();
+        for event in seen(0) {
+            profile.apply(event);
+        }
+        profile.apply(ProfileEvent::RankObserved {
+            profile_id: 199325,
+            leaderboard_id: 3,
+            rank: Some(6),
+            rank_total: Some(47808),
+            region_rank: Some(2),
+            region_rank_total: Some(9640),
+            observed_at: at(15),
+        });
+        let ladder = &profile.ladders[&3].stats;
+        assert_eq!(
+            (
+                ladder.rank,
+                ladder.rank_total,
+                ladder.region_rank,
+                ladder.region_rank_total
+            ),
+            (Some(6), Some(47808), Some(2), Some(9640))
+        );
+        assert_eq!(ladder.rating, 2788, "game figures untouched");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Stats cycle: one batched `GetPersonalStat` over the tracked set → one `ObserveStats` per
-//! profile whose observation differs from what its aggregate was last told; and movement
+//! profile whose observation (ranks aside) differs from what its aggregate was last told, then
+//! one `ObserveRanks` per ladder whose tracked ranks moved (ranks move when anyone plays, so
+//! they go to the Ladder aggregate in one event per ladder, not one per player); and movement
 //! detection (wins + losses, last match time) that decides whose history to fetch.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use domain::profile::{
-    LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity, RANK_REFRESH,
-};
+use domain::ladder::{ladder_id, Ladder, LadderCommand, LadderRank};
+use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
 use futures::future::try_join_all;
 use upstream::{PersonalStats, Priority, ProfileObservation, RatingObservation, UpstreamError};
 
@@ -20,12 +21,20 @@ pub(crate) struct StatsState {
     games: HashMap<i64, GamesKey>,
     /// Where the round-robin continues after a cycle cut short by the budget.
     resume_after: Option<i64>,
+    /// Per leaderboard: the ranks its Ladder aggregate was last told.
+    ranks: HashMap<i64, LadderRanks>,
 }
+
+/// Profile id → rank fields, on one leaderboard.
+type LadderRanks = BTreeMap<i64, LadderRank>;
 
 impl StatsState {
     fn retain(&mut self, tracked: &HashSet<i64>) {
         self.sent.retain(|id, _| tracked.contains(id));
         self.games.retain(|id, _| tracked.contains(id));
+        for ranks in self.ranks.values_mut() {
+            ranks.retain(|id, _| tracked.contains(id));
+        }
     }
 }
 
@@ -37,13 +46,12 @@ pub(crate) struct Observation {
     pub ladders: Vec<LadderStats>,
 }
 
-/// What we believe the Profile aggregate holds, per ladder with the time its rank fields
-/// were last recorded: mirrors the aggregate's own rule (rank-only movement at most once per
-/// [`RANK_REFRESH`]) so idle players whose rank drifts cost no command every cycle.
+/// What we believe the Profile aggregate holds, per ladder: rank-only movement is not the
+/// Profile's to record, so an idle player whose rank drifts costs no Profile command.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SentObservation {
     identity: Option<ProfileIdentity>,
-    ladders: BTreeMap<i64, (LadderStats, DateTime<Utc>)>,
+    ladders: BTreeMap<i64, LadderStats>,
 }
 
 /// `(leaderboard, wins + losses, last match)` per ladder: what a played game changes.
@@ -79,6 +87,7 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
     let response = fetched.stats;
     let now = Utc::now();
     let observations = group(response, &tracked_set);
+    let ranks = ladder_ranks(&observations);
 
     let to_send: Vec<(i64, Observation, SentObservation)> = {
         let mut state = inner.lock_state();
@@ -100,7 +109,7 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         observations
             .into_iter()
             .filter_map(|(profile_id, observation)| {
-                plan(state.stats.sent.get(&profile_id), &observation, now)
+                plan(state.stats.sent.get(&profile_id), &observation)
                     .map(|next| (profile_id, observation, next))
             })
             .collect()
@@ -119,6 +128,23 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         report.commands += 1;
         if sent == Sent::Appended {
             inner.lock_state().stats.sent.insert(profile_id, next);
+        }
+    }
+    // After the profiles: a rank a `RatingObserved` just wrote is then the ladder's last word.
+    for (leaderboard_id, ranks) in ranks {
+        if inner.lock_state().stats.ranks.get(&leaderboard_id) == Some(&ranks) {
+            continue;
+        }
+        let command = LadderCommand::ObserveRanks {
+            leaderboard_id,
+            ranks: ranks.values().copied().collect(),
+            observed_at: now,
+        };
+        let id = ladder_id(leaderboard_id, now);
+        let sent = inner.send::<Ladder>(CycleKind::Stats, &id, command).await?;
+        report.commands += 1;
+        if sent == Sent::Appended {
+            inner.lock_state().stats.ranks.insert(leaderboard_id, ranks);
         }
     }
     Ok(report)
@@ -208,6 +234,26 @@ async fn fetch(
     Ok(fetched)
 }
 
+/// The rank fields of every observed profile, per leaderboard.
+fn ladder_ranks(observations: &BTreeMap<i64, Observation>) -> BTreeMap<i64, LadderRanks> {
+    let mut out: BTreeMap<i64, LadderRanks> = BTreeMap::new();
+    for (&profile_id, observation) in observations {
+        for l in &observation.ladders {
+            let rank = LadderRank {
+                profile_id,
+                rank: l.rank,
+                rank_total: l.rank_total,
+                region_rank: l.region_rank,
+                region_rank_total: l.region_rank_total,
+            };
+            out.entry(l.leaderboard_id)
+                .or_default()
+                .insert(profile_id, rank);
+        }
+    }
+    out
+}
+
 /// Profiles and their ladders from a (merged) response, tracked ids only.
 pub(crate) fn group(stats: PersonalStats, tracked: &HashSet<i64>) -> BTreeMap<i64, Observation> {
     let mut out: BTreeMap<i64, Observation> = BTreeMap::new();
@@ -290,12 +336,12 @@ fn without_ranks(l: &LadderStats) -> LadderStats {
     }
 }
 
-/// Whether `observation` is worth a command, given what the aggregate was last told; if so,
-/// what it will know afterwards. `None`: the aggregate would append nothing.
+/// Whether `observation` is worth a Profile command, given what the aggregate was last told;
+/// if so, what it will know afterwards. `None`: the aggregate would append nothing (rank-only
+/// movement included: the Ladder aggregate records it).
 pub(crate) fn plan(
     prev: Option<&SentObservation>,
     observation: &Observation,
-    now: DateTime<Utc>,
 ) -> Option<SentObservation> {
     let Some(prev) = prev else {
         return Some(SentObservation {
@@ -303,7 +349,7 @@ pub(crate) fn plan(
             ladders: observation
                 .ladders
                 .iter()
-                .map(|l| (l.leaderboard_id, (l.clone(), now)))
+                .map(|l| (l.leaderboard_id, l.clone()))
                 .collect(),
         });
     };
@@ -314,20 +360,13 @@ pub(crate) fn plan(
         due = true;
     }
     for l in &observation.ladders {
-        match prev.ladders.get(&l.leaderboard_id) {
-            Some((known, _)) if known == l => {}
-            Some((known, rank_at)) if without_ranks(known) == without_ranks(l) => {
-                // Rank-only: the aggregate records it once per RANK_REFRESH; until then keep
-                // the old figures here, so the change is sent again once it is due.
-                if now - *rank_at >= RANK_REFRESH {
-                    next.ladders.insert(l.leaderboard_id, (l.clone(), now));
-                    due = true;
-                }
-            }
-            _ => {
-                next.ladders.insert(l.leaderboard_id, (l.clone(), now));
-                due = true;
-            }
+        let same_game = prev
+            .ladders
+            .get(&l.leaderboard_id)
+            .is_some_and(|known| without_ranks(known) == without_ranks(l));
+        if !same_game {
+            next.ladders.insert(l.leaderboard_id, l.clone());
+            due = true;
         }
     }
     due.then_some(next)
@@ -386,34 +425,50 @@ mod tests {
     #[test]
     fn first_sighting_is_sent_and_the_same_again_is_not() {
         let first = obs(vec![rm(2000, 5, Some(7))]);
-        let sent = plan(None, &first, at(0)).expect("first sighting");
-        assert_eq!(plan(Some(&sent), &first, at(1)), None);
+        let sent = plan(None, &first).expect("first sighting");
+        assert_eq!(plan(Some(&sent), &first), None);
     }
 
     #[test]
     fn a_game_is_sent_at_once() {
-        let sent = plan(None, &obs(vec![rm(2000, 5, Some(7))]), at(0)).unwrap();
-        assert!(plan(Some(&sent), &obs(vec![rm(2008, 6, Some(6))]), at(1)).is_some());
+        let sent = plan(None, &obs(vec![rm(2000, 5, Some(7))])).unwrap();
+        assert!(plan(Some(&sent), &obs(vec![rm(2008, 6, Some(6))])).is_some());
     }
 
     #[test]
-    fn rank_only_movement_waits_for_the_aggregates_refresh() {
-        let sent = plan(None, &obs(vec![rm(2000, 5, Some(7))]), at(0)).unwrap();
-        let drifted = obs(vec![rm(2000, 5, Some(9))]);
-        assert_eq!(plan(Some(&sent), &drifted, at(5)), None);
-        let due = plan(Some(&sent), &drifted, at(15)).expect("after RANK_REFRESH");
-        assert_eq!(plan(Some(&due), &drifted, at(16)), None);
+    fn rank_only_movement_is_no_profile_command() {
+        let sent = plan(None, &obs(vec![rm(2000, 5, Some(7))])).unwrap();
+        assert_eq!(plan(Some(&sent), &obs(vec![rm(2000, 5, Some(9))])), None);
+    }
+
+    #[test]
+    fn ranks_are_grouped_per_ladder() {
+        let mut team = rm(1500, 2, Some(40));
+        team.leaderboard_id = 4;
+        let observations = BTreeMap::from([
+            (1, obs(vec![rm(2000, 5, Some(7)), team])),
+            (2, obs(vec![rm(1900, 5, None)])),
+        ]);
+        let ranks = ladder_ranks(&observations);
+        let of = |board: i64| -> Vec<(i64, Option<i64>)> {
+            ranks[&board]
+                .values()
+                .map(|r| (r.profile_id, r.rank))
+                .collect()
+        };
+        assert_eq!(of(3), [(1, Some(7)), (2, None)]);
+        assert_eq!(of(4), [(1, Some(40))]);
     }
 
     #[test]
     fn an_identity_change_is_sent_and_a_missing_identity_is_not() {
-        let sent = plan(None, &obs(vec![rm(2000, 5, None)]), at(0)).unwrap();
+        let sent = plan(None, &obs(vec![rm(2000, 5, None)])).unwrap();
         let mut renamed = obs(vec![rm(2000, 5, None)]);
         renamed.identity.as_mut().unwrap().alias = "Hera2".into();
-        assert!(plan(Some(&sent), &renamed, at(1)).is_some());
+        assert!(plan(Some(&sent), &renamed).is_some());
         let mut anonymous = obs(vec![rm(2000, 5, None)]);
         anonymous.identity = None;
-        assert_eq!(plan(Some(&sent), &anonymous, at(1)), None);
+        assert_eq!(plan(Some(&sent), &anonymous), None);
     }
 
     #[test]

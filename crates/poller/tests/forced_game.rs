@@ -54,11 +54,13 @@ async fn one_forced_game_appends_one_match_and_a_rating_per_player() {
     poller.run_cycle(CycleKind::Live).await.expect("live");
     let appended = delta(&before, &event_counts(&env.pool).await);
     // A game also earns XP, which is part of the profile's identity: one `ProfileObserved`
-    // per player is a true change, not noise.
+    // per player is a true change, not noise. It moves ranks on its ladder too: one
+    // `LadderRanksObserved` for all of them.
     assert_ne!(env.sim.player(winner).expect("player").xp, xp_before);
     assert_eq!(
         appended,
         [
+            (key("Ladder", "LadderRanksObserved"), 1),
             (key("Match", "MatchFinished"), 1),
             (key("Profile", "ProfileObserved"), 2),
             (key("Profile", "RatingObserved"), 2)

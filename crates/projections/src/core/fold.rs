@@ -27,7 +27,7 @@ const MIN_BATCH: usize = 4;
 fn is_observation(e: &AnyEvent) -> bool {
     matches!(
         e,
-        AnyEvent::Profile(_) | AnyEvent::Match(_) | AnyEvent::Lobby(_)
+        AnyEvent::Profile(_) | AnyEvent::Ladder(_) | AnyEvent::Match(_) | AnyEvent::Lobby(_)
     )
 }
 
@@ -144,6 +144,7 @@ impl<'a> Fold<'a> {
     fn event(&mut self, event: &'a RecordedEvent, decoded: &'a AnyEvent) -> sqlx::Result<()> {
         match decoded {
             AnyEvent::Profile(e) => self.profile(event, e),
+            AnyEvent::Ladder(e) => self.ladder(e),
             AnyEvent::Match(MatchEvent::MatchFinished(m)) => self.finished_match(event, m),
             AnyEvent::Lobby(e) => self.lobby(e)?,
             AnyEvent::Tournament(_)

@@ -8,7 +8,8 @@
 //! set-based statement at the end of the batch:
 //! - last write wins per key (`players`, `player_ratings`, `matches`, `profile_aliases`, the
 //!   `live_match_players` set of a lobby), first write wins for `match_players` (`ON CONFLICT
-//!   DO NOTHING`), a `RankObserved` only updates a rating row that exists;
+//!   DO NOTHING`), a `RankObserved` or a rank of a `LadderRanksObserved` only updates a
+//!   rating row that exists;
 //! - a rating snapshot whenever `(max_rating, current_rating)` differs from the pair before it;
 //! - the state a fold depends on (`matches` rows under lobbies, live sets before lobby updates
 //!   and ends) is read once, before the batch, for the keys the batch touches; a key's first
@@ -29,7 +30,7 @@
 //! | module | tables | events |
 //! | --- | --- | --- |
 //! | `tournaments` | `tournaments`, `tournament_owners`, `tournament_creators`, `tournament_players`, `teams`, `team_members` | `Tournament*`, `Operator*` (one by one only) |
-//! | `profiles` | `players`, `player_ratings`, `player_rating_snapshots` | `ProfileObserved`, `RatingObserved`, `RankObserved` |
+//! | `profiles` | `players`, `player_ratings`, `player_rating_snapshots` | `ProfileObserved`, `RatingObserved`, `RankObserved`, `LadderRanksObserved` |
 //! | `matches` | `matches`, `match_players`, `profile_aliases` | `MatchFinished` |
 //! | `lobbies` | `live_match_players` (and `matches` rows of open lobbies) | `LiveMatchStarted`, `LiveMatchUpdated`, `LiveMatchEnded` |
 //! | `catalog` | `leaderboards`, `civilizations` | `Catalog*` (one by one only) |
@@ -129,6 +130,7 @@ async fn apply_one(
     match decoded {
         AnyEvent::Tournament(e) => tournaments::tournament(db, event, e, nudges).await,
         AnyEvent::Profile(e) => profiles::profile(db, event, e, nudges).await,
+        AnyEvent::Ladder(e) => profiles::ladder(db, e, nudges).await,
         AnyEvent::Match(MatchEvent::MatchFinished(m)) => {
             matches::finished_match(db, event, m, nudges).await
         }

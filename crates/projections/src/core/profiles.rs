@@ -1,14 +1,16 @@
 //! Profiles and ratings: `players`, `player_ratings` and `player_rating_snapshots`.
 //!
-//! One by one ([`profile`]): an upsert per event; a `RatingObserved` inserts a snapshot when
-//! its `(max_rating, current_rating)` pair differs from the row's, a `RankObserved` only
-//! updates a rating row that exists.
+//! One by one ([`profile`], [`ladder`]): an upsert per event; a `RatingObserved` inserts a
+//! snapshot when its `(max_rating, current_rating)` pair differs from the row's; a
+//! `RankObserved` (legacy) and each rank of a `LadderRanksObserved` only update a rating row
+//! that exists.
 //!
 //! Batched ([`Fold::profile`], then [`Fold::write_profiles`] and [`Fold::write_ratings`]): last
 //! write wins per key; a snapshot whenever the pair differs from the one before it in the
 //! batch, the first of a key compared with `player_ratings` in the insert itself.
 
 use chrono::{DateTime, Utc};
+use domain::ladder::{LadderEvent, LadderRank};
 use domain::profile::{LadderStats, ProfileEvent};
 use sqlx::PgConnection;
 use store::RecordedEvent;
@@ -143,6 +145,55 @@ pub(super) async fn profile(
     Ok(())
 }
 
+/// A ladder's ranks (one event for many players): one update of the rows that exist.
+pub(super) async fn ladder(
+    db: &mut PgConnection,
+    e: &LadderEvent,
+    nudges: &mut Nudges,
+) -> sqlx::Result<()> {
+    let LadderEvent::LadderRanksObserved {
+        leaderboard_id,
+        observed_at,
+        ranks,
+    } = e;
+    let mut columns = RatingColumns::default();
+    for r in ranks {
+        columns.push(r.profile_id, *leaderboard_id, &Rank::of(r), *observed_at);
+    }
+    update_ranks(db, &columns).await?;
+    let scope = tournaments_of(db, &columns.profile_id).await?;
+    nudges.touch(NudgeKind::Standings, scope);
+    Ok(())
+}
+
+/// Sets the rank columns of the `player_ratings` rows that exist, one statement.
+async fn update_ranks(db: &mut PgConnection, ranks: &RatingColumns) -> sqlx::Result<()> {
+    if ranks.profile_id.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE player_ratings r SET rank = u.rank, rank_total = u.rank_total,
+                region_rank = u.region_rank, region_rank_total = u.region_rank_total,
+                updated_at = u.updated_at
+           FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
+                       $6::int8[], $7::timestamptz[])
+                AS u (profile_id, leaderboard_id, rank, rank_total, region_rank,
+                      region_rank_total, updated_at)
+          WHERE r.profile_id = u.profile_id AND r.leaderboard_id = u.leaderboard_id",
+    )
+    .persistent(false)
+    .bind(&ranks.profile_id)
+    .bind(&ranks.leaderboard_id)
+    .bind(&ranks.rank)
+    .bind(&ranks.rank_total)
+    .bind(&ranks.region_rank)
+    .bind(&ranks.region_rank_total)
+    .bind(&ranks.updated_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The batch path.
 
@@ -152,6 +203,17 @@ pub(super) struct Rank {
     rank_total: Option<i64>,
     region_rank: Option<i64>,
     region_rank_total: Option<i64>,
+}
+
+impl Rank {
+    fn of(r: &LadderRank) -> Rank {
+        Rank {
+            rank: r.rank,
+            rank_total: r.rank_total,
+            region_rank: r.region_rank,
+            region_rank_total: r.region_rank_total,
+        }
+    }
 }
 
 /// A `player_rating_snapshots` row to insert.
@@ -252,27 +314,44 @@ impl<'a> Fold<'a> {
                     region_rank: *region_rank,
                     region_rank_total: *region_rank_total,
                 };
-                match self.ratings.get_mut(&(*profile_id, *leaderboard_id)) {
-                    Some(RatingWrite::Row {
-                        rank, updated_at, ..
-                    })
-                    | Some(RatingWrite::RankOnly { rank, updated_at }) => {
-                        *rank = new;
-                        *updated_at = *observed_at;
-                    }
-                    None => {
-                        self.ratings.insert(
-                            (*profile_id, *leaderboard_id),
-                            RatingWrite::RankOnly {
-                                rank: new,
-                                updated_at: *observed_at,
-                            },
-                        );
-                    }
-                }
-                self.standings.push(*profile_id);
+                self.rank((*profile_id, *leaderboard_id), new, *observed_at);
             }
         }
+    }
+
+    /// Folds a ladder's ranks, with the meaning of [`ladder`]'s statement.
+    pub(super) fn ladder(&mut self, e: &LadderEvent) {
+        let LadderEvent::LadderRanksObserved {
+            leaderboard_id,
+            observed_at,
+            ranks,
+        } = e;
+        for r in ranks {
+            self.rank((r.profile_id, *leaderboard_id), Rank::of(r), *observed_at);
+        }
+    }
+
+    /// A rank-only write: over the key's pending write, or an update of the row if it exists.
+    fn rank(&mut self, key: (i64, i64), new: Rank, at: DateTime<Utc>) {
+        match self.ratings.get_mut(&key) {
+            Some(RatingWrite::Row {
+                rank, updated_at, ..
+            })
+            | Some(RatingWrite::RankOnly { rank, updated_at }) => {
+                *rank = new;
+                *updated_at = at;
+            }
+            None => {
+                self.ratings.insert(
+                    key,
+                    RatingWrite::RankOnly {
+                        rank: new,
+                        updated_at: at,
+                    },
+                );
+            }
+        }
+        self.standings.push(key.0);
     }
 
     pub(super) async fn write_profiles(&self, db: &mut PgConnection) -> sqlx::Result<()> {
@@ -431,28 +510,7 @@ impl<'a> Fold<'a> {
             .execute(&mut *db)
             .await?;
         }
-        if !ranks.profile_id.is_empty() {
-            sqlx::query(
-                "UPDATE player_ratings r SET rank = u.rank, rank_total = u.rank_total,
-                        region_rank = u.region_rank, region_rank_total = u.region_rank_total,
-                        updated_at = u.updated_at
-                   FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
-                               $6::int8[], $7::timestamptz[])
-                        AS u (profile_id, leaderboard_id, rank, rank_total, region_rank,
-                              region_rank_total, updated_at)
-                  WHERE r.profile_id = u.profile_id AND r.leaderboard_id = u.leaderboard_id",
-            )
-            .persistent(false)
-            .bind(&ranks.profile_id)
-            .bind(&ranks.leaderboard_id)
-            .bind(&ranks.rank)
-            .bind(&ranks.rank_total)
-            .bind(&ranks.region_rank)
-            .bind(&ranks.region_rank_total)
-            .bind(&ranks.updated_at)
-            .execute(&mut *db)
-            .await?;
-        }
+        update_ranks(db, &ranks).await?;
         Ok(())
     }
 }

@@ -1,12 +1,13 @@
 //! The batch path against the one-event-at-a-time reference, on a log built to hit every
 //! fold rule: keys written several times in one batch, rating snapshots that change and
-//! do not, rank updates before and after rating rows, lobbies that become matches (both
+//! do not, rank updates (per player and per ladder) before and after rating rows, lobbies that become matches (both
 //! orders), a stale lobby after completion, roster changes in the middle of a batch.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::catalog::{CatalogEvent, Civilization, Leaderboard};
+use domain::ladder::{ladder_id, LadderEvent, LadderRank};
 use domain::lobby::{LobbyEvent, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, MatchEvent, MatchPlayer, Outcome};
 use domain::operator::OperatorEvent;
@@ -140,6 +141,27 @@ impl Log {
             observed_at,
         })
         .await;
+    }
+
+    /// One `LadderRanksObserved` on `board` with `(profile, rank)` pairs.
+    async fn ladder(&mut self, board: i64, ranks: &[(i64, i64)]) {
+        let observed_at = self.now();
+        let e = LadderEvent::LadderRanksObserved {
+            leaderboard_id: board,
+            observed_at,
+            ranks: ranks
+                .iter()
+                .map(|&(profile_id, rank)| LadderRank {
+                    profile_id,
+                    rank: Some(rank),
+                    rank_total: Some(2000 + rank),
+                    region_rank: None,
+                    region_rank_total: Some(rank * 3),
+                })
+                .collect(),
+        };
+        self.push("Ladder", &ladder_id(board, observed_at), &e)
+            .await;
     }
 
     async fn tournament(&mut self, slug: &str, e: TournamentEvent) {
@@ -347,6 +369,7 @@ async fn seed(log: &mut Log) {
     log.identity(A, "Ann", 1).await;
     log.identity(A, "Ann", 2).await;
     log.rank(A, 3, 70).await; // no row yet: nothing
+    log.ladder(3, &[(A, 71), (C, 8)]).await; // no rows yet: nothing
     log.rating(A, 3, 1000, 1000, 10).await; // snapshot (1000, 1000)
     log.rank(A, 3, 50).await;
     log.rating(A, 3, 1000, 990, 11).await; // same pair (1000, 1000): no snapshot
@@ -358,6 +381,9 @@ async fn seed(log: &mut Log) {
     log.rank(C, 3, 9).await; // no row: nothing
     log.rating(B, 4, 900, 0, 1).await; // peak missing: floored, snapshot (900, 900)
     log.rank(B, 4, 30).await;
+    log.ladder(4, &[(B, 29), (A, 5)]).await; // A has no row on 4: B only
+    log.ladder(3, &[(A, 44), (C, 9)]).await; // over A's rank event, C has no row
+    log.ladder(4, &[(B, 28)]).await; // the same key again in the batch
     log.identity(B, "Bob", 5).await;
 
     // Every other tournament and operator event, among observations: owners, captains (set,
@@ -510,6 +536,7 @@ async fn seed(log: &mut Log) {
     )
     .await;
     log.rank(B, 4, 31).await;
+    log.ladder(4, &[(B, 27)]).await; // after a roster change
     log.open(5_003, &[B, Z], "Hideout", true).await;
 
     // A match recorded before its lobby shows up (still in progress), then the lobby.
@@ -560,6 +587,7 @@ async fn seed(log: &mut Log) {
     .await;
     log.rating(A, 3, 1020, 1020, 14).await;
     log.rank(A, 3, 20).await;
+    log.ladder(3, &[(A, 18), (C, 2)]).await; // after a rating row and a rank event
     log.identity(A, "Ann", 3).await;
     log.identity(C, "Cid", 1).await;
     log.open(5_004, &[A, C], "Arabia", true).await;
@@ -721,14 +749,23 @@ async fn the_batch_path_builds_what_one_event_at_a_time_builds() {
     );
     let ratings = rows(&reference, "player_ratings");
     let a = ratings.iter().find(|r| r["profile_id"] == A).unwrap();
+    // The ladders' rank events came last for both.
     assert_eq!(
-        (a["current_rating"].as_i64(), a["rank"].as_i64()),
-        (Some(1020), Some(20))
+        (
+            a["current_rating"].as_i64(),
+            a["rank"].as_i64(),
+            a["rank_total"].as_i64()
+        ),
+        (Some(1020), Some(18), Some(2018))
     );
     let b = ratings.iter().find(|r| r["profile_id"] == B).unwrap();
     assert_eq!(
-        (b["max_rating"].as_i64(), b["rank"].as_i64()),
-        (Some(900), Some(31))
+        (
+            b["max_rating"].as_i64(),
+            b["rank"].as_i64(),
+            b["region_rank_total"].as_i64()
+        ),
+        (Some(900), Some(27), Some(81))
     );
     assert!(ratings
         .iter()
