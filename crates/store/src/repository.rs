@@ -184,18 +184,22 @@ fn read_row(row: &PgRow) -> Result<SerializedEvent, PersistenceError> {
             reason,
         }))
     };
+    let event_type: String = row.try_get("event_type").map_err(database_error)?;
+    let event_version: String = row.try_get("event_version").map_err(database_error)?;
     let payload: String = row.try_get("payload").map_err(database_error)?;
     let metadata: String = row.try_get("metadata").map_err(database_error)?;
     let payload =
         serde_json::from_str::<Value>(&payload).map_err(|e| unreadable(format!("payload: {e}")))?;
     let metadata = serde_json::from_str::<Value>(&metadata)
         .map_err(|e| unreadable(format!("metadata: {e}")))?;
+    // The same upcasts as the projectors (`AnyEvent::decode`): one place for old shapes.
+    let payload = domain::event::upcast(&aggregate_type, &event_type, &event_version, payload);
     Ok(SerializedEvent::new(
         aggregate_id.clone(),
         usize::try_from(sequence).map_err(|_| unreadable("negative sequence".into()))?,
         aggregate_type.clone(),
-        row.try_get("event_type").map_err(database_error)?,
-        row.try_get("event_version").map_err(database_error)?,
+        event_type,
+        event_version,
         payload,
         metadata,
     ))
