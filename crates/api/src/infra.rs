@@ -62,20 +62,23 @@ async fn root() -> Response {
 }
 
 /// `healthy` when the database answers and no projector is parked; `degraded` (still 200: stale
-/// reads beat none) when one is parked, with its error; 503 when the database is unreachable.
+/// reads beat none) when one is parked, with its error, or has quarantined a poison event (named
+/// with its tournament); 503 when the database is unreachable.
 /// Pool usage is reported so connection exhaustion shows before it bites.
 async fn health(State(state): State<AppState>) -> Response {
     let pool = json!({"size": state.pool.size(), "idle": state.pool.num_idle()});
     match projections::status::report(&state.pool).await {
         Ok(builds) => {
-            let parked = builds.iter().any(|b| b.state == "parked");
+            let parked = builds
+                .iter()
+                .any(|b| b.state == "parked" || !b.quarantined.is_empty());
             let status = if parked { "degraded" } else { "healthy" };
             let projections: Vec<_> = builds
                 .iter()
                 .map(|b| {
                     json!({
                         "name": b.name, "state": b.state, "lag_events": b.lag_events,
-                        "last_error": b.last_error,
+                        "last_error": b.last_error, "quarantined": b.quarantined,
                     })
                 })
                 .collect();

@@ -8,8 +8,10 @@
 //! - `standings_sse_subscribers`, `standings_poll_*`, `standings_upstream_*`: read at scrape
 //!   time from whatever the binary registered ([`Metrics::sse_subscribers_from`],
 //!   [`Metrics::poller_from`]); this crate depends on neither the hub nor the poller.
-//! - `standings_projector_lag_events|seconds{projector,build}`, `standings_projector_parked`:
-//!   computed at scrape time from the checkpoints, counting at most [`LAG_COUNT_CAP`] events per
+//! - `standings_projector_lag_events|seconds{projector,build}`, `standings_projector_parked`,
+//!   `standings_projector_quarantined_events{projector,build,position,aggregate,tournament}`
+//!   (per poison event: it and the later events of its aggregate not applied; `tournament` is
+//!   the slug, empty for other aggregates): computed at scrape time from the checkpoints, counting at most [`LAG_COUNT_CAP`] events per
 //!   build, within [`LAG_TIMEOUT`].
 //!
 //! Why `prometheus-client` rather than the `metrics` facade + `metrics-exporter-prometheus`:
@@ -332,12 +334,15 @@ pub struct Lag {
     pub events: i64,
     /// Age of the oldest event not applied yet (0 when caught up).
     pub seconds: f64,
+    /// Poison events this build quarantined (few: one per broken aggregate).
+    pub quarantined: Vec<projections::Quarantined>,
 }
 
 /// Per build: events and seconds behind, with bounded queries (the count stops at
 /// [`LAG_COUNT_CAP`]; the age reads one row through the `(tx, global_position)` index).
 pub async fn projector_lag(pool: &PgPool) -> sqlx::Result<Vec<Lag>> {
     let mut out = vec![];
+    let quarantined = projections::quarantine::list(pool).await?;
     for build in projections::runner::builds(pool).await? {
         let (events, seconds): (i64, Option<f64>) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM (SELECT 1 FROM events
@@ -357,6 +362,11 @@ pub async fn projector_lag(pool: &PgPool) -> sqlx::Result<Vec<Lag>> {
             parked: build.parked_at.is_some(),
             events,
             seconds: seconds.unwrap_or(0.0).max(0.0),
+            quarantined: quarantined
+                .iter()
+                .filter(|q| q.build == build.build)
+                .cloned()
+                .collect(),
         });
     }
     Ok(out)
@@ -416,6 +426,27 @@ impl Collector for LagCollector {
         )?;
         for (lag, labels) in lags.iter().zip(&labels) {
             ConstGauge::new(i64::from(lag.parked)).encode(parked.encode_family(labels)?)?;
+        }
+        let mut quarantined = encoder.encode_descriptor(
+            "projector_quarantined_events",
+            "Per poison event: it and the later events of its aggregate the build did not apply",
+            None,
+            MetricType::Gauge,
+        )?;
+        for lag in lags {
+            for q in &lag.quarantined {
+                let labels = [
+                    ("projector", lag.projector.clone()),
+                    ("build", lag.build.to_string()),
+                    ("position", q.position.to_string()),
+                    (
+                        "aggregate",
+                        format!("{}:{}", q.aggregate_type, q.aggregate_id),
+                    ),
+                    ("tournament", q.tournament.clone().unwrap_or_default()),
+                ];
+                ConstGauge::new(1 + q.held_back).encode(quarantined.encode_family(&labels)?)?;
+            }
         }
         Ok(())
     }

@@ -343,7 +343,7 @@ async fn seed(pool: &PgPool) -> Vec<i64> {
 }
 
 /// Waits (up to `within`) until the live `core` build has applied every stored event; an
-/// error when a build is parked or the projector is stuck (it retries an event it cannot read
+/// error when a build is parked or quarantined an event, or the projector is stuck (it retries an event it cannot read
 /// without parking).
 async fn caught_up(pool: &PgPool, within: Duration) -> Result<(), String> {
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
@@ -358,6 +358,10 @@ async fn caught_up(pool: &PgPool, within: Duration) -> Result<(), String> {
                 "projector {} parked: {:?}",
                 parked.name, parked.last_error
             ));
+        }
+        let quarantined = projections::quarantine::list(pool).await.unwrap();
+        if !quarantined.is_empty() {
+            return Err(format!("poison events quarantined: {quarantined:?}"));
         }
         let applied = builds
             .iter()

@@ -87,6 +87,14 @@ const ALLOWED: &[(&str, &str)] = &[
         "the standings at a past instant",
     ),
     (
+        "GET /v1/tournaments/{tournament_slug}/text/standings: extra operation",
+        "chat-bot text: the top of the standings as one line",
+    ),
+    (
+        "GET /v1/tournaments/{tournament_slug}/text/player: extra operation",
+        "chat-bot text: one player as one line",
+    ),
+    (
         "GET /metrics: extra operation",
         "Prometheus metrics (the original served none)",
     ),
@@ -107,6 +115,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("schema Health: extra component", "`GET /health`"),
     ("schema PoolUsage: extra component", "`GET /health`"),
     ("schema ProjectionHealth: extra component", "`GET /health`"),
+    ("schema QuarantinedEvent: extra component", "`GET /health`"),
 ];
 
 #[test]

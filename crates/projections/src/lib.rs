@@ -10,11 +10,13 @@
 
 pub mod core;
 pub mod nudge;
+pub mod quarantine;
 pub mod retention;
 pub mod runner;
 pub mod status;
 
 pub use nudge::{NudgeKind, Nudges};
+pub use quarantine::Quarantined;
 pub use retention::NudgeRetention;
 pub use runner::{Build, ProjectionError, Projector};
 

@@ -18,6 +18,7 @@ use store::RecordedEvent;
 use tokio::sync::watch;
 
 use crate::nudge::{Nudges, CHANNEL};
+use crate::quarantine::{self, Holds};
 
 /// One read model: its SQL, its tables, and how each event changes them.
 pub trait Projector: Send + Sync + 'static {
@@ -42,7 +43,7 @@ pub trait Projector: Send + Sync + 'static {
 
     /// Applies a batch of events, in log order, with the same effect (rows and nudges) as
     /// calling [`Projector::apply`] on each in turn. Same transaction and `search_path`. On
-    /// failure, names the event that cannot be applied (the runner parks there). The default
+    /// failure, names the event that cannot be applied (the runner quarantines its aggregate). The default
     /// calls `apply` per event; override it to write a batch with a few set-based statements.
     fn apply_batch<'a>(
         &'a self,
@@ -79,13 +80,6 @@ pub struct BatchError {
 pub enum ProjectionError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("{name} build {build} is parked at position {position}: {error}")]
-    Parked {
-        name: String,
-        build: i64,
-        position: i64,
-        error: String,
-    },
 }
 
 /// A checkpoint row.
@@ -264,14 +258,6 @@ pub async fn step<P: Projector>(
     let current = load_build(&mut tx, build)
         .await?
         .ok_or_else(|| sqlx::Error::RowNotFound)?;
-    if let (Some(position), Some(error)) = (current.parked_at, &current.last_error) {
-        return Err(ProjectionError::Parked {
-            name: current.name,
-            build,
-            position,
-            error: error.clone(),
-        });
-    }
     // Read before writing anything: this transaction must not hold an xid yet (see store::log).
     let events = read_after(&mut tx, current.position, batch).await?;
     let Some(last) = events.last().map(|e| e.log_position) else {
@@ -281,49 +267,69 @@ pub async fn step<P: Projector>(
             busy: false,
         });
     };
+    let read = events.len();
+    let mut holds = Holds::load(&mut tx, build).await?;
     (&mut *tx)
         .execute(sqlx::raw_sql(&format!(
             "SET LOCAL search_path TO {}, public",
             current.schema()
         )))
         .await?;
-    let mut nudges = Nudges::default();
-    let count = events.len();
-    // Decode up to the first undecodable event; apply what precedes it (an earlier event that
-    // fails to apply is where we park), then park on it.
-    let mut decoded = Vec::with_capacity(count);
-    let mut poison = None;
+    // An event of a quarantined aggregate waits behind its poison event; an undecodable event
+    // quarantines its aggregate. Everything else is applied.
+    let mut decoded = Vec::with_capacity(read);
+    let mut not_applied: Vec<(RecordedEvent, Option<String>)> = vec![];
     for event in events {
+        if holds.holds(&event) {
+            not_applied.push((event, None));
+            continue;
+        }
         match event.decode() {
             Ok(d) => decoded.push((event, d)),
             Err(e) => {
-                poison = Some((event, e.to_string()));
-                break;
+                holds.add(&event);
+                let error = describe(&event, &e.to_string());
+                not_applied.push((event, Some(error)));
             }
         }
     }
+    let mut nudges = Nudges::default();
     if let Err(BatchError { index, error }) =
         projector.apply_batch(&mut tx, &decoded, &mut nudges).await
     {
         drop(tx);
-        return Err(match decoded.get(index) {
-            Some((event, _)) => park(db, &current, event, error.to_string()).await,
-            None => ProjectionError::Db(error),
-        });
+        return match decoded.get(index) {
+            Some((event, _)) if !quarantine::is_transient(&error) => {
+                // Quarantine it on its own and step again: the batch is replayed without it.
+                quarantine_event(db, &current, event, describe(event, &error.to_string())).await?;
+                Ok(Step {
+                    applied: 0,
+                    caught_up: false,
+                    busy: false,
+                })
+            }
+            _ => Err(ProjectionError::Db(error)),
+        };
     }
-    if let Some((event, error)) = poison {
-        drop(tx);
-        return Err(park(db, &current, &event, error).await);
+    for (event, error) in &not_applied {
+        if let Some(error) = error {
+            tracing::error!(projector = %current.name, build, position = event.log_position.position,
+                %error, "event quarantined");
+        }
+        quarantine::record(&mut tx, build, event, error.as_deref()).await?;
     }
+    let applied = decoded.len();
+    // A build parked by an earlier version resumes (its poison event is now quarantined).
     sqlx::query(
         "UPDATE projection_checkpoints
-            SET tx = $2::text::xid8, position = $3, events = events + $4, updated_at = now()
+            SET tx = $2::text::xid8, position = $3, events = events + $4, updated_at = now(),
+                parked_at = NULL, last_error = NULL
           WHERE build = $1",
     )
     .bind(build)
     .bind(last.tx.to_string())
     .bind(last.position)
-    .bind(count as i64)
+    .bind(applied as i64)
     .execute(&mut *tx)
     .await?;
     if current.is_live() && !nudges.is_empty() {
@@ -331,8 +337,8 @@ pub async fn step<P: Projector>(
     }
     tx.commit().await?;
     Ok(Step {
-        applied: count,
-        caught_up: (count as i64) < batch,
+        applied,
+        caught_up: (read as i64) < batch,
         busy: false,
     })
 }
@@ -364,32 +370,24 @@ pub async fn announce(db: &mut PgConnection, nudges: &Nudges, position: i64) -> 
     Ok(())
 }
 
-/// Records that `build` cannot apply `event`: it stops there, visibly, and never skips it.
-async fn park(db: &PgPool, build: &Build, event: &RecordedEvent, error: String) -> ProjectionError {
-    let position = event.log_position.position;
-    let error = format!(
+fn describe(event: &RecordedEvent, error: &str) -> String {
+    format!(
         "{} #{} ({}:{}): {error}",
-        event.event_type, position, event.aggregate_type, event.aggregate_id
-    );
-    tracing::error!(projector = %build.name, build = build.build, position, %error, "projector parked");
-    let recorded = sqlx::query(
-        "UPDATE projection_checkpoints SET parked_at = $2, last_error = $3, updated_at = now()
-          WHERE build = $1",
+        event.event_type, event.log_position.position, event.aggregate_type, event.aggregate_id
     )
-    .bind(build.build)
-    .bind(position)
-    .bind(&error)
-    .execute(db)
-    .await;
-    if let Err(e) = recorded {
-        tracing::error!(error = %e, "could not record the parked state");
-    }
-    ProjectionError::Parked {
-        name: build.name.clone(),
-        build: build.build,
-        position,
-        error,
-    }
+}
+
+/// Records that `build` cannot apply `event`: its aggregate is quarantined from there on.
+async fn quarantine_event(
+    db: &PgPool,
+    build: &Build,
+    event: &RecordedEvent,
+    error: String,
+) -> sqlx::Result<()> {
+    let position = event.log_position.position;
+    tracing::error!(projector = %build.name, build = build.build, position, %error, "event quarantined");
+    let mut conn = db.acquire().await?;
+    quarantine::record(&mut conn, build.build, event, Some(&error)).await
 }
 
 /// Serves `build` once it has caught up: points every `live.<table>` view at its schema, marks
@@ -494,7 +492,7 @@ pub async fn catch_up<P: Projector>(
 }
 
 /// The worker loop: catch up, then wait for `events_appended` (LISTEN) or a poll interval, until
-/// `shutdown` flips. A parked projector waits (visible in status) instead of spinning.
+/// `shutdown` flips. A poison event does not stop it: see [`crate::quarantine`].
 pub async fn run<P: Projector>(
     db: PgPool,
     projector: P,
@@ -521,7 +519,6 @@ pub async fn run<P: Projector>(
         }
         let delay = match catch_up(&db, &projector, batch).await {
             Ok(_) => POLL,
-            Err(ProjectionError::Parked { .. }) => Duration::from_secs(5),
             Err(e) => {
                 tracing::warn!(projector = P::NAME, error = %e, "projector step failed; retrying");
                 Duration::from_secs(1)

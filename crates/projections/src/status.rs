@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::quarantine::{self, Quarantined};
 use crate::runner::{builds, Build};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -19,6 +20,8 @@ pub struct BuildStatus {
     /// Age of the oldest event not applied yet (0 when caught up).
     pub lag_seconds: f64,
     pub last_error: Option<String>,
+    /// Aggregates (tournaments) this build stopped applying at an event it could not apply.
+    pub quarantined: Vec<Quarantined>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -32,6 +35,7 @@ fn state(build: &Build) -> &'static str {
 
 pub async fn report(db: &PgPool) -> sqlx::Result<Vec<BuildStatus>> {
     let mut out = vec![];
+    let quarantined = quarantine::list(db).await?;
     for build in builds(db).await? {
         let (lag_events, lag_seconds): (i64, Option<f64>) = sqlx::query_as(
             "SELECT count(*), extract(epoch FROM now() - min(recorded_at))::float8
@@ -51,6 +55,11 @@ pub async fn report(db: &PgPool) -> sqlx::Result<Vec<BuildStatus>> {
             lag_events,
             lag_seconds: lag_seconds.unwrap_or(0.0).max(0.0),
             last_error: build.last_error.clone(),
+            quarantined: quarantined
+                .iter()
+                .filter(|q| q.build == build.build)
+                .cloned()
+                .collect(),
             updated_at: build.updated_at,
         });
     }

@@ -1,5 +1,6 @@
 //! The core projector against a real PostgreSQL: events in, read-model rows out, one nudge per
-//! commit, rebuilds identical to live builds, and a poison event parks instead of skipping.
+//! commit, rebuilds identical to live builds, and a poison event is quarantined (see also
+//! tests/quarantine.rs).
 
 use chrono::{DateTime, Utc};
 use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
@@ -14,7 +15,6 @@ use domain::tournament::{
 use domain::EventMetadata;
 use projections::core::Core;
 use projections::runner::{builds, catch_up, start_build};
-use projections::ProjectionError;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
@@ -347,8 +347,8 @@ async fn a_rebuild_from_zero_matches_the_live_build_row_for_row() {
 }
 
 #[tokio::test]
-async fn a_poison_event_parks_the_projector_and_is_never_skipped() {
-    parks_on(
+async fn a_poison_event_is_quarantined_and_never_skipped_silently() {
+    quarantines(
         "core_poison",
         r#"{"nonsense": 1}"#.to_string(),
         "TournamentCreated",
@@ -357,52 +357,51 @@ async fn a_poison_event_parks_the_projector_and_is_never_skipped() {
 }
 
 #[tokio::test]
-async fn an_unreadable_payload_parks_the_projector_instead_of_failing_every_read() {
+async fn an_unreadable_payload_is_quarantined_instead_of_failing_every_read() {
     // Valid for PostgreSQL, deeper than serde_json reads back.
     let deep = format!("{}1{}", r#"{"a":"#.repeat(200), "}".repeat(200));
-    parks_on("core_unreadable", deep, "unreadable").await;
+    quarantines("core_unreadable", deep, "unreadable").await;
 }
 
-async fn parks_on(prefix: &str, payload: String, error_mentions: &str) {
+async fn quarantines(prefix: &str, payload: String, error_mentions: &str) {
     let pool = store::testing::migrated_pool(prefix).await;
     let store = EventStore::new(pool.clone());
     seed(&store).await;
     settle(&pool).await;
-    sqlx::query(
+    let position: i64 = sqlx::query_scalar(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                              payload, metadata)
-         VALUES ('Tournament', 'broken', 1, 'TournamentCreated', '1', $1::json, '{}')",
+         VALUES ('Tournament', 'broken', 1, 'TournamentCreated', '1', $1::json, '{}')
+         RETURNING global_position",
     )
     .bind(payload)
-    .execute(&pool)
+    .fetch_one(&pool)
     .await
     .unwrap();
-    let mut parked = None;
-    for _ in 0..2000 {
-        match catch_up(&pool, &Core, 50).await {
-            Err(ProjectionError::Parked { position, .. }) => {
-                parked = Some(position);
+    // Every pass after the poison keeps it quarantined (recorded, not applied, not retried).
+    for _ in 0..3 {
+        let mut quarantined = vec![];
+        for _ in 0..2000 {
+            catch_up(&pool, &Core, 50).await.unwrap();
+            quarantined = projections::quarantine::list(&pool).await.unwrap();
+            if !quarantined.is_empty() {
                 break;
             }
-            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
-            Err(e) => panic!("unexpected error {e}"),
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-    }
-    let position = parked.expect("the projector parked");
-    let build = &builds(&pool).await.unwrap()[0];
-    assert_eq!(build.parked_at, Some(position));
-    let error = build.last_error.as_deref().unwrap_or("");
-    assert!(error.contains(error_mentions), "{error}");
-    // Still parked on the next attempt: the event is not skipped. (An attempt may find the
-    // build busy while the parking transaction's lock is released: it then applies nothing.)
-    for attempt in 0.. {
-        match catch_up(&pool, &Core, 50).await {
-            Err(ProjectionError::Parked { position: p, .. }) => {
-                assert_eq!(p, position);
-                break;
-            }
-            Ok(0) if attempt < 100 => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
-            other => panic!("the poison event must stay in the way: {other:?}"),
-        }
+        assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+        assert_eq!(quarantined[0].position, position);
+        assert_eq!(quarantined[0].tournament.as_deref(), Some("broken"));
+        assert!(
+            quarantined[0].error.contains(error_mentions),
+            "{}",
+            quarantined[0].error
+        );
+        let build = &builds(&pool).await.unwrap()[0];
+        assert_eq!(
+            build.position.position, position,
+            "the checkpoint moved past it"
+        );
+        assert_eq!(build.parked_at, None);
     }
 }

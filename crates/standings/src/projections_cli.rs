@@ -39,6 +39,16 @@ pub async fn status(db: &PgPool) -> anyhow::Result<()> {
     if report.is_empty() {
         println!("(no projector has run yet: start `standings serve`)");
     }
+    let quarantined: Vec<_> = report.iter().flat_map(|b| &b.quarantined).collect();
+    if !quarantined.is_empty() {
+        println!(
+            "\nquarantined (not applied, with later events of the same aggregate; \
+             see `standings events quarantine list`):"
+        );
+        for q in quarantined {
+            println!("  {}", crate::events_cli::line(q));
+        }
+    }
     Ok(())
 }
 
@@ -106,5 +116,14 @@ async fn rebuild_one<P: Projector>(db: &PgPool, projector: &P) -> anyhow::Result
         P::NAME,
         applied as f64 / elapsed.max(1e-9)
     );
+    // Live either way (it is no worse than the build it replaced), but say what it left out.
+    let quarantined: Vec<_> = projections::quarantine::list(db)
+        .await?
+        .into_iter()
+        .filter(|q| q.build == build)
+        .collect();
+    for q in &quarantined {
+        eprintln!("warning: quarantined: {}", crate::events_cli::line(q));
+    }
     Ok(())
 }

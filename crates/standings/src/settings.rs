@@ -32,6 +32,10 @@ pub enum Command {
     /// Inspect and rebuild read models.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Operator: poison events (quarantined by a projector) and their repairs. The log itself
+    /// is never changed.
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Serve a simulated community API (a deterministic ladder with fault knobs) until
     /// Ctrl-C; point UPSTREAM_BASE_URL at it for demos and load tests.
     Sim(SimArgs),
@@ -197,6 +201,48 @@ pub enum ProjectionsCommand {
     Status(DatabaseArgs),
     /// Build a projector again from position 0 beside the live tables, then swap.
     Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Events a projector could not apply: the aggregate (tournament) each quarantines, how
+    /// many later events it holds back, and whether it has been repaired.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+    /// Print one stored event: its payload as stored and its repair, if any.
+    Show(EventArgs),
+    /// Register a replacement payload for one stored event, read by every projector instead of
+    /// the stored one (refused unless it decodes as the event's type). Then run
+    /// `standings projections rebuild --all` to apply it and lift the quarantine.
+    Repair(RepairArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List every quarantined event of every projector build.
+    List(DatabaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The event's global position (as `events quarantine list` shows it).
+    pub position: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The event's global position (as `events quarantine list` shows it).
+    pub position: i64,
+    /// The replacement payload: JSON text, or `@FILE` to read it from a file.
+    #[arg(long)]
+    pub payload: String,
+    /// Why, kept with the repair.
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,8 @@
 //!   decode as an error ([`Unreadable`]), never a panic.
 //! - [`log`] reads the global log gap-safely: every committed event exactly once, in a stable
 //!   order, even when appends commit out of position order.
+//! - [`repair`] registers an operator's replacement payload for one stored event (the log
+//!   itself is never changed); [`log`] readers read it instead.
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
 //!
@@ -15,6 +17,7 @@
 mod event_store;
 pub mod ids;
 pub mod log;
+pub mod repair;
 mod repository;
 #[cfg(feature = "test-support")]
 pub mod testing;

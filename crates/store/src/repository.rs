@@ -12,7 +12,8 @@
 //! - **Reading never panics.** postgres-es `unwrap`s the payload decode (a stored event that
 //!   does not parse took the connection down with it); here an unreadable row is a
 //!   [`PersistenceError::DeserializationError`] carrying [`Unreadable`], which callers map to
-//!   an error answer.
+//!   an error answer. An operator's repair of the event (`crate::repair`) is read instead of
+//!   the stored payload, as the log readers do, so a repaired aggregate takes commands again.
 //!
 //! Snapshots are not supported: the store runs in plain event-store mode (postgres-es's
 //! snapshot modes apply new events twice).
@@ -26,13 +27,14 @@ use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
-/// postgres-es's select, reading the stored text (parsed here, so a bad row is an error).
+/// postgres-es's select, reading the stored text (parsed here, so a bad row is an error), or
+/// an operator's repair of it (`crate::repair`: the log readers read the same).
 const SELECT_EVENTS: &str = "
-SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
-       payload::text AS payload, metadata::text AS metadata
-  FROM events
- WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
- ORDER BY sequence";
+SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+       coalesce(r.payload, e.payload)::text AS payload, e.metadata::text AS metadata
+  FROM events e LEFT JOIN event_repairs r USING (global_position)
+ WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.sequence > $3
+ ORDER BY e.sequence";
 
 /// postgres-es's insert, returning what readers of the row will see.
 const INSERT_EVENT: &str = "

@@ -130,9 +130,32 @@ pub struct ProjectionHealth {
     pub state: String,
     pub lag_events: i64,
     pub last_error: Option<String>,
+    /// Poison events the build could not apply; each quarantines its aggregate (tournament).
+    pub quarantined: Vec<QuarantinedEvent>,
 }
 
-/// `GET /health`: `healthy`, or `degraded` (200) when a projector is parked; 503 `unhealthy`
+/// An event a projector build could not apply (`projections::Quarantined`): its aggregate's
+/// later events are held back behind it, every other aggregate keeps moving.
+#[derive(Serialize, JsonSchema)]
+pub struct QuarantinedEvent {
+    pub projector: String,
+    pub build: i64,
+    /// The event's global position.
+    pub position: i64,
+    pub event_type: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    /// The tournament's slug when the aggregate is a tournament.
+    pub tournament: Option<String>,
+    pub error: String,
+    /// Later events of the aggregate not applied because of it.
+    pub held_back: i64,
+    /// A replacement payload is registered: a rebuild applies it.
+    pub repaired: bool,
+}
+
+/// `GET /health`: `healthy`, or `degraded` (200) when a projector is parked or has quarantined
+/// an event; 503 `unhealthy`
 /// (with `reason`, without `projections`) when the database is unreachable.
 #[derive(Serialize, JsonSchema)]
 pub struct Health {

@@ -1,0 +1,940 @@
+//! The batch path against the one-event-at-a-time reference, on a log built to hit every
+//! fold rule: keys written several times in one batch, rating snapshots that change and
+//! do not, rank updates before and after rating rows, lobbies that become matches (both
+//! orders), a stale lobby after completion, roster changes in the middle of a batch.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::catalog::{CatalogEvent, Civilization, Leaderboard};
+use domain::lobby::{LobbyEvent, LobbySnapshot, LobbyState};
+use domain::matches::{FinishedMatch, MatchEvent, MatchPlayer, Outcome};
+use domain::operator::OperatorEvent;
+use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
+use domain::stream_channel::StreamChannelEvent;
+use domain::streams::{Channel, Platform};
+use domain::tournament::{RankBy, TournamentConfig, TournamentEvent};
+use serde_json::{json, Value};
+use sqlx::{Executor, PgPool};
+use store::log::{read_after, LogPosition};
+use store::RecordedEvent;
+
+use super::Core;
+use crate::runner::{builds, catch_up, start_build, Projector};
+use crate::Nudges;
+
+const A: i64 = 100;
+const B: i64 = 200;
+const C: i64 = 300;
+const X: i64 = 9_001;
+const Y: i64 = 9_002;
+const Z: i64 = 9_003;
+
+/// Appends events straight into `events`, one transaction each, with a moving clock.
+struct Log {
+    pool: PgPool,
+    sequences: HashMap<(String, String), i64>,
+    minute: i64,
+}
+
+impl Log {
+    fn new(pool: &PgPool) -> Log {
+        Log {
+            pool: pool.clone(),
+            sequences: HashMap::new(),
+            minute: 0,
+        }
+    }
+
+    fn now(&mut self) -> DateTime<Utc> {
+        self.minute += 1;
+        DateTime::from_timestamp(1_779_000_000 + self.minute * 60, 0).unwrap()
+    }
+
+    async fn push<T: serde::Serialize>(&mut self, aggregate: &str, id: &str, event: &T) -> i64 {
+        let payload = serde_json::to_value(event).unwrap();
+        let event_type = payload.as_object().unwrap().keys().next().unwrap().clone();
+        let at = self.now();
+        let sequence = self
+            .sequences
+            .entry((aggregate.into(), id.into()))
+            .or_insert(0);
+        *sequence += 1;
+        let sequence = *sequence;
+        sqlx::query_scalar(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                 event_version, payload, metadata, recorded_at)
+             VALUES ($1, $2, $3, $4, '1', $5::text::json, '{}', $6)
+             RETURNING global_position",
+        )
+        .bind(aggregate)
+        .bind(id)
+        .bind(sequence)
+        .bind(event_type)
+        .bind(payload.to_string())
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn profile(&mut self, e: ProfileEvent) {
+        let id = match &e {
+            ProfileEvent::ProfileObserved { profile_id, .. }
+            | ProfileEvent::RatingObserved { profile_id, .. }
+            | ProfileEvent::RankObserved { profile_id, .. } => *profile_id,
+        };
+        self.push("Profile", &id.to_string(), &e).await;
+    }
+
+    async fn identity(&mut self, profile_id: i64, alias: &str, xp: i64) {
+        let observed_at = self.now();
+        self.profile(ProfileEvent::ProfileObserved {
+            profile_id,
+            identity: ProfileIdentity {
+                alias: alias.into(),
+                country: Some("de".into()),
+                steam_id: None,
+                level: 3,
+                xp,
+                region_id: 2,
+                clan_name: None,
+            },
+            observed_at,
+        })
+        .await;
+    }
+
+    async fn rating(&mut self, profile_id: i64, board: i64, rating: i64, peak: i64, wins: i64) {
+        let observed_at = self.now();
+        self.profile(ProfileEvent::RatingObserved {
+            profile_id,
+            stats: LadderStats {
+                leaderboard_id: board,
+                rating,
+                highest_rating: peak,
+                wins,
+                losses: 3,
+                streak: 1,
+                drops: 0,
+                rank: Some(500),
+                rank_total: Some(1000),
+                region_rank: None,
+                region_rank_total: None,
+                last_match_at: Some(observed_at),
+            },
+            observed_at,
+        })
+        .await;
+    }
+
+    async fn rank(&mut self, profile_id: i64, board: i64, rank: i64) {
+        let observed_at = self.now();
+        self.profile(ProfileEvent::RankObserved {
+            profile_id,
+            leaderboard_id: board,
+            rank: Some(rank),
+            rank_total: Some(1000 + rank),
+            region_rank: Some(rank / 2),
+            region_rank_total: None,
+            observed_at,
+        })
+        .await;
+    }
+
+    async fn tournament(&mut self, slug: &str, e: TournamentEvent) {
+        self.push("Tournament", slug, &e).await;
+    }
+
+    async fn stream(&mut self, platform: Platform, channel: &str, title: Option<&str>) {
+        let observed_at = self.now();
+        let c = Channel::new(platform, channel);
+        let e = match title {
+            Some(t) if t.starts_with('~') => StreamChannelEvent::StreamUpdated {
+                platform,
+                channel: channel.into(),
+                title: Some(t.into()),
+                category: None,
+                observed_at,
+            },
+            Some(t) => StreamChannelEvent::StreamWentLive {
+                platform,
+                channel: channel.into(),
+                title: Some(t.into()),
+                category: Some("Age of Empires II".into()),
+                started_at: Some(observed_at),
+                observed_at,
+            },
+            None => StreamChannelEvent::StreamWentOffline {
+                platform,
+                channel: channel.into(),
+                observed_at,
+            },
+        };
+        self.push("StreamChannel", &c.aggregate_id(), &e).await;
+    }
+
+    async fn lobby(&mut self, e: LobbyEvent) {
+        let id = match &e {
+            LobbyEvent::LiveMatchStarted { snapshot, .. }
+            | LobbyEvent::LiveMatchUpdated { snapshot, .. } => snapshot.lobby_id,
+            LobbyEvent::LiveMatchEnded { lobby_id, .. } => *lobby_id,
+        };
+        self.push("Lobby", &id.to_string(), &e).await;
+    }
+
+    async fn open(&mut self, lobby_id: i64, members: &[i64], map: &str, first: bool) {
+        let at = self.now();
+        let snapshot = LobbySnapshot {
+            lobby_id,
+            map_name: map.into(),
+            description: Some(format!("lobby {lobby_id} on {map}")),
+            matchtype_id: 0,
+            state: LobbyState::Staging,
+            members: members.to_vec(),
+        };
+        self.lobby(if first {
+            LobbyEvent::LiveMatchStarted {
+                snapshot,
+                started_at: at,
+            }
+        } else {
+            LobbyEvent::LiveMatchUpdated {
+                snapshot,
+                observed_at: at,
+            }
+        })
+        .await;
+    }
+
+    async fn end(&mut self, lobby_id: i64) {
+        let ended_at = self.now();
+        self.lobby(LobbyEvent::LiveMatchEnded { lobby_id, ended_at })
+            .await;
+    }
+
+    async fn finished(&mut self, match_id: i64, players: &[(i64, Option<&str>, i64)], done: bool) {
+        let at = self.now();
+        let m = FinishedMatch {
+            match_id,
+            map_name: format!("Arabia {match_id}"),
+            matchtype_id: 6,
+            leaderboard_id: Some(3),
+            started_at: at,
+            completed_at: done.then_some(at),
+            description: Some("AUTOMATCH".into()),
+            players: players
+                .iter()
+                .enumerate()
+                .map(|(i, (profile_id, alias, civ))| MatchPlayer {
+                    profile_id: *profile_id,
+                    alias: alias.map(str::to_string),
+                    civilization_id: *civ,
+                    team_id: i as i64 % 2,
+                    outcome: Some(if i % 2 == 0 {
+                        Outcome::Win
+                    } else {
+                        Outcome::Loss
+                    }),
+                    old_rating: Some(1000),
+                    new_rating: None,
+                    xp_gained: 10,
+                })
+                .collect(),
+        };
+        self.push(
+            "Match",
+            &match_id.to_string(),
+            &MatchEvent::MatchFinished(m),
+        )
+        .await;
+    }
+}
+
+fn config(name: &str) -> TournamentConfig {
+    TournamentConfig {
+        name: name.into(),
+        leaderboard_id: 3,
+        rank_by: RankBy::PeakRating,
+        start_date: None,
+        end_date: None,
+        prize_pool_cents: None,
+        host_stream_urls: vec![],
+        presentation: json!({}),
+    }
+}
+
+async fn seed(log: &mut Log) {
+    let at = log.now();
+    log.push(
+        "Catalog",
+        "age2",
+        &CatalogEvent::LeaderboardsObserved {
+            leaderboards: vec![Leaderboard {
+                leaderboard_id: 3,
+                name: "RM_1V1".into(),
+                is_ranked: true,
+                matchtype_ids: vec![6],
+            }],
+            observed_at: at,
+        },
+    )
+    .await;
+    log.push(
+        "Operator",
+        "creators",
+        &OperatorEvent::CreatorGranted {
+            user_id: "u1".into(),
+            granted_at: at,
+        },
+    )
+    .await;
+    let created_at = log.now();
+    log.tournament(
+        "a",
+        TournamentEvent::TournamentCreated {
+            tournament_id: 1,
+            slug: "a".into(),
+            config: config("A Cup"),
+            created_at,
+        },
+    )
+    .await;
+    for (id, name, profile) in [(11, "A", Some(A)), (12, "B", Some(B)), (13, "TBD", None)] {
+        log.tournament(
+            "a",
+            TournamentEvent::PlayerAddedToRoster {
+                tournament_id: 1,
+                tournament_player_id: id,
+                name: name.into(),
+                profile_id: profile,
+                presentation: json!({
+                    "displayName": name,
+                    "streamUrls": [format!("https://twitch.tv/{name}"), "https://youtube.com/@shared"],
+                }),
+            },
+        )
+        .await;
+    }
+    // Stream channels: live, retitled, offline, live again; one named by nobody.
+    log.stream(Platform::Twitch, "a", Some("Bo7")).await;
+    log.stream(Platform::Youtube, "@shared", Some("Shared"))
+        .await;
+    log.stream(Platform::Twitch, "nobody", Some("Unlisted"))
+        .await;
+    log.stream(Platform::Twitch, "a", Some("~Game 2")).await;
+    log.tournament(
+        "a",
+        TournamentEvent::TeamCreated {
+            tournament_id: 1,
+            team_id: 21,
+            name: "Team".into(),
+            initials: "T".into(),
+        },
+    )
+    .await;
+    log.tournament(
+        "a",
+        TournamentEvent::TeamMemberAdded {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 11,
+        },
+    )
+    .await;
+
+    // Identity and rating rows written several times; snapshots that change and do not.
+    log.identity(A, "Ann", 1).await;
+    log.identity(A, "Ann", 2).await;
+    log.rank(A, 3, 70).await; // no row yet: nothing
+    log.rating(A, 3, 1000, 1000, 10).await; // snapshot (1000, 1000)
+    log.rank(A, 3, 50).await;
+    log.rating(A, 3, 1000, 990, 11).await; // same pair (1000, 1000): no snapshot
+    log.rank(A, 3, 40).await;
+    log.rating(A, 3, 1010, 1010, 12).await; // snapshot (1010, 1010)
+    log.rating(A, 3, 1010, 1010, 13).await; // same: none
+    log.rating(A, 3, 1000, 1010, 13).await; // snapshot (1010, 1000)
+    log.rank(A, 3, 45).await;
+    log.rank(C, 3, 9).await; // no row: nothing
+    log.rating(B, 4, 900, 0, 1).await; // peak missing: floored, snapshot (900, 900)
+    log.rank(B, 4, 30).await;
+    log.identity(B, "Bob", 5).await;
+
+    // Every other tournament and operator event, among observations: owners, captains (set,
+    // moved, cleared), team edits and deletions, a creator revoked.
+    let at = log.now();
+    for e in [
+        TournamentEvent::OwnerGranted {
+            tournament_id: 1,
+            user_id: "u1".into(),
+            granted_at: at,
+        },
+        TournamentEvent::OwnerGranted {
+            tournament_id: 1,
+            user_id: "u2".into(),
+            granted_at: at,
+        },
+        TournamentEvent::TeamMemberAdded {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+        },
+        TournamentEvent::TeamCaptainSet {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+            previous_captain: None,
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
+    log.rank(B, 4, 25).await;
+    for e in [
+        TournamentEvent::TeamCaptainSet {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 11,
+            previous_captain: Some(13),
+        },
+        TournamentEvent::TeamUpdated {
+            tournament_id: 1,
+            team_id: 21,
+            name: "Team (renamed)".into(),
+            initials: "TR".into(),
+        },
+        TournamentEvent::OwnerRevoked {
+            tournament_id: 1,
+            user_id: "u2".into(),
+        },
+        TournamentEvent::TeamCreated {
+            tournament_id: 1,
+            team_id: 22,
+            name: "Gone".into(),
+            initials: "G".into(),
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
+    log.identity(B, "Bob", 5).await;
+    for e in [
+        TournamentEvent::TeamCaptainCleared {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 11,
+        },
+        TournamentEvent::TeamMemberRemoved {
+            tournament_id: 1,
+            team_id: 21,
+            tournament_player_id: 13,
+        },
+        TournamentEvent::TeamDeleted {
+            tournament_id: 1,
+            team_id: 22,
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
+    let at = log.now();
+    for e in [
+        OperatorEvent::CreatorGranted {
+            user_id: "u2".into(),
+            granted_at: at,
+        },
+        OperatorEvent::CreatorRevoked {
+            user_id: "u2".into(),
+        },
+    ] {
+        log.push("Operator", "creators", &e).await;
+    }
+
+    // A lobby that is played: open, change, the match, a stale listing, the end.
+    log.open(5_001, &[A, X], "my map", true).await;
+    log.open(5_001, &[A, X, Y], "Arena", false).await;
+    log.finished(7_001, &[(A, Some("Ann"), 4), (X, Some("Xavier"), 5)], true)
+        .await;
+    log.finished(
+        5_001,
+        &[(A, Some("Ann2"), 6), (X, Some("X"), 7), (A, Some("dup"), 9)],
+        true,
+    )
+    .await;
+    log.open(5_001, &[A, X, Y], "Stale", false).await; // never un-completes
+    log.end(5_001).await;
+    log.open(5_002, &[B, Z], "Nomad", true).await;
+    log.finished(
+        7_002,
+        &[(Z, Some(""), 1), (C, None, 2), (A, Some("Ann3"), 3)],
+        true,
+    )
+    .await;
+
+    // The roster changes mid-batch: C now nudges tournament 1, B no longer does.
+    log.tournament(
+        "a",
+        TournamentEvent::RosterPlayerLinked {
+            tournament_id: 1,
+            tournament_player_id: 13,
+            profile_id: C,
+        },
+    )
+    .await;
+    log.rating(C, 3, 1200, 1250, 40).await;
+    log.open(5_002, &[B, C, Z], "Nomad", false).await;
+    log.tournament(
+        "a",
+        TournamentEvent::TournamentUpdated {
+            tournament_id: 1,
+            config: config("A Cup (renamed)"),
+            changed: vec!["name".into()],
+        },
+    )
+    .await;
+    log.identity(B, "Bobby", 6).await;
+    log.stream(Platform::Twitch, "b", Some("B live")).await;
+    log.tournament(
+        "a",
+        TournamentEvent::RosterPlayerUpdated {
+            tournament_id: 1,
+            tournament_player_id: 11,
+            presentation: json!({"displayName": "A", "twitch": "https://twitch.tv/a2"}),
+        },
+    )
+    .await;
+    log.stream(Platform::Youtube, "@shared", None).await;
+    log.tournament(
+        "a",
+        TournamentEvent::PlayerRemovedFromRoster {
+            tournament_id: 1,
+            tournament_player_id: 12,
+        },
+    )
+    .await;
+    log.rank(B, 4, 31).await;
+    log.open(5_003, &[B, Z], "Hideout", true).await;
+
+    // A match recorded before its lobby shows up (still in progress), then the lobby.
+    log.finished(7_003, &[(A, Some("Ann4"), 8), (Y, Some("Yan"), 9)], false)
+        .await;
+    log.open(7_003, &[A, Y], "Lobby of 7003", true).await;
+    let observed_at = log.now();
+    log.push(
+        "Catalog",
+        "age2",
+        &CatalogEvent::CivilizationsObserved {
+            civilizations: vec![Civilization {
+                civilization_id: 4,
+                name: "Bohemians".into(),
+            }],
+            observed_at,
+        },
+    )
+    .await;
+    // The same match again: players keep their first row, the match row the last.
+    log.finished(7_001, &[(A, Some("Ann5"), 44), (X, Some("X2"), 55)], true)
+        .await;
+    log.end(5_002).await;
+    log.end(5_003).await;
+
+    // A second tournament takes A: A's next observations nudge both.
+    let created_at = log.now();
+    log.tournament(
+        "b",
+        TournamentEvent::TournamentCreated {
+            tournament_id: 2,
+            slug: "b".into(),
+            config: config("B Cup"),
+            created_at,
+        },
+    )
+    .await;
+    log.tournament(
+        "b",
+        TournamentEvent::PlayerAddedToRoster {
+            tournament_id: 2,
+            tournament_player_id: 31,
+            name: "A".into(),
+            profile_id: Some(A),
+            presentation: json!({}),
+        },
+    )
+    .await;
+    log.rating(A, 3, 1020, 1020, 14).await;
+    log.rank(A, 3, 20).await;
+    log.identity(A, "Ann", 3).await;
+    log.identity(C, "Cid", 1).await;
+    log.open(5_004, &[A, C], "Arabia", true).await;
+    let created_at = log.now();
+    let mut hosted = config("C Cup");
+    hosted.host_stream_urls = vec!["https://twitch.tv/a2".into(), "https://twitch.tv/B".into()];
+    log.tournament(
+        "c",
+        TournamentEvent::TournamentCreated {
+            tournament_id: 3,
+            slug: "c".into(),
+            config: hosted,
+            created_at,
+        },
+    )
+    .await;
+    log.stream(Platform::Twitch, "a2", Some("A2")).await;
+    log.stream(Platform::Twitch, "b", None).await;
+
+    // Tournament 2 is deleted (a roster change): A's next observation nudges tournament 1 only.
+    log.tournament("b", TournamentEvent::TournamentDeleted { tournament_id: 2 })
+        .await;
+    log.identity(A, "Ann", 3).await;
+}
+
+/// The whole log, once every appended event is readable (another test's transaction on
+/// the shared cluster can hold the gap-safe reader back for a moment).
+async fn read_log(pool: &PgPool) -> Vec<RecordedEvent> {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let mut all: Vec<RecordedEvent> = Vec::new();
+    for _ in 0..2000 {
+        let at = all.last().map_or(LogPosition::START, |e| e.log_position);
+        let events = read_after(&mut conn, at, 10_000).await.unwrap();
+        if events.is_empty() {
+            if all.len() as i64 == total {
+                return all;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        all.extend(events);
+    }
+    panic!("the log did not become readable");
+}
+
+/// Builds `core` from position 0 in a fresh schema with steps of `chunk` events, either
+/// with `apply_batch` or with `apply` per event. Returns the schema and each step's nudges.
+async fn build(
+    pool: &PgPool,
+    log: &[RecordedEvent],
+    batched: bool,
+    chunk: usize,
+) -> (String, Vec<Nudges>) {
+    let build = start_build::<Core>(pool).await.unwrap();
+    let schema = format!("core_b{build}");
+    let mut nudges = Vec::new();
+    for events in log.chunks(chunk) {
+        let mut tx = pool.begin().await.unwrap();
+        (&mut *tx)
+            .execute(format!("SET LOCAL search_path TO {schema}, public").as_str())
+            .await
+            .unwrap();
+        let decoded: Vec<_> = events
+            .iter()
+            .map(|e| (e.clone(), e.decode().unwrap()))
+            .collect();
+        let mut step = Nudges::default();
+        if batched {
+            Core.apply_batch(&mut tx, &decoded, &mut step)
+                .await
+                .unwrap();
+        } else {
+            for (event, d) in &decoded {
+                Core.apply(&mut tx, event, d.clone(), &mut step)
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+        nudges.push(step);
+    }
+    (schema, nudges)
+}
+
+async fn dump(pool: &PgPool, schema: &str) -> Vec<(String, Vec<Value>)> {
+    let mut out = vec![];
+    for table in Core::TABLES {
+        let rows: Vec<Value> = sqlx::query_scalar(&format!(
+            "SELECT to_jsonb(t) FROM {schema}.{table} t ORDER BY to_jsonb(t)::text"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        out.push((table.to_string(), rows));
+    }
+    out
+}
+
+fn rows<'a>(dump: &'a [(String, Vec<Value>)], table: &str) -> &'a [Value] {
+    &dump.iter().find(|(t, _)| t == table).unwrap().1
+}
+
+#[tokio::test]
+async fn the_batch_path_builds_what_one_event_at_a_time_builds() {
+    let pool = store::testing::migrated_pool("core_batch").await;
+    let mut log = Log::new(&pool);
+    seed(&mut log).await;
+    let events = read_log(&pool).await;
+
+    let (schema, reference_nudges) = build(&pool, &events, false, 1_000).await;
+    let reference = dump(&pool, &schema).await;
+    for chunk in [1, 2, 3, 4, 5, 7, 8, 13, 21, 1_000] {
+        let (one, one_nudges) = build(&pool, &events, false, chunk).await;
+        let (batched, batched_nudges) = build(&pool, &events, true, chunk).await;
+        assert_eq!(
+            dump(&pool, &batched).await,
+            reference,
+            "tables, chunk {chunk}"
+        );
+        assert_eq!(
+            dump(&pool, &one).await,
+            reference,
+            "reference, chunk {chunk}"
+        );
+        assert_eq!(batched_nudges, one_nudges, "nudges, chunk {chunk}");
+    }
+    assert_eq!(reference_nudges.len(), 1);
+    // Everyone (civilizations), and every tournament, of every kind.
+    let all = &reference_nudges[0];
+    assert!(all.everyone);
+    assert_eq!(
+        all.tournament_ids.iter().copied().collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(all.kinds.len(), 3);
+
+    // The log does exercise the rules.
+    let snapshots: Vec<(i64, i64, i64)> = rows(&reference, "player_rating_snapshots")
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap();
+            (n("profile_id"), n("max_rating"), n("current_rating"))
+        })
+        .filter(|(p, _, _)| *p == A)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        snapshots,
+        [
+            (A, 1000, 1000),
+            (A, 1010, 1000),
+            (A, 1010, 1010),
+            (A, 1020, 1020)
+        ]
+    );
+    let ratings = rows(&reference, "player_ratings");
+    let a = ratings.iter().find(|r| r["profile_id"] == A).unwrap();
+    assert_eq!(
+        (a["current_rating"].as_i64(), a["rank"].as_i64()),
+        (Some(1020), Some(20))
+    );
+    let b = ratings.iter().find(|r| r["profile_id"] == B).unwrap();
+    assert_eq!(
+        (b["max_rating"].as_i64(), b["rank"].as_i64()),
+        (Some(900), Some(31))
+    );
+    assert!(ratings
+        .iter()
+        .all(|r| r["profile_id"] != C || r["leaderboard_id"] == 3));
+    let ids = |table: &str, keys: &[&str]| -> Vec<String> {
+        rows(&reference, table)
+            .iter()
+            .map(|r| {
+                keys.iter()
+                    .map(|k| r[*k].to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect()
+    };
+    assert_eq!(ids("tournaments", &["id"]), ["1", "3"], "2 was deleted");
+    assert_eq!(
+        ids("tournament_owners", &["tournament_id", "user_id"]),
+        ["1/\"u1\""]
+    );
+    assert_eq!(ids("tournament_creators", &["user_id"]), ["\"u1\""]);
+    assert_eq!(ids("teams", &["id", "name"]), ["21/\"Team (renamed)\""]);
+    assert_eq!(
+        ids(
+            "team_members",
+            &["team_id", "tournament_player_id", "is_captain"]
+        ),
+        ["21/11/false"]
+    );
+    let a_player = rows(&reference, "players")
+        .iter()
+        .find(|r| r["profile_id"] == A)
+        .unwrap();
+    assert_eq!(a_player["xp"], 3);
+    let mut civ: Vec<(i64, i64)> = rows(&reference, "match_players")
+        .iter()
+        .filter(|r| r["match_id"] == 7_001 || r["match_id"] == 5_001)
+        .map(|r| {
+            (
+                r["profile_id"].as_i64().unwrap(),
+                r["civilization_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    civ.sort_unstable();
+    assert_eq!(civ, [(A, 4), (A, 6), (X, 5), (X, 7)], "first write wins");
+    let aliases: Vec<(i64, String)> = rows(&reference, "profile_aliases")
+        .iter()
+        .map(|r| {
+            (
+                r["profile_id"].as_i64().unwrap(),
+                r["alias"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(aliases.contains(&(A, "Ann5".into())));
+    assert!(!aliases.iter().any(|(p, _)| *p == Z || *p == C));
+    let matches = rows(&reference, "matches");
+    let lobby = matches.iter().find(|r| r["match_id"] == 5_001).unwrap();
+    assert_eq!(
+        lobby["state"], "completed",
+        "a stale lobby never un-completes"
+    );
+    assert_eq!(lobby["map_name"], "Arabia 5001");
+    let early = matches.iter().find(|r| r["match_id"] == 7_003).unwrap();
+    assert_eq!(early["map_name"], "Lobby of 7003");
+    let live: Vec<(i64, i64)> = rows(&reference, "live_match_players")
+        .iter()
+        .map(|r| {
+            (
+                r["match_id"].as_i64().unwrap(),
+                r["profile_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(live, [(5_004, A), (5_004, C), (7_003, A), (7_003, Y)]);
+
+    let streams: Vec<(String, String, Option<String>)> = rows(&reference, "live_streams")
+        .iter()
+        .map(|r| {
+            (
+                r["platform"].as_str().unwrap().into(),
+                r["channel"].as_str().unwrap().into(),
+                r["title"].as_str().map(Into::into),
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let s = |p: &str, c: &str, t: &str| (p.to_string(), c.to_string(), Some(t.to_string()));
+    assert_eq!(
+        streams,
+        [
+            s("twitch", "a", "~Game 2"),
+            s("twitch", "a2", "A2"),
+            s("twitch", "nobody", "Unlisted"),
+        ]
+    );
+    let mut links: Vec<(i64, Option<i64>, String)> = rows(&reference, "stream_links")
+        .iter()
+        .map(|r| {
+            (
+                r["tournament_id"].as_i64().unwrap(),
+                r["tournament_player_id"].as_i64(),
+                format!(
+                    "{}:{}",
+                    r["platform"].as_str().unwrap(),
+                    r["channel"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    links.sort();
+    let l = |t, p, c: &str| (t, p, c.to_string());
+    assert_eq!(
+        links,
+        [
+            l(1, Some(11), "twitch:a2"),
+            l(1, Some(13), "twitch:tbd"),
+            l(1, Some(13), "youtube:@shared"),
+            l(3, None, "twitch:a2"),
+            l(3, None, "twitch:b"),
+        ],
+        "removed and edited rows drop their links; hosts are linked"
+    );
+}
+
+#[tokio::test]
+async fn stream_changes_nudge_live_for_the_tournaments_that_name_the_channel() {
+    let pool = store::testing::migrated_pool("core_streams").await;
+    let mut log = Log::new(&pool);
+    seed(&mut log).await;
+    let events = read_log(&pool).await;
+    let (_, nudges) = build(&pool, &events, false, 1).await;
+    let of = |kind: &str, channel: &str| -> Vec<&Nudges> {
+        events
+            .iter()
+            .zip(&nudges)
+            .filter(|(e, _)| e.event_type == kind && e.aggregate_id == channel)
+            .map(|(_, n)| n)
+            .collect()
+    };
+    let scope = |n: &Nudges| {
+        (
+            n.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            n.tournament_ids.iter().copied().collect::<Vec<_>>(),
+        )
+    };
+    // Row 11 ("A") and row 13 ("TBD") name @shared in tournament 1.
+    assert_eq!(
+        scope(of("StreamWentLive", "youtube:@shared")[0]),
+        (vec!["live"], vec![1])
+    );
+    // Nobody names it: no nudge.
+    assert!(of("StreamWentLive", "twitch:nobody")[0].is_empty());
+    // b goes live while row 12 is on tournament 1's roster; goes offline after the row was
+    // removed and tournament 3's hosts named b.
+    assert_eq!(
+        scope(of("StreamWentLive", "twitch:b")[0]),
+        (vec!["live"], vec![1])
+    );
+    assert_eq!(
+        scope(of("StreamWentOffline", "twitch:b")[0]),
+        (vec!["live"], vec![3])
+    );
+    // a2: row 11 of tournament 1 and the hosts of tournament 3.
+    assert_eq!(
+        scope(of("StreamWentLive", "twitch:a2")[0]),
+        (vec!["live"], vec![1, 3])
+    );
+}
+
+#[tokio::test]
+async fn a_poison_event_inside_a_batch_quarantines_only_its_aggregate() {
+    let pool = store::testing::migrated_pool("core_batch_poison").await;
+    let mut log = Log::new(&pool);
+    for xp in 0..6 {
+        log.identity(A, "Ann", xp).await;
+        log.rating(A, 3, 1000 + xp, 1000 + xp, xp).await;
+    }
+    // Decodes, but PostgreSQL text cannot hold NUL: the set-based insert fails, and the
+    // one-by-one replay names this event.
+    log.identity(B, "Bad\u{0}Name", 1).await;
+    let poison: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for xp in 0..6 {
+        log.rating(A, 3, 2000 + xp, 2000 + xp, xp).await;
+        log.rating(B, 3, 2000 + xp, 2000 + xp, xp).await;
+    }
+    read_log(&pool).await;
+    catch_up(&pool, &Core, 1_000).await.unwrap();
+    let quarantined = crate::quarantine::list(&pool).await.unwrap();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert_eq!(quarantined[0].position, poison);
+    assert_eq!(quarantined[0].aggregate_id, B.to_string());
+    assert_eq!(quarantined[0].held_back, 6);
+    assert!(quarantined[0].error.contains("ProfileObserved"));
+    let build = &builds(&pool).await.unwrap()[0];
+    assert_eq!(build.events, 18, "every event of A is applied, none of B");
+    let rating: i64 =
+        sqlx::query_scalar("SELECT current_rating FROM live.player_ratings WHERE profile_id = $1")
+            .bind(A)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rating, 2005);
+}
