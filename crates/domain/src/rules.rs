@@ -12,6 +12,10 @@ pub const MAX_TOURNAMENT_PRESENTATION_BYTES: usize = 16_384;
 /// down, and every JSON reader here (serde_json, sqlx) stops at 128 levels: a deeper bag would
 /// be an event that can be appended but never read back.
 pub const MAX_PRESENTATION_DEPTH: usize = 32;
+/// Largest magnitude of a number in a presentation bag. PostgreSQL's `jsonb` rewrites
+/// `1.7976931348623157e308` as a 309-digit integer that serde_json cannot read back; far below
+/// f64's limit every number survives the trip. Integers within i64/u64 are always fine.
+pub const MAX_PRESENTATION_NUMBER: f64 = 1e300;
 pub const MAX_HOST_STREAM_URLS: usize = 5;
 pub const MAX_HOST_STREAM_URL_CHARS: usize = 256;
 pub const MAX_SLUG_CHARS: usize = 64;
@@ -75,6 +79,50 @@ pub fn json_depth(value: &Value) -> usize {
     deepest
 }
 
+/// The first value of a free-form bag that could not be stored and read back: a number
+/// beyond ±[`MAX_PRESENTATION_NUMBER`] or a string (or key) holding NUL, which `jsonb` refuses.
+/// Returns its path (`x.0.y`, empty for the root) and what is wrong with it.
+pub fn json_unstorable_value(value: &Value) -> Option<(String, &'static str)> {
+    // Iterative: the value may be as deep as the parser allowed.
+    let mut stack = vec![(value, String::new())];
+    while let Some((value, path)) = stack.pop() {
+        let child = |key: &str| {
+            if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => {
+                let fits = n
+                    .as_f64()
+                    .is_some_and(|f| f.is_finite() && f.abs() <= MAX_PRESENTATION_NUMBER);
+                if !fits {
+                    return Some((path, "a number beyond ±1e300"));
+                }
+            }
+            Value::String(s) if s.contains('\0') => return Some((path, "a NUL character")),
+            Value::Array(items) => {
+                stack.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (v, child(&i.to_string()))),
+                );
+            }
+            Value::Object(map) => {
+                if let Some(key) = map.keys().find(|k| k.contains('\0')) {
+                    return Some((child(key), "a key with a NUL character"));
+                }
+                stack.extend(map.iter().map(|(k, v)| (v, child(k))));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +160,30 @@ mod tests {
         let deep: Value =
             serde_json::from_str(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap();
         assert_eq!(json_depth(&deep), 100);
+    }
+
+    #[test]
+    fn unstorable_values_are_found_with_their_path() {
+        use serde_json::json;
+        for fine in [
+            json!({}),
+            json!({"a": [1, -1.5, 1e300, -1e300, 5e-324, -0.0, u64::MAX, i64::MIN, "é😀"]}),
+        ] {
+            assert_eq!(json_unstorable_value(&fine), None, "{fine}");
+        }
+        let cases = [
+            (json!({"x": 1.7976931348623157e308}), "x"),
+            (json!({"a": {"b": [0, -1.79e308]}}), "a.b.1"),
+            (json!({"a": [{"s": "a\0b"}]}), "a.0.s"),
+            (json!({"k\0": 1}), "k\0"),
+        ];
+        for (value, path) in cases {
+            assert_eq!(
+                json_unstorable_value(&value).map(|(p, _)| p),
+                Some(path.to_string()),
+                "{value}"
+            );
+        }
     }
 
     #[test]

@@ -767,6 +767,11 @@ fn check_presentation(value: &Value, max_bytes: usize) -> Res {
             "presentation must serialize to at most {max_bytes} bytes"
         )));
     }
+    if let Some((path, what)) = json_unstorable_value(value) {
+        return Err(invalid(format!(
+            "presentation must not hold {what} (at presentation.{path})"
+        )));
+    }
     Ok(())
 }
 

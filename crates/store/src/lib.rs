@@ -1,7 +1,10 @@
 //! The durable side of live-standings: the event store and its schema.
 //!
-//! - [`EventStore`] runs commands on aggregates (cqrs-es + postgres-es, plain event-store mode:
-//!   its snapshot modes apply new events twice) and retries optimistic-concurrency conflicts.
+//! - [`EventStore`] runs commands on aggregates (cqrs-es, plain event-store mode: its snapshot
+//!   modes apply new events twice) and retries optimistic-concurrency conflicts. Its repository
+//!   (`repository.rs`, postgres-es's table and queries) refuses any event that would not read
+//!   back as PostgreSQL returns it ([`Unstorable`]) and reports a stored event that does not
+//!   decode as an error ([`Unreadable`]), never a panic.
 //! - [`log`] reads the global log gap-safely: every committed event exactly once, in a stable
 //!   order, even when appends commit out of position order.
 //! - [`repair`] registers an operator's replacement payload for one stored event (the log
@@ -15,11 +18,13 @@ mod event_store;
 pub mod ids;
 pub mod log;
 pub mod repair;
+mod repository;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use event_store::{CommandError, EventStore};
 pub use log::{LogPosition, RecordedEvent};
+pub use repository::{Unreadable, Unstorable};
 
 use sqlx::PgPool;
 

@@ -96,10 +96,7 @@ async fn load(state: &AppState, slug: &str) -> ApiResult<Tournament> {
     EventStore::new(state.pool.clone())
         .load::<Tournament>(slug)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "loading a tournament failed");
-            ApiError::Unavailable
-        })
+        .map_err(store_failure)
 }
 
 /// Event metadata of this request: the actor, the request id the middleware assigned, and
@@ -198,16 +195,52 @@ pub async fn execute(
         .await
     {
         Ok(()) => Ok(()),
-        Err(CommandError::Rejected(e)) => Err(e.into()),
-        Err(CommandError::Conflict(what)) => Err(ApiError::Refused {
-            status: axum::http::StatusCode::CONFLICT,
+        Err(e) => Err(store_failure(e)),
+    }
+}
+
+/// The contract's answer to a failed load or command (never a panic, never a dropped
+/// connection).
+fn store_failure(error: CommandError<domain::tournament::TournamentError>) -> ApiError {
+    use axum::http::StatusCode;
+    match error {
+        CommandError::Rejected(e) => e.into(),
+        CommandError::Conflict(what) => ApiError::Refused {
+            status: StatusCode::CONFLICT,
             detail: format!("{what} is being changed concurrently; retry"),
-        }),
-        Err(CommandError::Store(e)) => {
+        },
+        // The body held a value PostgreSQL would not give back intact (what the aggregate's
+        // own bounds do not catch): nothing was appended.
+        CommandError::Unstorable(e) => ApiError::Validation {
+            loc: body_location(&e.path),
+            msg: format!("Value cannot be stored: {}", e.reason),
+        },
+        CommandError::Unreadable(e) => {
+            tracing::error!(error = %e, "a stored event of this tournament cannot be read");
+            ApiError::Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                detail: "This tournament's history cannot be read; an operator must repair it"
+                    .into(),
+            }
+        }
+        CommandError::Store(e) => {
             tracing::error!(error = %e, "event store failed");
-            Err(ApiError::Unavailable)
+            ApiError::Unavailable
         }
     }
+}
+
+/// `loc` of a value inside a Tournament event's payload, as the body names it: events nest the
+/// tournament's settings under `config` (`config.presentation.x` is `body.presentation.x`).
+fn body_location(path: &str) -> Vec<String> {
+    let mut segments = path.split('.').filter(|s| !s.is_empty()).peekable();
+    if segments.peek() == Some(&"config") {
+        segments.next();
+    }
+    std::iter::once("body")
+        .chain(segments)
+        .map(String::from)
+        .collect()
 }
 
 /// Read your writes: waits (bounded) until the live core projection has applied the latest

@@ -29,8 +29,9 @@ pub struct RosterPlayerCreate {
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(extend("exclusiveMinimum" = 0))]
     pub profile_id: Option<i64>,
-    /// Opaque display bag, at most 8,192 bytes as compact JSON and 32 levels deep (default
-    /// `{}`, also when `null`).
+    /// Opaque display bag, at most 8,192 bytes as compact JSON and 32 levels deep, numbers
+    /// within ±1e300 (integers within 64 bits always fit), no NUL (`\u0000`) in keys or
+    /// strings; otherwise 422 naming `presentation` (default `{}`, also when `null`).
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "shapes::Object")]
     pub presentation: Option<Value>,
@@ -41,7 +42,8 @@ pub struct RosterPlayerCreate {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(transform = body::no_null_defaults)]
 pub struct RosterPlayerUpdate {
-    /// Replaces the whole bag (at most 8,192 bytes as compact JSON and 32 levels deep).
+    /// Replaces the whole bag (at most 8,192 bytes as compact JSON and 32 levels deep, numbers
+    /// within ±1e300, no NUL).
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "Option<shapes::Object>")]
     pub presentation: Option<Value>,

@@ -61,8 +61,9 @@ pub struct TournamentCreate {
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "Vec<String>", length(max = rules::MAX_HOST_STREAM_URLS))]
     pub host_stream_urls: Option<Vec<String>>,
-    /// Opaque display bag, at most 16,384 bytes as compact JSON and 32 levels deep (default
-    /// `{}`, also when `null`).
+    /// Opaque display bag, at most 16,384 bytes as compact JSON and 32 levels deep, numbers
+    /// within ±1e300 (integers within 64 bits always fit), no NUL (`\u0000`) in keys or
+    /// strings; otherwise 422 naming `presentation` (default `{}`, also when `null`).
     #[serde(default, deserialize_with = "field::optional")]
     #[schemars(with = "shapes::Object")]
     pub presentation: Option<Value>,
@@ -109,8 +110,8 @@ pub struct TournamentUpdate {
         length(max = rules::MAX_HOST_STREAM_URLS)
     )]
     pub host_stream_urls: Option<Vec<String>>,
-    /// Replaces the whole bag (at most 16,384 bytes as compact JSON and 32 levels deep);
-    /// `null` is refused.
+    /// Replaces the whole bag (at most 16,384 bytes as compact JSON and 32 levels deep, numbers
+    /// within ±1e300, no NUL); `null` is refused.
     #[serde(default, deserialize_with = "field::not_null")]
     #[schemars(with = "Option<shapes::Object>")]
     pub presentation: Option<Value>,
