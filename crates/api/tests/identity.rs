@@ -107,6 +107,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("schema Health: extra component", "`GET /health`"),
     ("schema PoolUsage: extra component", "`GET /health`"),
     ("schema ProjectionHealth: extra component", "`GET /health`"),
+    ("schema HealthProblem: extra component", "`GET /health`"),
 ];
 
 #[test]

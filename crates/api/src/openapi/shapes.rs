@@ -132,8 +132,20 @@ pub struct ProjectionHealth {
     pub last_error: Option<String>,
 }
 
-/// `GET /health`: `healthy`, or `degraded` (200) when a projector is parked; 503 `unhealthy`
-/// (with `reason`, without `projections`) when the database is unreachable.
+/// Something `/health` reports as wrong.
+#[derive(Serialize, JsonSchema)]
+pub struct HealthProblem {
+    /// `database_unreachable` or `projector_parked` (more kinds may be added).
+    pub kind: String,
+    /// The projection concerned, if any.
+    pub projection: Option<String>,
+    /// The error, if any.
+    pub detail: Option<String>,
+}
+
+/// `GET /health` (readiness): 200 `healthy`; 503 `degraded` when a projector is parked; 503
+/// `unhealthy` (with `reason`, without `projections`) when the database is unreachable.
+/// `problems` names each fault.
 #[derive(Serialize, JsonSchema)]
 pub struct Health {
     /// `healthy`, `degraded` or `unhealthy`.
@@ -143,4 +155,6 @@ pub struct Health {
     pub projections: Option<Vec<ProjectionHealth>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Empty when healthy.
+    pub problems: Vec<HealthProblem>,
 }
