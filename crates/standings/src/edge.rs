@@ -123,3 +123,21 @@ pub fn raise_open_file_limit() -> u64 {
     // RLIM_INFINITY is u64::MAX: the cap then follows MAX_CONNECTIONS' reserve arithmetic.
     limit.rlim_cur
 }
+
+/// Pending connections the kernel queues before `accept` (capped by `net.core.somaxconn`).
+/// tokio's default of 1,024 overflows when a flood meets a busy moment of the accept loop:
+/// dropped SYNs are retried by clients only after a second.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// Listens on `bind` with [`ACCEPT_BACKLOG`].
+pub fn listen(bind: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if bind.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server may reuse a port in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(bind)?;
+    socket.listen(ACCEPT_BACKLOG)
+}

@@ -231,8 +231,7 @@ async fn run_service(
     http: &settings::HttpArgs,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
+    let listener = edge::listen(bind)
         .with_context(|| format!("cannot listen on {bind} (set BIND to another address)"));
     let listener = match listener {
         Ok(listener) => listener,
