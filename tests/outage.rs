@@ -87,6 +87,17 @@ async fn seed(url: &str) {
         .await
         .expect("catalog");
     pool.close().await;
+    // Operator commands catch the read models up (the catalog included) before they finish.
+    let granted = Command::new(BIN)
+        .args(["creators", "grant", OWNER, "--as", "test"])
+        .env("DATABASE_URL", url)
+        .output()
+        .expect("run standings");
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
     let created = Command::new(BIN)
         .args([
             "tournament",
@@ -161,11 +172,10 @@ async fn with_postgres_down_health_fails_fast_cached_reads_keep_serving_and_all_
         }
         let stale = get(&standings).await.expect("standings while down");
         assert_eq!(stale.status(), 200, "round {round}");
-        assert_eq!(
-            stale.headers()["x-served-stale"],
-            "database-unavailable",
-            "round {round}"
-        );
+        // (In round 0 the slug is still in memory: a plain cache hit, no database asked.)
+        if round == 1 {
+            assert_eq!(stale.headers()["x-served-stale"], "database-unavailable");
+        }
         assert_eq!(stale.bytes().await.expect("body"), fresh_body);
     }
 

@@ -77,6 +77,9 @@ async fn health(State(state): State<AppState>) -> Response {
     let report = tokio::time::timeout(HEALTH_BUDGET, projections::status::report(&state.pool));
     match report.await {
         Ok(Ok(builds)) => {
+            if let Some(cache) = &state.cache {
+                cache.database_answered();
+            }
             let problems: Vec<_> = builds
                 .iter()
                 .filter(|b| b.state == "parked")
@@ -108,6 +111,10 @@ async fn health(State(state): State<AppState>) -> Response {
             )
         }
         Ok(Err(_)) | Err(_) => {
+            // Reads the cache holds are answered from it (marked stale) without waiting.
+            if let Some(cache) = &state.cache {
+                cache.database_failed();
+            }
             let mut response = no_store(
                 json!({"status": "unhealthy", "reason": "database unreachable", "pool": pool,
                        "problems": [{"kind": "database_unreachable", "projection": null,
