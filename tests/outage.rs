@@ -213,8 +213,62 @@ async fn with_postgres_down_health_fails_fast_cached_reads_keep_serving_and_all_
         .await
         .expect("matches");
     assert_eq!(matches.status(), 200);
-    let standings = get(&standings).await.expect("standings");
-    assert_eq!(standings.status(), 200);
-    assert!(standings.headers().get("x-served-stale").is_none());
+    let fresh = get(&standings).await.expect("standings");
+    assert_eq!(fresh.status(), 200);
+    assert!(fresh.headers().get("x-served-stale").is_none());
+
+    // A frozen database: connections open but nothing answers (no error to fail fast on).
+    let frozen = cluster_processes(cluster.pid());
+    signal_all(&frozen, libc::SIGSTOP);
+    let asked = Instant::now();
+    let health = get("/health").await.expect("health while frozen");
+    let health_took = asked.elapsed();
+    let asked = Instant::now();
+    let stale = get(&standings).await.expect("standings while frozen");
+    let stale_took = asked.elapsed();
+    let stale_status = stale.status();
+    let stale_header = stale.headers().get("x-served-stale").cloned();
+    signal_all(&frozen, libc::SIGCONT);
+    println!("database frozen: /health {health_took:?}, cached read {stale_took:?}");
+    assert_eq!(health.status(), 503);
+    assert!(health_took < Duration::from_millis(2500), "{health_took:?}");
+    assert_eq!(stale_status, 200);
+    assert_eq!(stale_header.expect("stale header"), "database-unavailable");
+    assert!(stale_took < Duration::from_millis(2500), "{stale_took:?}");
+    let back = Instant::now();
+    while get("/health").await.expect("health").status() != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "not healthy after SIGCONT"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     cluster.stop().await.expect("stop PostgreSQL");
+}
+
+/// The postmaster and its children (backends, background workers).
+fn cluster_processes(postmaster: u32) -> Vec<i32> {
+    let mut pids = vec![postmaster as i32];
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // `pid (comm) state ppid ...`: the fields after the last `)`.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        if ppid == Some(postmaster) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn signal_all(pids: &[i32], signal: i32) {
+    for &pid in pids {
+        // SAFETY: kill(2) on processes of the cluster this test started.
+        unsafe { libc::kill(pid, signal) };
+    }
 }

@@ -130,7 +130,10 @@ where
     if cache.skip_database() {
         return stale(cache, slug, &key, class, request).ok_or(ApiError::Unavailable);
     }
-    let tournament = match crate::tournaments::find_cached(state, slug).await {
+    let found = tokio::time::timeout(SLUG_BUDGET, crate::tournaments::find_cached(state, slug));
+    // A frozen database (no error, no answer) counts as unreachable.
+    let found = found.await.unwrap_or(Err(ApiError::Unavailable));
+    let tournament = match found {
         // (Possibly from memory: then a later read finds out again, if it is still down.)
         Ok(tournament) => {
             cache.database_answered();
@@ -152,7 +155,8 @@ where
         ));
     }
     let ticket = cache.ticket(tournament_id);
-    let value = match fill(tournament).await {
+    let filled = tokio::time::timeout(FILL_BUDGET, fill(tournament)).await;
+    let value = match filled.unwrap_or(Err(ApiError::Unavailable)) {
         Ok(value) => value,
         Err(ApiError::Unavailable) => {
             cache.database_failed();
@@ -167,6 +171,12 @@ where
         request,
     ))
 }
+
+/// How long a cached read waits for the database to resolve its slug, and to compute a body
+/// it does not hold, before it counts the database as unreachable (a frozen server answers
+/// nothing and raises no error; the pool's acquire timeout only bounds getting a connection).
+const SLUG_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+const FILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Header on answers served from the response cache while the database is unreachable.
 pub const SERVED_STALE: &str = "x-served-stale";
