@@ -82,8 +82,11 @@ pub struct StreamGate {
     exempt: Option<ExemptFn>,
     /// Rate limit of connects.
     rate: Option<RateFn>,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    open: OpenStreams,
 }
+
+/// Open streams per client.
+type OpenStreams = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
 impl StreamGate {
     /// At most `max_per_client` open streams per client (0: no cap), except `exempt` ones;
@@ -136,7 +139,7 @@ impl StreamGate {
 /// One counted stream of a client.
 #[derive(Default)]
 pub(crate) struct StreamPass {
-    held: Option<(Arc<Mutex<HashMap<IpAddr, usize>>>, IpAddr)>,
+    held: Option<(OpenStreams, IpAddr)>,
 }
 
 impl Drop for StreamPass {
