@@ -291,7 +291,9 @@ fn hold_idle_sockets() {
     let count: usize = next().parse().expect("count");
     let mut port: u16 = next().parse().expect("first_port");
     let mut held = Vec::with_capacity(count);
-    while held.len() < count && port < u16::MAX {
+    // A server that stops accepting (descriptors exhausted) makes connects hang: report then.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while held.len() < count && port < u16::MAX && Instant::now() < deadline {
         port += 1;
         let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
             .expect("socket");
@@ -303,7 +305,10 @@ fn hold_idle_sockets() {
         {
             continue;
         }
-        if socket.connect(&addr.into()).is_ok() {
+        if socket
+            .connect_timeout(&addr.into(), Duration::from_secs(5))
+            .is_ok()
+        {
             held.push(socket);
         }
     }
