@@ -33,7 +33,20 @@ pub struct ResponseCache {
     /// Slug (or `current`) → tournament, dropped on every invalidation and after a few seconds
     /// (`current` depends on the clock).
     tournaments: RwLock<HashMap<String, (Instant, TournamentRead)>>,
+    /// Slug (or `current`) → tournament id as last resolved, kept across invalidations: what
+    /// a read falls back on while the database is unreachable (see [`ResponseCache::stale`]).
+    last_known: RwLock<HashMap<String, i64>>,
+    /// When a read last found the database unreachable (cleared by the next success).
+    database_down_at: Mutex<Option<Instant>>,
 }
+
+/// After a read found the database unreachable, reads that the cache can answer skip the
+/// database for this long (answering at once instead of waiting for the pool's timeout).
+const OUTAGE_SHORTCUT: Duration = Duration::from_secs(1);
+
+/// Bound on [`ResponseCache`]'s `last_known` map (slugs that resolved; not client-chosen
+/// strings that did not).
+const MAX_LAST_KNOWN: usize = 100_000;
 
 /// How long a slug resolution is trusted without a nudge.
 const SLUG_TTL: Duration = Duration::from_secs(5);
@@ -130,6 +143,50 @@ impl ResponseCache {
     pub fn remember_tournament(&self, slug: &str, t: &TournamentRead) {
         if let Ok(mut map) = self.tournaments.write() {
             map.insert(slug.to_string(), (Instant::now(), t.clone()));
+        }
+        if let Ok(mut known) = self.last_known.write() {
+            if known.len() >= MAX_LAST_KNOWN && !known.contains_key(slug) {
+                known.clear();
+            }
+            known.insert(slug.to_string(), t.id);
+        }
+    }
+
+    /// The cached answer for `key` of the tournament `slug` last resolved to, whatever its
+    /// age: only for reads while the database is unreachable.
+    pub fn stale(&self, slug: &str, key: &str) -> Option<Arc<Entry>> {
+        let id = *self.last_known.read().ok()?.get(slug)?;
+        self.get(&format!("{id}|{key}"))
+    }
+
+    /// A read found the database unreachable.
+    pub fn database_failed(&self) {
+        if let Ok(mut at) = self.database_down_at.lock() {
+            *at = Some(Instant::now());
+        }
+    }
+
+    /// A read reached the database.
+    pub fn database_answered(&self) {
+        if let Ok(mut at) = self.database_down_at.lock() {
+            *at = None;
+        }
+    }
+
+    /// Whether this read should skip the database: it failed within [`OUTAGE_SHORTCUT`].
+    /// Once the shortcut has run that long, one read (the caller that gets `false`) probes
+    /// the database again while the others keep skipping it.
+    pub fn skip_database(&self) -> bool {
+        let Ok(mut at) = self.database_down_at.lock() else {
+            return false;
+        };
+        match *at {
+            None => false,
+            Some(since) if since.elapsed() < OUTAGE_SHORTCUT => true,
+            Some(_) => {
+                *at = Some(Instant::now());
+                false
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Every error a client can cause, in the contract's legacy shape `{"detail": "..."}`, mapped
 //! to HTTP in this one place. No handler returns a 5xx for bad input.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::tournament::{ErrorKind, TournamentError};
@@ -98,6 +98,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, HeaderValue::from_static("5"))],
                 Json(json!({ "detail": "Service temporarily unavailable" })),
             )
                 .into_response(),

@@ -1,5 +1,7 @@
 //! Unversioned infrastructure routes (seed contract §1.1 rows 1-2).
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -61,18 +63,56 @@ async fn root() -> Response {
     )
 }
 
-/// `healthy` when the database answers and no projector is parked; `degraded` (still 200: stale
-/// reads beat none) when one is parked, with its error, or has quarantined a poison event (named
-/// with its tournament); 503 when the database is unreachable.
-/// Pool usage is reported so connection exhaustion shows before it bites.
+/// How long `/health` waits for the database (the pool's acquire timeout is ~2 s too): a
+/// load balancer's probe gets an answer within 2 s, whatever the database does.
+const HEALTH_BUDGET: Duration = Duration::from_millis(1500);
+
+/// Readiness: 200 `healthy` when the database answers and every projector is applying
+/// events; 503 `degraded` when one is parked (this replica serves stale reads: take it out
+/// of rotation only if another can do better, and alert), 503 `unhealthy` when the database
+/// is unreachable (or does not answer within [`HEALTH_BUDGET`]). A quarantined poison event
+/// is 200 `degraded`: only its tournament is stale, which no other replica can do better, so
+/// a load balancer must keep this one (alert on `problems` or the metric instead).
+/// `problems` lists what is wrong, one entry each. Liveness (the process answers at all) is
+/// `GET /`.
 async fn health(State(state): State<AppState>) -> Response {
     let pool = json!({"size": state.pool.size(), "idle": state.pool.num_idle()});
-    match projections::status::report(&state.pool).await {
-        Ok(builds) => {
-            let parked = builds
+    let report = tokio::time::timeout(HEALTH_BUDGET, projections::status::report(&state.pool));
+    match report.await {
+        Ok(Ok(builds)) => {
+            if let Some(cache) = &state.cache {
+                cache.database_answered();
+            }
+            let parked: Vec<_> = builds
                 .iter()
-                .any(|b| b.state == "parked" || !b.quarantined.is_empty());
-            let status = if parked { "degraded" } else { "healthy" };
+                .filter(|b| b.state == "parked")
+                .map(|b| {
+                    json!({
+                        "kind": "projector_parked", "projection": b.name,
+                        "detail": b.last_error,
+                    })
+                })
+                .collect();
+            let quarantined = builds.iter().flat_map(|b| {
+                b.quarantined.iter().map(move |q| {
+                    json!({
+                        "kind": "event_quarantined", "projection": b.name,
+                        "detail": format!(
+                            "event {} ({}) of {}{}: {}",
+                            q.position,
+                            q.event_type,
+                            q.aggregate_id,
+                            q.tournament
+                                .as_deref()
+                                .map(|t| format!(", tournament {t}"))
+                                .unwrap_or_default(),
+                            q.error
+                        ),
+                    })
+                })
+            });
+            let unready = !parked.is_empty();
+            let problems: Vec<_> = parked.into_iter().chain(quarantined).collect();
             let projections: Vec<_> = builds
                 .iter()
                 .map(|b| {
@@ -82,14 +122,32 @@ async fn health(State(state): State<AppState>) -> Response {
                     })
                 })
                 .collect();
+            let (status, code) = match (problems.is_empty(), unready) {
+                (true, _) => ("healthy", StatusCode::OK),
+                (false, false) => ("degraded", StatusCode::OK),
+                (false, true) => ("degraded", StatusCode::SERVICE_UNAVAILABLE),
+            };
             no_store(
-                json!({"status": status, "pool": pool, "projections": projections}),
-                StatusCode::OK,
+                json!({"status": status, "pool": pool, "projections": projections,
+                       "problems": problems}),
+                code,
             )
         }
-        Err(_) => no_store(
-            json!({"status": "unhealthy", "reason": "database unreachable", "pool": pool}),
-            StatusCode::SERVICE_UNAVAILABLE,
-        ),
+        Ok(Err(_)) | Err(_) => {
+            // Reads the cache holds are answered from it (marked stale) without waiting.
+            if let Some(cache) = &state.cache {
+                cache.database_failed();
+            }
+            let mut response = no_store(
+                json!({"status": "unhealthy", "reason": "database unreachable", "pool": pool,
+                       "problems": [{"kind": "database_unreachable", "projection": null,
+                                     "detail": "database unreachable"}]}),
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
     }
 }

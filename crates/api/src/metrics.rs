@@ -86,6 +86,8 @@ pub struct PollerSample {
 
 type SseSource = Box<dyn Fn() -> u64 + Send + Sync>;
 type PollerSource = Box<dyn Fn() -> PollerSample + Send + Sync>;
+/// (open connections, connections refused by a cap since start).
+type ConnectionsSource = Box<dyn Fn() -> (u64, u64) + Send + Sync>;
 
 /// Values owned by other crates, read at scrape time.
 #[derive(Default)]
@@ -93,6 +95,7 @@ struct Sources {
     sse: RwLock<Option<SseSource>>,
     poller: RwLock<Option<PollerSource>>,
     limiter_keys: RwLock<Option<SseSource>>,
+    connections: RwLock<Option<ConnectionsSource>>,
 }
 
 #[derive(Clone)]
@@ -159,6 +162,15 @@ impl Metrics {
         *self
             .sources
             .poller
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(source));
+    }
+
+    /// Reads open connections and refusals by the connection caps at each scrape.
+    pub fn connections_from(&self, source: impl Fn() -> (u64, u64) + Send + Sync + 'static) {
+        *self
+            .sources
+            .connections
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(source));
     }
@@ -266,6 +278,26 @@ impl Collector for SourcesCollector {
                 "rate_limiter_keys",
                 "Client and route windows the rate limiter holds",
                 n,
+            )?;
+        }
+        if let Some(connections) = sources
+            .connections
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let (open, refused) = connections();
+            gauge(
+                &mut encoder,
+                "http_connections",
+                "Open HTTP connections (streams included)",
+                i64::try_from(open).unwrap_or(i64::MAX),
+            )?;
+            counter(
+                &mut encoder,
+                "http_connections_refused",
+                "Connections refused by MAX_CONNECTIONS or MAX_CONNECTIONS_PER_IP",
+                &[(Vec::new(), refused)],
             )?;
         }
         let poller = sources.poller.read().unwrap_or_else(|p| p.into_inner());

@@ -6,6 +6,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::error::ApiError;
+
 /// The contract's Cache-Control classes (seed contract §1.0.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheClass {
@@ -127,9 +129,29 @@ where
     F: FnOnce(crate::tournaments::TournamentRead) -> Fut,
     Fut: std::future::Future<Output = crate::error::ApiResult<T>>,
 {
-    let tournament = crate::tournaments::find_cached(state, slug).await?;
     let Some(cache) = &state.cache else {
+        let tournament = crate::tournaments::find_cached(state, slug).await?;
         return Ok(respond(&fill(tournament).await?, class, request));
+    };
+    // The database just failed: answer from the cache, or 503, at once (one read a second
+    // probes the database meanwhile).
+    if cache.skip_database() {
+        return stale(cache, slug, &key, class, request).ok_or(ApiError::Unavailable);
+    }
+    let found = tokio::time::timeout(SLUG_BUDGET, crate::tournaments::find_cached(state, slug));
+    // A frozen database (no error, no answer) counts as unreachable.
+    let found = found.await.unwrap_or(Err(ApiError::Unavailable));
+    let tournament = match found {
+        // (Possibly from memory: then a later read finds out again, if it is still down.)
+        Ok(tournament) => {
+            cache.database_answered();
+            tournament
+        }
+        Err(ApiError::Unavailable) => {
+            cache.database_failed();
+            return stale(cache, slug, &key, class, request).ok_or(ApiError::Unavailable);
+        }
+        Err(e) => return Err(e),
     };
     let tournament_id = tournament.id;
     let key = format!("{tournament_id}|{key}");
@@ -141,13 +163,48 @@ where
         ));
     }
     let ticket = cache.ticket(tournament_id);
-    let value = fill(tournament).await?;
+    let filled = tokio::time::timeout(FILL_BUDGET, fill(tournament)).await;
+    let value = match filled.unwrap_or(Err(ApiError::Unavailable)) {
+        Ok(value) => value,
+        Err(ApiError::Unavailable) => {
+            cache.database_failed();
+            return Err(ApiError::Unavailable);
+        }
+        Err(e) => return Err(e),
+    };
     let entry = cache.store(key, tournament_id, ticket, render(&value));
     Ok(crate::cache::respond_cached(
         &entry,
         class.header(request),
         request,
     ))
+}
+
+/// How long a cached read waits for the database to resolve its slug, and to compute a body
+/// it does not hold, before it counts the database as unreachable (a frozen server answers
+/// nothing and raises no error; the pool's acquire timeout only bounds getting a connection).
+const SLUG_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+const FILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Header on answers served from the response cache while the database is unreachable.
+pub const SERVED_STALE: &str = "x-served-stale";
+
+/// The cached answer to this read while the database is unreachable, marked
+/// `X-Served-Stale: database-unavailable`; `None` when the cache has none.
+fn stale(
+    cache: &crate::ResponseCache,
+    slug: &str,
+    key: &str,
+    class: CacheClass,
+    request: &HeaderMap,
+) -> Option<Response> {
+    let entry = cache.stale(slug, key)?;
+    let mut response = crate::cache::respond_cached(&entry, class.header(request), request);
+    response.headers_mut().insert(
+        SERVED_STALE,
+        HeaderValue::from_static("database-unavailable"),
+    );
+    Some(response)
 }
 
 /// A cache key for a route and its query parameters, independent of parameter order.

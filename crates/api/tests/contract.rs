@@ -535,6 +535,34 @@ async fn infra_catalog_cors_and_unknown_paths() {
     assert_eq!(header(&r, "x-request-id"), "trace-me-1");
 }
 
+/// `/health` is readiness: a parked projector is 503 `degraded`, named in `problems` (it was
+/// 200 before: a load balancer kept sending traffic to a replica whose reads had stopped).
+#[tokio::test]
+async fn health_is_503_while_a_projector_is_parked() {
+    let pool = store::testing::migrated_pool("api_health").await;
+    seed(&pool).await;
+    let s = Server::start(pool.clone()).await;
+    let (status, health) = s.json("/health").await;
+    assert_eq!((status, health["problems"].clone()), (200, json!([])));
+    // What the runner records when an event fails to apply (`runner.rs::park`).
+    sqlx::query(
+        "UPDATE projection_checkpoints
+            SET parked_at = position + 1, last_error = 'event 42: cannot apply'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (status, health) = s.json("/health").await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(
+        health["problems"][0]["kind"], "projector_parked",
+        "{health}"
+    );
+    assert_eq!(health["problems"][0]["detail"], "event 42: cannot apply");
+    assert_eq!(health["projections"][0]["state"], "parked");
+}
+
 #[tokio::test]
 async fn players_teams_civs_head_to_head_progression_and_summary() {
     let s = server().await;

@@ -215,7 +215,7 @@ impl Server {
         edge.metrics
             .sse_subscribers_from(move || counted.subscriber_count() as u64);
         let app = api::router(AppState::new(pool.clone()).with_edge(Arc::new(edge)))
-            .merge(sse::router(sse::StreamState { hub, pool }));
+            .merge(sse::router(sse::StreamState::new(hub, pool)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {

@@ -93,10 +93,7 @@ impl Env {
             .with_auth(auth::Verifier::new(config));
         let hub_cache = cache.clone();
         hub.observe(move |nudge| hub_cache.invalidate(nudge.tournament_ids.as_deref()));
-        let app = api::router(state).merge(sse::router(sse::StreamState {
-            hub,
-            pool: pool.clone(),
-        }));
+        let app = api::router(state).merge(sse::router(sse::StreamState::new(hub, pool.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {

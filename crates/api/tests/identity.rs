@@ -116,6 +116,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("schema PoolUsage: extra component", "`GET /health`"),
     ("schema ProjectionHealth: extra component", "`GET /health`"),
     ("schema QuarantinedEvent: extra component", "`GET /health`"),
+    ("schema HealthProblem: extra component", "`GET /health`"),
 ];
 
 #[test]

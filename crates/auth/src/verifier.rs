@@ -167,7 +167,10 @@ impl Verifier {
             },
         };
         match raw.sub {
-            Some(Value::String(sub)) if !sub.is_empty() => Ok(Claims { sub }),
+            // `sub` is the auth service's user UUID; anything else must not become a user id
+            // (it is written into logs, ownership rows and `/v1/me`).
+            Some(Value::String(sub)) if is_uuid(&sub) => Ok(Claims { sub }),
+            Some(Value::String(sub)) if !sub.is_empty() => Err(failed("subject_not_a_uuid")),
             None | Some(Value::Null) | Some(Value::String(_)) => {
                 tracing::info!(reason = "missing_subject", "jwt_verify_failed");
                 Err(AuthError::MissingSubject)
@@ -252,6 +255,11 @@ impl std::fmt::Debug for Verifier {
             .field("static", &self.inner.client.is_none())
             .finish_non_exhaustive()
     }
+}
+
+/// The contract's user id: a hyphenated UUID (36 characters, either case).
+fn is_uuid(sub: &str) -> bool {
+    sub.len() == 36 && uuid::Uuid::try_parse(sub).is_ok()
 }
 
 fn failed(reason: &'static str) -> AuthError {

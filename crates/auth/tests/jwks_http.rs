@@ -134,12 +134,24 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// The user UUID a test calls `name` (subjects must be UUIDs); `""` stays empty.
+fn uid(name: &str) -> String {
+    if name.is_empty() {
+        return String::new();
+    }
+    // FNV-1a: a stable, distinct id per name.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("00000000-0000-4000-8000-{:012x}", hash & 0xffff_ffff_ffff)
+}
+
 fn claims(sub: &str) -> Value {
-    json!({ "sub": sub, "aud": [AUDIENCE], "iat": now(), "exp": now() + 600 })
+    json!({ "sub": uid(sub), "aud": [AUDIENCE], "iat": now(), "exp": now() + 600 })
 }
 
 fn token(key: &DevKey, sub: &str) -> String {
-    key.mint(sub, Duration::from_secs(600), None)
+    key.mint(&uid(sub), Duration::from_secs(600), None)
 }
 
 fn with(mut claims: Value, name: &str, value: Value) -> Value {
@@ -153,9 +165,7 @@ fn without(mut claims: Value, name: &str) -> Value {
 }
 
 fn ok(sub: &str) -> Result<Claims, AuthError> {
-    Ok(Claims {
-        sub: sub.to_owned(),
-    })
+    Ok(Claims { sub: uid(sub) })
 }
 
 /// Signs `claims` with `key` under any algorithm jsonwebtoken knows for RSA keys.
@@ -246,9 +256,13 @@ async fn issuer_is_checked_only_when_configured() {
         issuer: Some(issuer.to_owned()),
         ..server.config()
     });
-    let good = key_a().mint("u", Duration::from_secs(60), Some(issuer));
-    let wrong = key_a().mint("u", Duration::from_secs(60), Some("https://evil.example"));
-    let none = key_a().mint("u", Duration::from_secs(60), None);
+    let good = key_a().mint(&uid("u"), Duration::from_secs(60), Some(issuer));
+    let wrong = key_a().mint(
+        &uid("u"),
+        Duration::from_secs(60),
+        Some("https://evil.example"),
+    );
+    let none = key_a().mint(&uid("u"), Duration::from_secs(60), None);
     assert_eq!(strict.verify(&good).await, ok("u"));
     assert_eq!(strict.verify(&wrong).await, Err(AuthError::Invalid));
     assert_eq!(strict.verify(&none).await, Err(AuthError::Invalid));
@@ -277,6 +291,23 @@ async fn missing_or_empty_subject_is_its_own_error() {
             Err(AuthError::MissingSubject),
         ),
         (with(claims("u"), "sub", json!(42)), Err(AuthError::Invalid)),
+        // Not the auth service's user UUID: never a user id (it reaches logs and `/v1/me`).
+        (
+            with(claims("u"), "sub", json!("../../admin")),
+            Err(AuthError::Invalid),
+        ),
+        (
+            with(claims("u"), "sub", json!("user-1")),
+            Err(AuthError::Invalid),
+        ),
+        (
+            with(
+                claims("u"),
+                "sub",
+                json!("11111111-1111-1111-1111-11111111111"),
+            ),
+            Err(AuthError::Invalid),
+        ),
     ];
     for (claims, expected) in cases {
         let token = key_a().sign_claims(&claims, kid);

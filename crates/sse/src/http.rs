@@ -9,11 +9,13 @@
 //! - a cursor that cannot be resumed (too old, pruned, unknown, garbage): `id: H`,
 //!   `event: resync`, `data: {"last_id": H}`: refetch everything, then live nudges.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -24,6 +26,7 @@ use sqlx::PgPool;
 
 use crate::frame::{self, parse_kind, Nudge};
 use crate::hub::{Attached, Hub, Subscription};
+use crate::limits::ExemptFn;
 
 /// Slugs accepted in one `?tournament=` filter.
 pub const MAX_TOURNAMENTS: usize = 20;
@@ -33,6 +36,124 @@ pub const MAX_TOURNAMENTS: usize = 20;
 pub struct StreamState {
     pub hub: Arc<Hub>,
     pub pool: PgPool,
+    /// Per-client caps and rate limits of stream connects.
+    pub gate: StreamGate,
+}
+
+impl StreamState {
+    /// No per-client caps or rate limits (see [`StreamState::with_gate`]).
+    pub fn new(hub: Arc<Hub>, pool: PgPool) -> StreamState {
+        StreamState {
+            hub,
+            pool,
+            gate: StreamGate::default(),
+        }
+    }
+
+    pub fn with_gate(mut self, gate: StreamGate) -> StreamState {
+        self.gate = gate;
+        self
+    }
+}
+
+/// The client a request counts against: from the peer address and the request's headers
+/// (e.g. `CF-Connecting-IP` when the peer is a trusted proxy).
+pub type ClientFn = Arc<dyn Fn(IpAddr, &HeaderMap) -> IpAddr + Send + Sync>;
+
+/// Counts one stream connect of a client: `Err` when over its rate.
+pub type RateFn = Arc<dyn Fn(IpAddr) -> Result<(), RateLimited> + Send + Sync>;
+
+/// A refused connect: the limit (per minute) and when to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimited {
+    pub per_minute: u32,
+    pub retry_after_secs: u64,
+}
+
+/// Who may open a stream: a cap on open streams per client and the rate limiter's count of
+/// connects (the lean path answers streams outside axum's middleware, so both live here).
+#[derive(Clone, Default)]
+pub struct StreamGate {
+    /// Open streams of one client (0: no cap).
+    max_per_client: usize,
+    /// Which client a request is (default: the peer address).
+    client_of: Option<ClientFn>,
+    /// Clients without a per-client cap (e.g. trusted addresses that carry many clients).
+    exempt: Option<ExemptFn>,
+    /// Rate limit of connects.
+    rate: Option<RateFn>,
+    open: OpenStreams,
+}
+
+/// Open streams per client.
+type OpenStreams = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+impl StreamGate {
+    /// At most `max_per_client` open streams per client (0: no cap), except `exempt` ones;
+    /// `client_of` names the client (default: the peer); `rate` counts connects.
+    pub fn new(
+        max_per_client: usize,
+        client_of: Option<ClientFn>,
+        exempt: Option<ExemptFn>,
+        rate: Option<RateFn>,
+    ) -> StreamGate {
+        StreamGate {
+            max_per_client,
+            client_of,
+            exempt,
+            rate,
+            open: Arc::default(),
+        }
+    }
+
+    /// Counts a stream of the client behind `peer`, or refuses it. The pass uncounts it when
+    /// dropped (with the stream).
+    fn admit(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<StreamPass, Reject> {
+        let Some(peer) = peer else {
+            return Ok(StreamPass::default());
+        };
+        let client = match &self.client_of {
+            Some(client_of) => client_of(peer, headers),
+            None => peer,
+        }
+        .to_canonical();
+        if let Some(rate) = &self.rate {
+            rate(client).map_err(Reject::RateLimited)?;
+        }
+        let max = self.max_per_client;
+        if max == 0 || self.exempt.as_ref().is_some_and(|exempt| exempt(client)) {
+            return Ok(StreamPass::default());
+        }
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(client).or_default();
+        if *count >= max {
+            return Err(Reject::TooManyForClient(max));
+        }
+        *count += 1;
+        Ok(StreamPass {
+            held: Some((self.open.clone(), client)),
+        })
+    }
+}
+
+/// One counted stream of a client.
+#[derive(Default)]
+pub(crate) struct StreamPass {
+    held: Option<(OpenStreams, IpAddr)>,
+}
+
+impl Drop for StreamPass {
+    fn drop(&mut self) {
+        if let Some((open, client)) = self.held.take() {
+            let mut open = open.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(count) = open.get_mut(&client) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&client);
+                }
+            }
+        }
+    }
 }
 
 /// `GET /v1/stream`, ready to merge into the application router.
@@ -46,12 +167,13 @@ where
 }
 
 /// The handler, for routers that mount it themselves (with `State<StreamState>`).
-pub async fn stream(
-    State(state): State<StreamState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let subscription = match open(&state, query.as_deref().unwrap_or(""), &headers).await {
+pub async fn stream(State(state): State<StreamState>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let query = request.uri().query().unwrap_or("");
+    let subscription = match open(&state, query, request.headers(), peer).await {
         Ok(subscription) => subscription,
         Err(reject) => return reject.into_response(),
     };
@@ -76,8 +198,10 @@ pub(crate) async fn open(
     state: &StreamState,
     query: &str,
     headers: &HeaderMap,
+    peer: Option<IpAddr>,
 ) -> Result<Subscription, Reject> {
     let params = Params::parse(query, headers)?;
+    let pass = state.gate.admit(peer, headers)?;
     let hub = &state.hub;
     if let Some(max) = hub.config().max_subscribers {
         if hub.subscriber_count() >= max {
@@ -136,6 +260,7 @@ pub(crate) async fn open(
         }
     };
     subscription.initial = Some(initial);
+    subscription.pass = pass;
     Ok(subscription)
 }
 
@@ -179,7 +304,15 @@ impl Params {
                         }
                     }
                 }
-                "last_event_id" => query_cursor = Some(value.into_owned()),
+                "last_event_id" => {
+                    // The document's minimum is 0: a URL the client wrote gets a 422, not a
+                    // silent resync (a bad header, which EventSource resends, still resyncs).
+                    let text = value.trim();
+                    if !text.is_empty() && !text.parse::<i64>().is_ok_and(|id| id >= 0) {
+                        return Err(Reject::InvalidCursor);
+                    }
+                    query_cursor = Some(value.into_owned());
+                }
                 _ => {}
             }
         }
@@ -333,18 +466,53 @@ async fn from_database(
 pub(crate) enum Reject {
     NotFound,
     TooManyTournaments,
+    /// `?last_event_id=` that is not an integer ≥ 0.
+    InvalidCursor,
+    /// Connects over the rate limit: 429.
+    RateLimited(RateLimited),
+    /// The client holds this many open streams already: 429.
+    TooManyForClient(usize),
     /// 503 with `Retry-After`.
     Unavailable(&'static str),
 }
 
 impl Reject {
-    /// Status and the contract's error body (`{"detail":"…"}`, compact like FastAPI's).
+    /// Seconds for `Retry-After`, on 429 and 503.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        match self {
+            Reject::RateLimited(limited) => Some(limited.retry_after_secs.max(1)),
+            Reject::TooManyForClient(_) | Reject::Unavailable(_) => Some(5),
+            _ => None,
+        }
+    }
+
+    /// Status and the contract's error body (`{"detail":"…"}`, compact like FastAPI's; 429s
+    /// in the rate limiter's `{"error": "Rate limit exceeded: …"}`).
     pub(crate) fn parts(&self) -> (StatusCode, String) {
+        let rate_limited = |text: String| {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                serde_json::json!({ "error": text }).to_string(),
+            )
+        };
         let (status, detail) = match self {
+            Reject::RateLimited(limited) => {
+                return rate_limited(format!(
+                    "Rate limit exceeded: {} per 1 minute",
+                    limited.per_minute
+                ))
+            }
+            Reject::TooManyForClient(max) => {
+                return rate_limited(format!("Rate limit exceeded: {max} open streams"))
+            }
             Reject::NotFound => (StatusCode::NOT_FOUND, "Tournament not found".to_owned()),
             Reject::TooManyTournaments => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("At most {MAX_TOURNAMENTS} tournaments per stream"),
+            ),
+            Reject::InvalidCursor => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "last_event_id must be an integer >= 0".to_owned(),
             ),
             Reject::Unavailable(detail) => (StatusCode::SERVICE_UNAVAILABLE, (*detail).to_owned()),
         };
@@ -364,10 +532,10 @@ impl IntoResponse for Reject {
             body,
         )
             .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -393,10 +561,12 @@ mod tests {
             Ok(Cursor::From(7))
         ));
         assert!(matches!(cursor("last_event_id=", None), Ok(Cursor::None)));
-        assert!(matches!(
-            cursor("last_event_id=x", None),
-            Ok(Cursor::Garbage)
-        ));
+        for bad in ["x", "-5", "-1", "1.5", "99999999999999999999"] {
+            assert!(matches!(
+                cursor(&format!("last_event_id={bad}"), None),
+                Err(Reject::InvalidCursor)
+            ));
+        }
         // The header wins over the URL (EventSource sends it on reconnect).
         assert!(matches!(
             cursor("last_event_id=7", Some(b" 9 ")),

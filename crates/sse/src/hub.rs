@@ -377,6 +377,7 @@ impl Hub {
                 },
                 deadline: Instant::now().checked_add(self.config.max_lifetime),
                 initial: None,
+                pass: Default::default(),
                 done: false,
             },
         };
@@ -463,6 +464,8 @@ pub struct Subscription {
     deadline: Option<Instant>,
     pub(crate) initial: Option<Bytes>,
     done: bool,
+    /// Counts this stream against its client's cap while it lives.
+    pub(crate) pass: crate::http::StreamPass,
 }
 
 impl Subscription {

@@ -8,10 +8,15 @@
 //! How: each accepted connection's first request head is *peeked* (not consumed). A plain
 //! `GET /v1/stream[?…] HTTP/1.1` without a body or upgrade is answered here: a close-delimited
 //! `text/event-stream` response, the same frames as the axum handler (same [`crate::http`]
-//! code). Anything else (other paths, other methods, HTTP/1.0, HTTP/2, odd framing, a head that
-//! is incomplete after `head_timeout`) goes to axum with its bytes still unread, as a
-//! [`GuardedStream`] (writes that stall for `stall_timeout` fail). A stream requested as the
-//! second request of a keep-alive connection is served by the axum route: same frames.
+//! code). Anything else (other paths, other methods, HTTP/1.0, HTTP/2, odd framing) goes to
+//! axum with its bytes still unread, as a [`GuardedStream`] (writes that stall for
+//! `stall_timeout` fail). A connection that sends no complete stream head within
+//! `head_timeout` is closed (hyper applies the same timeout to the others: see
+//! [`crate::serve`]). A stream requested as the second request of a keep-alive connection is
+//! served by the axum route: same frames.
+//!
+//! Every accepted connection is counted by [`Connections`] first: over a cap it gets a canned
+//! 503 and is closed at once (see [`crate::limits`]).
 //!
 //! The lean path does not run the router's middleware: it sets the stream's headers itself,
 //! `Access-Control-Allow-Origin: *` when the request has an `Origin` (the contract's public-read
@@ -31,6 +36,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::http::{open, StreamState};
+use crate::limits::{refuse, ConnectionLimits, Connections};
 use crate::stall::GuardedStream;
 
 /// Request heads larger than this go to axum.
@@ -44,9 +50,11 @@ pub struct LeanOptions {
     /// A connection whose writes make no progress for this long is closed (lean streams and
     /// connections handed to axum alike).
     pub stall_timeout: Duration,
-    /// How long to wait for a complete first request head before handing the connection to
-    /// axum (which applies its own header timeout).
+    /// How long a new connection may take to send its first bytes, and a stream request its
+    /// complete head; past it the connection is closed.
     pub head_timeout: Duration,
+    /// Caps on open connections (process, per client address).
+    pub limits: ConnectionLimits,
     /// Headers added to every lean response (`name`, `value`), e.g. security headers.
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
     /// `Access-Control-Allow-Origin: *` on stream responses to requests with an `Origin`.
@@ -60,6 +68,7 @@ impl Default for LeanOptions {
         LeanOptions {
             stall_timeout: Duration::from_secs(30),
             head_timeout: Duration::from_secs(10),
+            limits: ConnectionLimits::default(),
             extra_headers: Vec::new(),
             cors_any_origin: true,
             request_id: true,
@@ -73,6 +82,7 @@ pub struct LeanListener {
     incoming: mpsc::Receiver<(GuardedStream, SocketAddr)>,
     local_addr: SocketAddr,
     acceptor: JoinHandle<()>,
+    connections: Arc<Connections>,
 }
 
 impl LeanListener {
@@ -83,12 +93,25 @@ impl LeanListener {
     ) -> io::Result<Self> {
         let local_addr = listener.local_addr()?;
         let (tx, incoming) = mpsc::channel(1024);
-        let acceptor = tokio::spawn(accept_loop(listener, state, Arc::new(options), tx));
+        let connections = Connections::new(options.limits.clone());
+        let acceptor = tokio::spawn(accept_loop(
+            listener,
+            state,
+            Arc::new(options),
+            connections.clone(),
+            tx,
+        ));
         Ok(LeanListener {
             incoming,
             local_addr,
             acceptor,
+            connections,
         })
+    }
+
+    /// The open-connection counts (for metrics).
+    pub fn connections(&self) -> Arc<Connections> {
+        self.connections.clone()
     }
 }
 
@@ -119,6 +142,7 @@ async fn accept_loop(
     listener: TcpListener,
     state: StreamState,
     options: Arc<LeanOptions>,
+    connections: Arc<Connections>,
     tx: mpsc::Sender<(GuardedStream, SocketAddr)>,
 ) {
     loop {
@@ -136,16 +160,27 @@ async fn accept_loop(
         if tx.is_closed() {
             return;
         }
+        let permit = match connections.admit(addr.ip()) {
+            Ok(permit) => permit,
+            Err(why) => {
+                refuse(tcp, why);
+                continue;
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let (state, options, tx) = (state.clone(), options.clone(), tx.clone());
         tokio::spawn(async move {
             match classify(&tcp, options.head_timeout).await {
-                Some(request) => serve_lean(tcp, request, &state, &options).await,
-                None => {
-                    let _ = tx
-                        .send((GuardedStream::new(tcp, options.stall_timeout), addr))
-                        .await;
+                Classified::Lean(request) => {
+                    serve_lean(tcp, addr, request, &state, &options).await;
+                    drop(permit);
                 }
+                Classified::Other => {
+                    let io = GuardedStream::new(tcp, options.stall_timeout).holding(permit);
+                    let _ = tx.send((io, addr)).await;
+                }
+                // Nothing (or no complete head) in time: the client had its chance.
+                Classified::Close => {}
             }
         });
     }
@@ -168,10 +203,27 @@ struct LeanRequest {
     headers: HeaderMap,
 }
 
-/// Peeks the first request head: `Some` for a plain stream request, `None` for anything else.
-async fn classify(tcp: &TcpStream, head_timeout: Duration) -> Option<LeanRequest> {
+/// What the first bytes of a connection ask for.
+enum Classified {
+    /// A plain stream request: served here.
+    Lean(LeanRequest),
+    /// Anything else: axum's.
+    Other,
+    /// Silent (or an incomplete stream head) until the head timeout, or gone.
+    Close,
+}
+
+/// Peeks the first request head (without consuming it).
+async fn classify(tcp: &TcpStream, head_timeout: Duration) -> Classified {
+    match classify_within(tcp, Instant::now() + head_timeout).await {
+        Some(classified) => classified,
+        None => Classified::Close,
+    }
+}
+
+/// `None`: the deadline passed (or the client left) before a decision.
+async fn classify_within(tcp: &TcpStream, deadline: Instant) -> Option<Classified> {
     const PREFIX: &[u8] = b"GET /v1/stream";
-    let deadline = Instant::now() + head_timeout;
     let mut backoff = Duration::from_millis(2);
     let mut seen = 0;
     // Most connections are not streams: decide on the first bytes, without a big buffer.
@@ -179,7 +231,7 @@ async fn classify(tcp: &TcpStream, head_timeout: Duration) -> Option<LeanRequest
     loop {
         let n = peek(tcp, &mut small, deadline).await?;
         if small[..n] != PREFIX[..n] {
-            return None;
+            return Some(Classified::Other);
         }
         if n == PREFIX.len() {
             break;
@@ -190,9 +242,9 @@ async fn classify(tcp: &TcpStream, head_timeout: Duration) -> Option<LeanRequest
     loop {
         let n = peek(tcp, &mut buf, deadline).await?;
         match parse_head(&buf[..n]) {
-            Head::Lean(request) => return Some(request),
-            Head::Other => return None,
-            Head::Partial if n == buf.len() => return None,
+            Head::Lean(request) => return Some(Classified::Lean(request)),
+            Head::Other => return Some(Classified::Other),
+            Head::Partial if n == buf.len() => return Some(Classified::Other),
             Head::Partial => wait_for_more(n, &mut seen, &mut backoff, deadline).await?,
         }
     }
@@ -257,7 +309,9 @@ fn parse_head(bytes: &[u8]) -> Head {
             // A body, an upgrade or an expectation: let hyper deal with it.
             "content-length" if header.value.trim_ascii() != b"0" => return Head::Other,
             "transfer-encoding" | "upgrade" | "expect" => return Head::Other,
-            "last-event-id" | "origin" | "x-request-id" => {
+            // The last two name the client behind a trusted proxy (per-client stream caps).
+            "last-event-id" | "origin" | "x-request-id" | "cf-connecting-ip"
+            | "x-forwarded-for" => {
                 // A value hyper would reject goes to hyper too.
                 let Ok(value) = HeaderValue::from_bytes(header.value) else {
                     return Head::Other;
@@ -278,6 +332,7 @@ fn parse_head(bytes: &[u8]) -> Head {
 
 async fn serve_lean(
     mut tcp: TcpStream,
+    peer: SocketAddr,
     request: LeanRequest,
     state: &StreamState,
     options: &LeanOptions,
@@ -290,7 +345,9 @@ async fn serve_lean(
     drop(head);
     let stall = options.stall_timeout;
     let common = common_headers(&request.headers, options);
-    let mut subscription = match open(state, &request.query, &request.headers).await {
+    let mut subscription = match open(state, &request.query, &request.headers, Some(peer.ip()))
+        .await
+    {
         Ok(subscription) => subscription,
         Err(reject) => {
             let (status, body) = reject.parts();
@@ -300,8 +357,8 @@ async fn serve_lean(
                 status.canonical_reason().unwrap_or(""),
                 body.len()
             );
-            if status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
-                response.push_str("retry-after: 5\r\n");
+            if let Some(secs) = reject.retry_after() {
+                response.push_str(&format!("retry-after: {secs}\r\n"));
             }
             response.push_str(&common);
             response.push_str("\r\n");

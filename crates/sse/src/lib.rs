@@ -23,7 +23,7 @@
 //! ```ignore
 //! let hub = sse::Hub::new(sse::HubConfig::default());
 //! background.spawn(sse::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
-//! let state = sse::StreamState { hub: hub.clone(), pool: pool.clone() };
+//! let state = sse::StreamState::new(hub.clone(), pool.clone());
 //! let app = api_router.merge(sse::router(state.clone()));
 //! let listener = sse::LeanListener::new(tcp_listener, state, sse::LeanOptions::default())?;
 //! axum::serve(listener, app)
@@ -36,11 +36,17 @@ pub mod frame;
 mod http;
 mod hub;
 mod lean;
+pub mod limits;
+mod serve;
 mod stall;
 
 pub use feed::{run_feed, run_feed_with, FeedOptions};
 pub use frame::Nudge;
-pub use http::{router, stream, StreamState, MAX_TOURNAMENTS};
+pub use http::{
+    router, stream, ClientFn, RateFn, RateLimited, StreamGate, StreamState, MAX_TOURNAMENTS,
+};
 pub use hub::{Hub, HubConfig, HubStats, Subscription};
 pub use lean::{LeanListener, LeanOptions};
+pub use limits::{ConnectionLimits, Connections};
+pub use serve::{serve, ServeOptions};
 pub use stall::{GuardedStream, StallGuard};

@@ -18,6 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
+use crate::limits::Permit;
+
 /// An [`axum::serve::Listener`] over a [`TcpListener`] whose connections fail after `timeout`
 /// without write progress. Sets `TCP_NODELAY` (SSE frames are small and latency matters).
 ///
@@ -56,6 +58,8 @@ pub struct GuardedStream {
     timeout: Duration,
     /// Armed when a write first returns `Pending`, disarmed by any progress.
     stalled: Option<Pin<Box<Sleep>>>,
+    /// Counts this connection against the caps while it is open.
+    _permit: Option<Permit>,
 }
 
 impl GuardedStream {
@@ -64,7 +68,14 @@ impl GuardedStream {
             inner,
             timeout,
             stalled: None,
+            _permit: None,
         }
+    }
+
+    /// Keeps `permit` (a counted connection) until this stream is dropped.
+    pub(crate) fn holding(mut self, permit: Permit) -> Self {
+        self._permit = Some(permit);
+        self
     }
 
     pub fn get_ref(&self) -> &TcpStream {

@@ -100,10 +100,7 @@ async fn projector_nudges_reach_filtered_streams() {
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1/stream", listener.local_addr().unwrap());
-    let app = sse::router(StreamState {
-        hub: hub.clone(),
-        pool: pool.clone(),
-    });
+    let app = sse::router(StreamState::new(hub.clone(), pool.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let mut by_slug = reqwest::get(format!("{url}?tournament=hera"))

@@ -66,10 +66,7 @@ async fn serve_on(pool: PgPool, config: HubConfig, poll: Option<Duration>, front
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let state = StreamState {
-        hub: hub.clone(),
-        pool: pool.clone(),
-    };
+    let state = StreamState::new(hub.clone(), pool.clone());
     // `ConnectInfo<SocketAddr>` works through both listeners (wrapped in `tap_io`).
     let app = sse::router(state.clone())
         .route(

@@ -25,7 +25,7 @@ impl Database {
                 // A running `standings serve` owns the cluster: use it rather than fail.
                 if let Some(url) = Cluster::running_server_url(&dir, EMBEDDED_DATABASE) {
                     tracing::info!(data_dir = %dir.display(), "using the running embedded PostgreSQL");
-                    return Self::connect(&url, args.pool_size, None).await;
+                    return Self::connect(&url, args, None).await;
                 }
                 tracing::info!(data_dir = %dir.display(), "starting the embedded PostgreSQL cluster");
                 let cluster = Cluster::start(ClusterConfig::persistent(&dir))
@@ -38,17 +38,19 @@ impl Database {
                 (cluster.database_url(EMBEDDED_DATABASE), Some(cluster))
             }
         };
-        Self::connect(&url, args.pool_size, cluster).await
+        Self::connect(&url, args, cluster).await
     }
 
     async fn connect(
         url: &str,
-        pool_size: u32,
+        args: &DatabaseArgs,
         cluster: Option<Cluster>,
     ) -> anyhow::Result<Database> {
         let opened = async {
             let pool = PgPoolOptions::new()
-                .max_connections(pool_size.max(1))
+                .max_connections(args.pool_size.max(1))
+                // PostgreSQL down: fail within this (503), never hang a request for 30 s.
+                .acquire_timeout(args.acquire_timeout)
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL (check DATABASE_URL)")?;

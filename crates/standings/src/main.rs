@@ -247,8 +247,7 @@ async fn run_service(
     http: &settings::HttpArgs,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
+    let listener = edge::listen(bind)
         .with_context(|| format!("cannot listen on {bind} (set BIND to another address)"));
     let listener = match listener {
         Ok(listener) => listener,
@@ -324,14 +323,12 @@ async fn run_service(
     let invalidated = cache.clone();
     hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
     background.spawn(sse::run_feed(db.pool.clone(), hub.clone(), stop_rx.clone()));
-    let stream_state = sse::StreamState {
-        hub: hub.clone(),
-        pool: db.pool.clone(),
-    };
     let edge = edge::build(http, &hub, polling.as_ref());
+    let stream_state = sse::StreamState::new(hub.clone(), db.pool.clone())
+        .with_gate(edge::stream_gate(http, &edge));
     let mut state = api::AppState::with_cache(db.pool.clone(), cache)
         .with_cors(access.cors)
-        .with_edge(edge);
+        .with_edge(edge.clone());
     if let Some(base) = &access.directory {
         state = state.with_directory(base);
     }
@@ -348,7 +345,22 @@ async fn run_service(
     }
     // The stream route is answered by a lean responder (~2.5 KiB per stream instead of ~20);
     // every other request goes to axum.
-    let listener = match sse::LeanListener::new(listener, stream_state, lean_options()) {
+    let open_files = edge::raise_open_file_limit();
+    let limits = edge::connection_limits(http, open_files);
+    tracing::info!(
+        open_files,
+        max_connections = limits.max_connections,
+        max_connections_per_ip = limits.max_per_address,
+        max_streams_per_client = http.max_streams_per_client,
+        header_read_timeout_s = http.header_read_timeout.as_secs_f64(),
+        "connection limits"
+    );
+    let options = sse::LeanOptions {
+        head_timeout: http.header_read_timeout,
+        limits,
+        ..lean_options()
+    };
+    let listener = match sse::LeanListener::new(listener, stream_state, options) {
         Ok(listener) => listener,
         Err(e) => {
             let _ = stop_tx.send(true);
@@ -360,18 +372,19 @@ async fn run_service(
     let stop_signal = shutdown_signal();
     on_ready(local);
     let closing = hub.clone();
-    // Connect info (the peer address) for the rate limiter; `tap_io` is what gives it to a
-    // listener other than `TcpListener`.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            stop_signal.await;
-            // Open streams would hold the graceful shutdown for their whole lifetime.
-            closing.close();
-        })
-        .await
-        .context("HTTP server failed");
+    edge::connections_metric(&edge, listener.connections());
+    let serve_options = sse::ServeOptions {
+        header_read_timeout: http.header_read_timeout,
+        ..sse::ServeOptions::default()
+    };
+    // Handlers get `ConnectInfo<SocketAddr>` (the rate limiter's peer address).
+    sse::serve(listener, app, serve_options, async move {
+        stop_signal.await;
+        // Open streams would hold the graceful shutdown for their whole lifetime.
+        closing.close();
+    })
+    .await;
+    let served = anyhow::Ok(());
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     while background.join_next().await.is_some() {}

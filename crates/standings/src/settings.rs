@@ -269,6 +269,10 @@ pub struct DatabaseArgs {
     /// max_connections (the original service's worst outage was exhausting it).
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10)]
     pub pool_size: u32,
+    /// Seconds a request waits for a pool connection before it fails (503 with Retry-After):
+    /// with PostgreSQL down, reads and `/health` fail fast instead of hanging.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value = "2", value_parser = seconds)]
+    pub acquire_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -294,9 +298,9 @@ pub struct DemoArgs {
     pub auth: AuthArgs,
 }
 
-/// Per-client rate limits of the HTTP API (seed contract §1.0.4).
+/// The HTTP edge: per-client rate limits (seed contract §1.0.4), timeouts and connection caps.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "HTTP rate limits")]
+#[command(next_help_heading = "HTTP edge: rate limits, timeouts, connection caps")]
 pub struct HttpArgs {
     /// Requests per minute per client IP on each route (the write routes have the contract's
     /// lower limits); `/`, `/health`, `/docs`, `/openapi.json`, `/metrics` and security.txt are
@@ -309,9 +313,40 @@ pub struct HttpArgs {
     #[arg(long, env = "TRUSTED_PROXIES", default_value = api::ratelimit::DEFAULT_TRUSTED_PROXIES,
           value_parser = api::ratelimit::TrustedProxies::parse)]
     pub trusted_proxies: api::ratelimit::TrustedProxies,
+    /// Seconds a connection has to send a complete request head, from when it opens and, on
+    /// keep-alive, from its previous response: silent sockets, trickled heads and idle
+    /// keep-alive connections are closed after it.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10", value_parser = seconds)]
+    pub header_read_timeout: Duration,
+    /// Open connections of the process; past it new ones get 503 + Retry-After and are closed.
+    /// 0: the open-file limit minus 512 (descriptors kept for the database, files and logs).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+    /// Open connections of one client address (TRUSTED_PROXIES peers are exempt: they carry
+    /// many clients). 0: no cap.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+    /// Open `/v1/stream` streams of one client (the forwarded address behind a trusted proxy;
+    /// trusted addresses themselves are exempt); past it 429 + Retry-After. 0: no cap.
+    #[arg(long, env = "MAX_STREAMS_PER_CLIENT", default_value_t = 64)]
+    pub max_streams_per_client: usize,
 }
 
+/// Descriptors kept free below the open-file limit when MAX_CONNECTIONS is 0.
+const RESERVED_DESCRIPTORS: usize = 512;
+
 impl HttpArgs {
+    /// MAX_CONNECTIONS, or the open-file limit minus a reserve (at least 64).
+    pub fn connection_cap(&self, open_file_limit: u64) -> usize {
+        match self.max_connections {
+            0 => usize::try_from(open_file_limit)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(RESERVED_DESCRIPTORS)
+                .max(64),
+            cap => cap,
+        }
+    }
+
     pub fn rate_limits(&self) -> api::ratelimit::RateLimitConfig {
         api::ratelimit::RateLimitConfig {
             per_minute: self.rate_limit_per_minute,
@@ -492,6 +527,25 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_cap_stays_below_the_open_file_limit() {
+        let cli = Cli::try_parse_from(["standings", "serve"]).expect("parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.http.connection_cap(20_000), 19_488);
+        assert_eq!(args.http.connection_cap(1024), 512);
+        assert_eq!(args.http.connection_cap(100), 64);
+        assert_eq!(args.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(args.db.acquire_timeout, Duration::from_secs(2));
+        let cli =
+            Cli::try_parse_from(["standings", "serve", "--max-connections", "300"]).expect("parse");
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.http.connection_cap(20_000), 300);
     }
 
     #[test]

@@ -23,7 +23,8 @@ const STATIC: &str = "public, s-maxage=15, max-age=0, must-revalidate";
 const AUTH_AWARE: &str =
     "public, s-maxage=15, max-age=0, must-revalidate (private, no-store with the auth cookie)";
 const LIVE: &str = "public, s-maxage=10, max-age=0, must-revalidate";
-const UNAVAILABLE: &str = "The database is unreachable: `Service temporarily unavailable`.";
+const UNAVAILABLE: &str = "The database is unreachable (answered within ~2 s, with \
+                           `Retry-After`): `Service temporarily unavailable`.";
 const NO_TOURNAMENT: &str = "`Tournament not found`.";
 /// The original documents a 422 on every operation with parameters.
 const BAD_PATH: &str = "A path value of the wrong type (the original's FastAPI validation).";
@@ -41,7 +42,9 @@ pub fn document_reads(doc: &mut Doc) {
     stream(doc);
 }
 
-/// A read of one tournament: 404 for an unknown slug, 503 without a database.
+/// A read of one tournament: 404 for an unknown slug, 503 without a database. (Reads held in
+/// the response cache keep answering 200 while the database is down, with
+/// `X-Served-Stale: database-unavailable`: see `docs/architecture.md`, "Database outage".)
 fn tournament_read<'o, 'a>(op: &'o mut Op<'a>, cache: &'static str) -> &'o mut Op<'a> {
     op.conditional(cache)
         .error(404, NO_TOURNAMENT)
@@ -60,14 +63,22 @@ fn infra(doc: &mut Doc) {
     });
     doc.get("/health", |op| {
         op.id("health_check")
-            .summary("Database, pool usage and projector state")
+            .summary("Readiness: database, pool usage and projector state")
             .description(
-                "`healthy`; `degraded` (still 200) when a projector is parked, with its error, or \
-                 has quarantined a poison event (`quarantined` names it and its tournament); \
-                 503 `unhealthy` when the database is unreachable.",
+                "Readiness, answered within 2 s. 200 `healthy`: the database answers and every \
+                 projector applies events. 200 `degraded`: a poison event is quarantined (only \
+                 its tournament is stale; `problems` and `quarantined` name the event and its \
+                 tournament). 503 `degraded`: a projector is parked (reads are stale), with its \
+                 error. 503 `unhealthy` (with `Retry-After`): the database is unreachable or did \
+                 not answer within 1.5 s. `problems` names each fault (`kind`: \
+                 `database_unreachable`, `projector_parked`, `event_quarantined`, ...). Liveness \
+                 (the process answers) is `GET /`.",
             )
-            .json::<Health>(200, "Healthy or degraded.")
-            .json::<Health>(503, "Unhealthy: the database is unreachable.")
+            .json::<Health>(200, "Healthy, or degraded by a quarantined event.")
+            .json::<Health>(
+                503,
+                "Degraded (a projector is parked) or unhealthy (the database is unreachable).",
+            )
             .cache("no-store");
     });
     doc.get("/.well-known/security.txt", |op| {
@@ -409,8 +420,12 @@ fn stream(doc: &mut Doc) {
                  connect; nudges only say when to fetch again.\n\n\
                  Optional query parameters: `tournament` (comma-separated slugs, at most 20: \
                  only nudges for these tournaments) and `last_event_id` (resume after this \
-                 nudge id; the `Last-Event-ID` header, which `EventSource` sends on \
-                 reconnect, wins).",
+                 nudge id: an integer >= 0, anything else is 422; the `Last-Event-ID` \
+                 header, which `EventSource` sends on reconnect, wins, and one that cannot be \
+                 resumed gets `resync`).\n\n\
+                 Limits: each connect counts against the client's rate limit (429 with \
+                 `Retry-After`), and a client holds at most `MAX_STREAMS_PER_CLIENT` open \
+                 streams (default 64; 429 with `Retry-After` past it).",
             )
             .content(
                 200,
@@ -422,7 +437,8 @@ fn stream(doc: &mut Doc) {
             .error(404, "`Tournament not found` (a filter slug is unknown).")
             .errors(
                 422,
-                "`At most 20 tournaments per stream`.",
+                "`At most 20 tournaments per stream`, or `last_event_id must be an integer \
+                 >= 0`.",
                 &[ErrorBody::Detail],
             )
             .error(

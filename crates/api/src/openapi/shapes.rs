@@ -154,9 +154,22 @@ pub struct QuarantinedEvent {
     pub repaired: bool,
 }
 
-/// `GET /health`: `healthy`, or `degraded` (200) when a projector is parked or has quarantined
-/// an event; 503 `unhealthy`
-/// (with `reason`, without `projections`) when the database is unreachable.
+/// Something `/health` reports as wrong.
+#[derive(Serialize, JsonSchema)]
+pub struct HealthProblem {
+    /// `database_unreachable`, `projector_parked` or `event_quarantined` (more kinds may be
+    /// added).
+    pub kind: String,
+    /// The projection concerned, if any.
+    pub projection: Option<String>,
+    /// The error, if any.
+    pub detail: Option<String>,
+}
+
+/// `GET /health` (readiness): 200 `healthy`; 200 `degraded` when an event is quarantined (only
+/// its tournament is stale); 503 `degraded` when a projector is parked; 503 `unhealthy` (with
+/// `reason`, without `projections`) when the database is unreachable. `problems` names each
+/// fault.
 #[derive(Serialize, JsonSchema)]
 pub struct Health {
     /// `healthy`, `degraded` or `unhealthy`.
@@ -166,4 +179,6 @@ pub struct Health {
     pub projections: Option<Vec<ProjectionHealth>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Empty when healthy.
+    pub problems: Vec<HealthProblem>,
 }

@@ -76,7 +76,8 @@ pub const NOT_YET_SERVED: &[&str] = &[];
 
 const OWNER_ONLY: &str = "`Not a tournament owner`.";
 const NOT_FOUND: &str = "`Tournament not found` (the slug is literal: `current` is not resolved).";
-const UNAVAILABLE: &str = "The database is unreachable: `Service temporarily unavailable`.";
+const UNAVAILABLE: &str = "The database is unreachable (answered within ~2 s, with \
+                           `Retry-After`): `Service temporarily unavailable`.";
 /// Every write's 409: a request with the same key has not answered yet.
 const IN_PROGRESS: &str = "`A request with this Idempotency-Key is still in progress`";
 

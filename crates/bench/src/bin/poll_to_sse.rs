@@ -150,10 +150,7 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
     let invalidated = cache.clone();
     hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
     tokio::spawn(sse::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
-    let stream_state = sse::StreamState {
-        hub: hub.clone(),
-        pool: pool.clone(),
-    };
+    let stream_state = sse::StreamState::new(hub.clone(), pool.clone());
     let app = api::router(api::AppState::with_cache(pool.clone(), cache))
         .merge(sse::router(stream_state.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

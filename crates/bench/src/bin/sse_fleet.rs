@@ -331,6 +331,8 @@ async fn fleet(
             .env("DB_POOL_SIZE", args.pool_size.to_string())
             .env("ENVIRONMENT", "production")
             .env("LOG_LEVEL", "warn")
+            // Every stream comes from loopback: no per-client connect limit in a benchmark.
+            .env("RATE_LIMIT_PER_MINUTE", "0")
             .stderr(Stdio::inherit());
         let server = Proc::spawn(command)?;
         let line = server.expect("standings: listening on http://", Duration::from_secs(30))?;

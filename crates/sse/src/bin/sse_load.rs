@@ -78,10 +78,7 @@ async fn server(args: &[String]) -> Result<(), Error> {
     // Never connected: unfiltered fresh streams do not touch the database.
     let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://127.0.0.1:1/none")?;
     let publisher = hub.clone();
-    let state = sse::StreamState {
-        hub: hub.clone(),
-        pool,
-    };
+    let state = sse::StreamState::new(hub.clone(), pool);
     let app = sse::router(state.clone()).route(
         "/publish",
         post(move || async move {
