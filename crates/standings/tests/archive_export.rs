@@ -26,7 +26,10 @@ fn command(url: &str, key: &Path) -> Command {
 }
 
 fn run(url: &str, key: &Path, args: &[&str]) -> Output {
-    let output = command(url, key).args(args).output().expect("run standings");
+    let output = command(url, key)
+        .args(args)
+        .output()
+        .expect("run standings");
     eprintln!(
         "standings {args:?}: {}\n{}",
         output.status,
@@ -72,7 +75,10 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, Vec<u8>) {
 async fn wait_for(what: &str, mut ready: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !ready().await {
-        assert!(started.elapsed() < Duration::from_secs(60), "timed out: {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -91,7 +97,10 @@ async fn export_equals_the_api_byte_for_byte() {
     wait_for("demo matches", async || {
         let (status, body) = get(&client, &matches).await;
         let list: Value = serde_json::from_slice(&body).unwrap_or_default();
-        status == 200 && list["items"].as_array().is_some_and(|items| !items.is_empty())
+        status == 200
+            && list["items"]
+                .as_array()
+                .is_some_and(|items| !items.is_empty())
     })
     .await;
     // A finished tournament beside it (its window closed in 2020).
@@ -113,7 +122,10 @@ async fn export_equals_the_api_byte_for_byte() {
     );
     assert!(created.status.success());
     let old_cup = format!("{base}/v1/tournaments/old-cup");
-    wait_for("old-cup projected", async || get(&client, &old_cup).await.0 == 200).await;
+    wait_for("old-cup projected", async || {
+        get(&client, &old_cup).await.0 == 200
+    })
+    .await;
     eprintln!("data ready after {:?}", t0.elapsed());
     stop(demo);
 
@@ -123,7 +135,13 @@ async fn export_equals_the_api_byte_for_byte() {
     let exported = run(
         &url,
         &key,
-        &["archive", "export", "demo", "--out", out.to_str().expect("utf-8")],
+        &[
+            "archive",
+            "export",
+            "demo",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
     );
     assert!(exported.status.success());
     let progress = String::from_utf8_lossy(&exported.stdout);
@@ -180,7 +198,13 @@ async fn export_equals_the_api_byte_for_byte() {
     let exported = run(
         &url,
         &key,
-        &["archive", "export", "old-cup", "--out", old.to_str().expect("utf-8")],
+        &[
+            "archive",
+            "export",
+            "old-cup",
+            "--out",
+            old.to_str().expect("utf-8"),
+        ],
     );
     assert!(exported.status.success());
     let manifest: Value =
@@ -190,7 +214,13 @@ async fn export_equals_the_api_byte_for_byte() {
     assert_eq!(manifest["window_end"], "2020-02-01T00:00:00Z");
 
     // Into a non-empty directory: refused, unless --force.
-    let again = ["archive", "export", "old-cup", "--out", old.to_str().expect("utf-8")];
+    let again = [
+        "archive",
+        "export",
+        "old-cup",
+        "--out",
+        old.to_str().expect("utf-8"),
+    ];
     let refused = run(&url, &key, &again);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
@@ -203,11 +233,20 @@ async fn export_equals_the_api_byte_for_byte() {
         let unknown = run(
             &url,
             &key,
-            &["archive", "export", slug, "--out", nowhere.to_str().expect("utf-8")],
+            &[
+                "archive",
+                "export",
+                slug,
+                "--out",
+                nowhere.to_str().expect("utf-8"),
+            ],
         );
         assert_eq!(unknown.status.code(), Some(2), "{slug}");
         let stderr = String::from_utf8_lossy(&unknown.stderr);
-        assert!(stderr.contains(&format!("Tournament '{slug}' not found")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("Tournament '{slug}' not found")),
+            "{stderr}"
+        );
         assert!(!nowhere.exists());
     }
     stop(server);
