@@ -13,7 +13,8 @@ use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use projections::core::Core;
 use projections::Projector;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -38,7 +39,36 @@ impl std::fmt::Display for UnknownTournament {
 
 impl std::error::Error for UnknownTournament {}
 
-/// One file of the export: where it goes and the read it holds.
+/// `manifest.json` (docs/archive.md); fields in the order people read them.
+#[derive(Serialize)]
+struct Manifest {
+    format: u32,
+    tournament: TournamentRef,
+    generated_at: String,
+    /// The projector checkpoint before the first read and after the last: equal when every
+    /// file reflects the same log position.
+    log_position: LogPosition,
+    window_end: Value,
+    /// The window had closed when the export began: the figures will not change.
+    r#final: bool,
+    files: Vec<Written>,
+}
+
+#[derive(Serialize)]
+struct TournamentRef {
+    slug: String,
+    id: i64,
+}
+
+#[derive(Serialize)]
+struct LogPosition {
+    projector: &'static str,
+    at_start: Option<i64>,
+    at_end: Option<i64>,
+}
+
+/// One file of the export: where it goes, the read it holds, and how to check it.
+#[derive(Serialize)]
 struct Written {
     path: String,
     source: String,
@@ -143,24 +173,22 @@ pub async fn export(pool: &PgPool, args: &ArchiveExportArgs) -> anyhow::Result<(
         }
     }
     let position_after = checkpoint(pool).await?;
-    let manifest = json!({
-        "format": FORMAT,
-        "tournament": {"slug": slug, "id": id},
-        "generated_at": generated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "log_position": {
-            "projector": <Core as Projector>::NAME,
-            "at_start": position_before,
-            "at_end": position_after,
+    let manifest = Manifest {
+        format: FORMAT,
+        tournament: TournamentRef {
+            slug: slug.to_string(),
+            id,
         },
-        "window_end": tournament["end_date"],
-        "final": window_end.is_some_and(|end| end <= generated_at),
-        "files": export.written.iter().map(|w| json!({
-            "path": w.path,
-            "source": w.source,
-            "bytes": w.bytes,
-            "sha256": w.sha256,
-        })).collect::<Vec<_>>(),
-    });
+        generated_at: generated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        log_position: LogPosition {
+            projector: <Core as Projector>::NAME,
+            at_start: position_before,
+            at_end: position_after,
+        },
+        window_end: tournament["end_date"].clone(),
+        r#final: window_end.is_some_and(|end| end <= generated_at),
+        files: export.written,
+    };
     let mut text = serde_json::to_vec_pretty(&manifest)?;
     text.push(b'\n');
     let manifest_path = args.out.join("manifest.json");
@@ -168,9 +196,9 @@ pub async fn export(pool: &PgPool, args: &ArchiveExportArgs) -> anyhow::Result<(
         .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     println!(
         "exported {slug}: {} files and manifest.json in {} ({})",
-        export.written.len(),
+        manifest.files.len(),
         args.out.display(),
-        if manifest["final"] == json!(true) {
+        if manifest.r#final {
             "final: the window has closed"
         } else {
             "not final: the window is still open"
