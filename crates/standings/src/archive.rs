@@ -108,6 +108,7 @@ pub async fn export(pool: &PgPool, args: &ArchiveExportArgs) -> anyhow::Result<(
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    remove_previous_export(&args.out)?;
     let mut export = Export {
         reader,
         out: args.out.clone(),
@@ -222,6 +223,38 @@ fn check_out_dir(out: &Path, force: bool) -> anyhow::Result<()> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot use {} as --out", out.display())),
     }
+}
+
+/// Removes the files an earlier export listed in `out/manifest.json` (a `--force` export
+/// over it must not leave, say, a removed player's file behind). Only plain relative paths
+/// are touched: a hand-edited manifest cannot point outside `out`.
+fn remove_previous_export(out: &Path) -> anyhow::Result<()> {
+    let manifest = out.join("manifest.json");
+    let Ok(text) = std::fs::read(&manifest) else {
+        return Ok(());
+    };
+    let Ok(previous) = serde_json::from_slice::<Value>(&text) else {
+        return Ok(());
+    };
+    for file in previous["files"].as_array().map_or(&[][..], Vec::as_slice) {
+        let Some(path) = file["path"].as_str().map(Path::new) else {
+            continue;
+        };
+        let plain = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain {
+            continue;
+        }
+        match std::fs::remove_file(out.join(path)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove {}", path.display()));
+            }
+        }
+    }
+    std::fs::remove_file(&manifest).with_context(|| format!("cannot remove {}", manifest.display()))
 }
 
 /// The position in the event log the read models reflect: the live build's checkpoint of the

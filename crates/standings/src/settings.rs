@@ -73,7 +73,8 @@ pub struct ArchiveExportArgs {
     /// The directory to write; refused when it exists and is not empty, unless --force.
     #[arg(long)]
     pub out: PathBuf,
-    /// Write into a non-empty directory, replacing files of the same names.
+    /// Write into a non-empty directory: first remove the files of the export its
+    /// manifest.json lists, then write (other files are left alone).
     #[arg(long)]
     pub force: bool,
 }

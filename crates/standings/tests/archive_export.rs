@@ -226,6 +226,29 @@ async fn export_equals_the_api_byte_for_byte() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
     let forced = run(&url, &key, &[&again[..], &["--force"]].concat());
     assert!(forced.status.success());
+    // Over another tournament's export: that export's files go (old-cup has no players).
+    let over = [
+        "archive",
+        "export",
+        "old-cup",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    assert!(run(&url, &key, &[&over[..], &["--force"]].concat())
+        .status
+        .success());
+    let player_file = out.join(
+        paths
+            .iter()
+            .find(|p| p.starts_with("players/"))
+            .expect("player"),
+    );
+    assert!(
+        !player_file.exists(),
+        "{} left behind",
+        player_file.display()
+    );
+    assert!(out.join("tournament.json").exists());
 
     // An unknown slug: exit code 2, a message, nothing written.
     let nowhere = dir.path().join("nowhere");
