@@ -30,6 +30,7 @@ mod query;
 pub mod ratelimit;
 mod respond;
 mod standings;
+mod text;
 mod tournaments;
 mod wire;
 mod writes;
@@ -113,7 +114,15 @@ impl AppState {
 /// The whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
 /// so the rate limiter sees the peer address.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] plus `extra` routes (the binary's overlays and live page) behind the same edge
+/// middleware (rate limits, security headers, request ids, metrics), without this crate
+/// depending on theirs.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
+        .merge(extra)
         .merge(infra::router())
         .merge(tournaments::router())
         .merge(catalog::router())
@@ -123,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(players::router())
         .merge(audit::router())
         .merge(history::router())
+        .merge(text::router())
         .merge(me::router())
         .merge(writes::router().layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -50,7 +50,15 @@ pub struct Rendered {
 }
 
 pub fn render<T: Serialize>(value: &T) -> Rendered {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+    render_bytes(serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()))
+}
+
+/// A text body (chat-bot lines) with its strong ETag; the caller sets the content type.
+pub fn render_text(text: &str) -> Rendered {
+    render_bytes(text.as_bytes().to_vec())
+}
+
+fn render_bytes(body: Vec<u8>) -> Rendered {
     let etag = format!("\"{:016x}\"", fnv1a(&body));
     Rendered {
         body: Bytes::from(body),

@@ -832,3 +832,61 @@ async fn standings_history_buckets_positions_and_teams() {
         json!({"position": 1, "combined_peak_elo": 3045, "combined_current_elo": null})
     );
 }
+
+/// Chat-bot text: one `text/plain` line under 400 characters, cached like the JSON (ETag, 304).
+#[tokio::test]
+async fn chat_text_is_one_plain_line_cached_like_the_json() {
+    let s = server().await;
+    let r = s.get("/v1/tournaments/hera/text/standings?top=2").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), "text/plain; charset=utf-8");
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, s-maxage=15, max-age=0, must-revalidate"
+    );
+    let etag = header(&r, "etag");
+    let line = r.text().await.unwrap();
+    assert_eq!(
+        line,
+        "Tournament hera: 1. Hera 2788 (1-0) | 2. ACCM 2718 (0-1)"
+    );
+    let again = s
+        .client
+        .get(format!(
+            "{}/v1/tournaments/hera/text/standings?top=2",
+            s.base
+        ))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    // By alias (any case), roster name prefix, or profile id: the same player.
+    for q in ["hera", "Hera%20the", &HERA.to_string()] {
+        let r = s
+            .get(&format!("/v1/tournaments/hera/text/player?q={q}"))
+            .await;
+        assert_eq!(r.status(), 200, "{q}");
+        let line = r.text().await.unwrap();
+        assert_eq!(
+            line,
+            "Hera: #1 of 3 in Tournament hera | rating 2788 (peak 2788) | ladder #5 | \
+             1-0 in the tournament | W1 | playing now",
+            "{q}"
+        );
+    }
+    let (status, body) = s.json("/v1/tournaments/hera/text/player?q=nobody").await;
+    assert_eq!((status, body), (404, json!({"detail": "Player not found"})));
+    let (status, _) = s.json("/v1/tournaments/hera/text/player").await;
+    assert_eq!(status, 422);
+    let (status, _) = s.json("/v1/tournaments/hera/text/standings?top=0").await;
+    assert_eq!(status, 422);
+    let long = "x".repeat(65);
+    let (status, _) = s
+        .json(&format!("/v1/tournaments/hera/text/player?q={long}"))
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = s.json("/v1/tournaments/nope/text/standings").await;
+    assert_eq!(status, 404);
+}

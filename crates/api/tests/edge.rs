@@ -463,6 +463,9 @@ async fn real_responses_match_their_documented_schemas() {
         if path.ends_with("/matches") {
             urls.push(format!("{}?state=completed&limit=1", concrete(&path)));
         }
+        if path.ends_with("/text/player") {
+            urls = vec![format!("{}?q=a", concrete(&path))];
+        }
         if path.ends_with("/standings/as-of") {
             urls = vec![format!("{}?as_of=2026-05-17T07:00:00Z", concrete(&path))];
         }

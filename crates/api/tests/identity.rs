@@ -87,6 +87,14 @@ const ALLOWED: &[(&str, &str)] = &[
         "the standings at a past instant",
     ),
     (
+        "GET /v1/tournaments/{tournament_slug}/text/standings: extra operation",
+        "chat-bot text: the top of the standings as one line",
+    ),
+    (
+        "GET /v1/tournaments/{tournament_slug}/text/player: extra operation",
+        "chat-bot text: one player as one line",
+    ),
+    (
         "GET /metrics: extra operation",
         "Prometheus metrics (the original served none)",
     ),

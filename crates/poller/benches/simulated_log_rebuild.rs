@@ -56,11 +56,14 @@ async fn run(target: i64) -> bool {
         common::seed_tournament(&env.store, &format!("sim-{n}"), n + 1, chunk, n * 100 + 1).await;
     }
     common::wait_tracked(&env.pool, ROSTER).await;
-    let poller = Poller::new(
-        PollerConfig::with_base_url(format!("http://{}", env.addr)),
-        env.pool.clone(),
-    )
-    .expect("poller");
+    let mut config = PollerConfig::with_base_url(format!("http://{}", env.addr));
+    // Builds a log, not a request budget test: never wait for the budget.
+    config.upstream.budget = poller::BudgetConfig {
+        requests_per_second: 100_000,
+        max_in_flight: 64,
+        ..poller::BudgetConfig::default()
+    };
+    let poller = Poller::new(config, env.pool.clone()).expect("poller");
 
     let mut round = 0usize;
     cycle(&poller, CycleKind::Catalog).await;

@@ -15,7 +15,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use domain::matches::{self as dm, Match, MatchCommand};
-use upstream::{MatchHistory, Outcome};
+use futures::future::try_join_all;
+use upstream::{MatchHistory, Outcome, Priority, UpstreamError};
 
 use crate::{batches, catalog, tracked, CycleError, CycleKind, CycleReport, Inner, MatchtypeMap};
 
@@ -27,6 +28,8 @@ pub(crate) struct HistoryState {
     /// Moved profiles waiting for a history fetch → generation of the latest movement, so a
     /// movement seen while a fetch is in flight is not cleared by that fetch.
     pending: HashMap<i64, u64>,
+    /// The part of `pending` known only from a first sighting (asked at sweep priority).
+    first_seen: HashSet<i64>,
     generation: u64,
     /// Matches cycle of each profile's last successful fetch.
     last_fetch: HashMap<i64, i64>,
@@ -82,6 +85,8 @@ pub(crate) struct Plan {
     pub moved: Vec<(i64, u64)>,
     pub watched: usize,
     pub swept: usize,
+    /// The sweep's share of `ids` (asked last when the budget is short).
+    pub sweep_ids: Vec<i64>,
     /// The cycle number this plan runs as.
     pub current: i64,
     /// The sweep cursor after this cycle.
@@ -96,7 +101,26 @@ impl HistoryState {
         self.generation += 1;
         for &id in profiles {
             self.pending.insert(id, self.generation);
+            self.first_seen.remove(&id);
         }
+    }
+
+    /// Profiles seen for the first time this term: due for a history fetch, but after those
+    /// who just played.
+    pub(crate) fn mark_first_seen(&mut self, profiles: &[i64]) {
+        if profiles.is_empty() {
+            return;
+        }
+        self.generation += 1;
+        for &id in profiles {
+            self.pending.insert(id, self.generation);
+            self.first_seen.insert(id);
+        }
+    }
+
+    /// Members of closed lobbies whose game we have not seen yet.
+    pub(crate) fn watched_members(&self) -> impl Iterator<Item = i64> + '_ {
+        self.watch.iter().flat_map(|w| w.members.iter().copied())
     }
 
     /// A lobby with these tracked members closed: expect its game in their history.
@@ -112,6 +136,7 @@ impl HistoryState {
 
     fn retain(&mut self, tracked: &HashSet<i64>) {
         self.pending.retain(|id, _| tracked.contains(id));
+        self.first_seen.retain(|id| self.pending.contains_key(id));
         self.last_fetch.retain(|id, _| tracked.contains(id));
         for w in &mut self.watch {
             w.members.retain(|id| tracked.contains(id));
@@ -143,15 +168,27 @@ impl HistoryState {
             &ids,
         );
         let swept_count = swept.len();
-        ids.extend(swept);
+        ids.extend(swept.iter().copied());
         Plan {
             ids: ids.into_iter().collect(),
             moved,
             watched,
             swept: swept_count,
+            sweep_ids: swept,
             current,
             sweep_after,
         }
+    }
+
+    /// `plan` minus the profiles whose fetch was left for later: they stay pending, and a
+    /// sweep not fully done keeps its cursor (the slice is visited again next cycle).
+    fn without(&self, mut plan: Plan, left: &HashSet<i64>) -> Plan {
+        plan.ids.retain(|id| !left.contains(id));
+        plan.moved.retain(|(id, _)| !left.contains(id));
+        if plan.sweep_ids.iter().any(|id| left.contains(id)) {
+            plan.sweep_after = self.sweep_after;
+        }
+        plan
     }
 
     /// After a successful fetch (and every new match appended).
@@ -159,6 +196,7 @@ impl HistoryState {
         for (id, generation) in &plan.moved {
             if self.pending.get(id) == Some(generation) {
                 self.pending.remove(id);
+                self.first_seen.remove(id);
             }
         }
         for &id in &plan.ids {
@@ -212,6 +250,7 @@ pub(crate) fn sweep(
 }
 
 pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
+    let deadline = tokio::time::Instant::now() + inner.config.matches_interval;
     let tracked = tracked::tracked_profiles(&inner.pool).await?;
     let tracked_set: HashSet<i64> = tracked.iter().copied().collect();
     prime(inner).await?;
@@ -240,8 +279,50 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         );
         return Ok(report);
     }
-    let history = inner.client.recent_match_history(&plan.ids).await?;
-    report.requests = batches(plan.ids.len(), inner.config.upstream.history_batch_size);
+    // Players who just played or left a lobby first; first sightings and the sweep only
+    // with what the budget has left.
+    let (urgent, background): (Vec<i64>, Vec<i64>) = {
+        let state = inner.lock_state();
+        let sweep: HashSet<i64> = plan.sweep_ids.iter().copied().collect();
+        plan.ids
+            .iter()
+            .copied()
+            .partition(|id| !sweep.contains(id) && !state.history.first_seen.contains(id))
+    };
+    // The background may use the cadence and no more; what the budget could not start by
+    // then stays due (first sightings stay pending, the sweep cursor stays put).
+    let batch = inner.config.upstream.history_batch_size.max(1);
+    let background_client = inner.client.at(Priority::Sweep).until(deadline);
+    let (urgent_history, background_parts) = futures::future::try_join(
+        inner.client.at(Priority::Hot).recent_match_history(&urgent),
+        try_join_all(background.chunks(batch).map(|chunk| {
+            let client = &background_client;
+            async move {
+                match client.recent_match_history(chunk).await {
+                    Ok(history) => Ok(Some(history)),
+                    Err(UpstreamError::Deferred) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        })),
+    )
+    .await?;
+    let mut parts = vec![urgent_history];
+    let mut left = HashSet::new();
+    for (chunk, part) in background.chunks(batch).zip(background_parts) {
+        match part {
+            Some(history) => parts.push(history),
+            None => left.extend(chunk.iter().copied()),
+        }
+    }
+    let history = upstream::merge_histories(parts);
+    report.requests = batches(urgent.len(), batch) + batches(background.len() - left.len(), batch);
+    report.deferred = left.len();
+    let plan = if left.is_empty() {
+        plan
+    } else {
+        inner.lock_state().history.without(plan, &left)
+    };
     let seen: HashSet<i64> = history.matches.iter().map(|m| m.match_id).collect();
     let fresh: Vec<dm::FinishedMatch> = {
         let state = inner.lock_state();
@@ -347,6 +428,34 @@ mod tests {
         let plan = h.plan(&tracked, 1000);
         assert_eq!(plan.ids, vec![7, 42]);
         assert_eq!(plan.swept, 0);
+    }
+
+    #[test]
+    fn first_sightings_left_for_later_stay_due_and_the_sweep_cursor_stays_put() {
+        let mut h = HistoryState::default();
+        h.mark_first_seen(&[1, 2, 3, 4]);
+        h.mark_moved(&[2]);
+        assert_eq!(
+            h.first_seen,
+            HashSet::from([1, 3, 4]),
+            "a real game is no first sighting"
+        );
+        let plan = h.plan(&[1, 2, 3, 4], 1000);
+        let plan = h.without(plan, &HashSet::from([3, 4]));
+        h.complete(&plan, &HashSet::new(), 120);
+        let mut next = h.plan(&[1, 2, 3, 4], 1000).ids;
+        next.retain(|id| [1, 2, 3, 4].contains(id));
+        assert_eq!(next, vec![3, 4], "only what was left is still due");
+        assert_eq!(h.first_seen, HashSet::from([3, 4]));
+
+        // A sweep slice not fully fetched is visited again.
+        let mut h = HistoryState::default();
+        let plan = h.plan(&[1, 2, 3, 4], 1);
+        assert_eq!(plan.sweep_ids, vec![1, 2, 3, 4]);
+        let plan = h.without(plan, &HashSet::from([4]));
+        assert_eq!(plan.sweep_after, None, "cursor kept");
+        h.complete(&plan, &HashSet::new(), 120);
+        assert_eq!(h.sweep_after, None);
     }
 
     #[test]

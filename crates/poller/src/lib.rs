@@ -23,6 +23,11 @@
 //!   per cycle; history is asked only for profiles whose wins + losses or last-match time moved
 //!   (first sighting counts), for members of lobbies that just closed, and for a small
 //!   rotating sweep slice that bounds staleness.
+//! - **One request budget.** Every upstream call of every cycle waits for the client's shared
+//!   [`upstream::Budget`] (requests per second, in flight, priorities; a 429 slows them all).
+//!   Live lobbies and players in or just out of a game go first, the sweep last. A stats cycle
+//!   that cannot ask about everyone within its cadence leaves the rest for the next cycle,
+//!   which continues the round-robin there ([`CycleReport::deferred`], logged once per burst).
 //! - **One active poller across processes**: [`Poller::run`] polls only while it holds a
 //!   session advisory lock on a dedicated connection ([`leader`]); a standby retries every
 //!   few seconds and takes over when the holder's session ends.
@@ -58,6 +63,7 @@ pub use config::{PollerConfig, DEFAULT_LOCK_KEY};
 pub use metrics::{KindSnapshot, PollerStats, StatsSnapshot};
 /// The production community API host (`UPSTREAM_BASE_URL`'s default).
 pub use upstream::DEFAULT_BASE_URL as DEFAULT_UPSTREAM_BASE_URL;
+pub use upstream::{BudgetConfig, BudgetSnapshot, Priority};
 
 /// The four things the poller polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,6 +124,9 @@ pub struct CycleReport {
     pub watched: usize,
     /// Matches: profiles of the staleness sweep asked about.
     pub swept: usize,
+    /// Stats: profiles not asked about because the cycle ran out of its cadence (the
+    /// request budget was short); the next cycle starts with them.
+    pub deferred: usize,
 }
 
 /// Why a cycle failed. Nothing derived from the failed call was appended.
@@ -173,8 +182,16 @@ struct Inner {
     metadata: EventMetadata,
     stats: Arc<PollerStats>,
     state: Mutex<State>,
-    /// One cycle of a kind at a time; holds that kind's failure burst.
-    kinds: [tokio::sync::Mutex<burst::Burst>; 4],
+    /// One cycle of a kind at a time; holds that kind's failure and overrun bursts.
+    kinds: [tokio::sync::Mutex<KindBursts>; 4],
+}
+
+/// Log-once state of one cycle kind.
+#[derive(Default)]
+struct KindBursts {
+    failures: burst::Burst,
+    /// Cycles in a row that ran out of their cadence.
+    overruns: burst::Burst,
 }
 
 /// In-memory caches. Behind a std mutex that is never held across an `.await`.
@@ -217,6 +234,11 @@ impl Poller {
         self.inner.stats.snapshot()
     }
 
+    /// The request budget every upstream call of this poller shares.
+    pub fn budget(&self) -> Arc<upstream::Budget> {
+        self.inner.client.budget()
+    }
+
     /// Every HTTP attempt to upstream and its 429 answers, retries included.
     pub fn upstream_counters(&self) -> Arc<upstream::ClientCounters> {
         self.inner.client.counters()
@@ -238,7 +260,7 @@ impl Poller {
     /// One cycle plus the failures in a row after it (for the scheduler's backoff).
     async fn cycle(&self, kind: CycleKind) -> (Result<CycleReport, CycleError>, u64) {
         let inner = &*self.inner;
-        let mut burst = inner.kinds[kind.index()].lock().await;
+        let mut bursts = inner.kinds[kind.index()].lock().await;
         let span = tracing::info_span!(
             "poll_cycle",
             kind = kind.name(),
@@ -246,6 +268,7 @@ impl Poller {
             requests = tracing::field::Empty,
             commands = tracing::field::Empty,
         );
+        let started = std::time::Instant::now();
         let result = async {
             match kind {
                 CycleKind::Stats => stats::cycle(inner).await,
@@ -257,6 +280,11 @@ impl Poller {
         .instrument(span.clone())
         .await;
         let counters = inner.stats.kind(kind);
+        let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        PollerStats::add(&counters.busy_ms, took);
+        counters
+            .longest_ms
+            .fetch_max(took, std::sync::atomic::Ordering::Relaxed);
         let _entered = span.enter();
         match &result {
             Ok(report) => {
@@ -273,11 +301,12 @@ impl Poller {
                     swept = report.swept,
                     "poll cycle ok"
                 );
+                report_overrun(kind, report, counters, &mut bursts.overruns);
                 if let burst::Transition::Recovered {
                     failed_cycles,
                     lasted,
                     label,
-                } = burst.success()
+                } = bursts.failures.success()
                 {
                     PollerStats::add(&counters.bursts_recovered, 1);
                     tracing::info!(
@@ -291,7 +320,7 @@ impl Poller {
             Err(e) => {
                 PollerStats::add(&counters.cycles_failed, 1);
                 let label = e.label();
-                match burst.failure(&label) {
+                match bursts.failures.failure(&label) {
                     burst::Transition::Started { .. } => {
                         PollerStats::add(&counters.bursts_started, 1);
                         tracing::warn!(error = %label, detail = %e, "poll cycles failing");
@@ -300,9 +329,46 @@ impl Poller {
                 }
             }
         }
-        let failures = burst.consecutive_failures();
+        let failures = bursts.failures.consecutive_failures();
         drop(_entered);
         (result, failures)
+    }
+}
+
+/// Counts a cycle that ran out of its cadence; logs the first of a burst and the end of it.
+fn report_overrun(
+    kind: CycleKind,
+    report: &CycleReport,
+    counters: &metrics::KindCounters,
+    overruns: &mut burst::Burst,
+) {
+    if report.deferred == 0 {
+        if let burst::Transition::Recovered {
+            failed_cycles,
+            lasted,
+            ..
+        } = overruns.success()
+        {
+            tracing::info!(
+                overrun_cycles = failed_cycles,
+                lasted_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX),
+                "poll cycles fit their cadence again"
+            );
+        }
+        return;
+    }
+    PollerStats::add(&counters.overruns, 1);
+    PollerStats::add(&counters.deferred, report.deferred as u64);
+    if let burst::Transition::Started { .. } = overruns.failure("overrun") {
+        PollerStats::add(&counters.overrun_bursts, 1);
+        tracing::warn!(
+            kind = kind.name(),
+            tracked = report.tracked,
+            asked = report.items,
+            deferred = report.deferred,
+            "poll cycle cannot ask about everyone within its cadence (request budget too small); \
+             continuing round-robin"
+        );
     }
 }
 
@@ -349,6 +415,20 @@ enum Sent {
 }
 
 impl State {
+    /// Tracked players in a game or just out of one: members of open lobbies and of closed
+    /// lobbies whose game is not recorded yet. Their requests go first.
+    fn hot_profiles(&self, tracked: &std::collections::HashSet<i64>) -> Vec<i64> {
+        let mut hot: Vec<i64> = self
+            .live
+            .members()
+            .chain(self.history.watched_members())
+            .filter(|id| tracked.contains(id))
+            .collect();
+        hot.sort_unstable();
+        hot.dedup();
+        hot
+    }
+
     fn reset(&mut self) {
         // Recorded match ids stay valid across terms: a match once appended never changes.
         let recorded = std::mem::take(&mut self.history.recorded);

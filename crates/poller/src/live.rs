@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::Utc;
 use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
+use upstream::Priority;
 
 use crate::{tracked, CycleError, CycleKind, CycleReport, Inner, Sent};
 
@@ -17,6 +18,16 @@ pub(crate) struct LiveState {
     /// the database only).
     open: BTreeMap<i64, Option<LobbySnapshot>>,
     seeded: bool,
+}
+
+impl LiveState {
+    /// Members of the lobbies we hold open (tracked or not).
+    pub(crate) fn members(&self) -> impl Iterator<Item = i64> + '_ {
+        self.open
+            .values()
+            .flatten()
+            .flat_map(|s| s.members.iter().copied())
+    }
 }
 
 pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
@@ -31,7 +42,7 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
     let lobbies = if tracked.is_empty() {
         Vec::new()
     } else {
-        let lobbies = inner.client.advertisements().await?;
+        let lobbies = inner.client.at(Priority::Live).advertisements().await?;
         report.requests = pages(lobbies.len(), &inner.config.upstream);
         lobbies
     };

@@ -21,6 +21,15 @@ pub struct KindCounters {
     pub items_requested: AtomicU64,
     /// Commands sent to aggregates (each appends zero or more events).
     pub commands: AtomicU64,
+    /// Cycles that ran out of their cadence before asking about everything (stats).
+    pub overruns: AtomicU64,
+    /// Overrun bursts that started (one `warn!` each).
+    pub overrun_bursts: AtomicU64,
+    /// Profiles left for the next cycle because the cycle ran out of time.
+    pub deferred: AtomicU64,
+    /// Time spent in cycles (ok or failed), and the longest one, in milliseconds.
+    pub busy_ms: AtomicU64,
+    pub longest_ms: AtomicU64,
 }
 
 /// A plain copy of [`KindCounters`].
@@ -33,6 +42,11 @@ pub struct KindSnapshot {
     pub requests: u64,
     pub items_requested: u64,
     pub commands: u64,
+    pub overruns: u64,
+    pub overrun_bursts: u64,
+    pub deferred: u64,
+    pub busy_ms: u64,
+    pub longest_ms: u64,
 }
 
 impl KindCounters {
@@ -46,6 +60,11 @@ impl KindCounters {
             requests: get(&self.requests),
             items_requested: get(&self.items_requested),
             commands: get(&self.commands),
+            overruns: get(&self.overruns),
+            overrun_bursts: get(&self.overrun_bursts),
+            deferred: get(&self.deferred),
+            busy_ms: get(&self.busy_ms),
+            longest_ms: get(&self.longest_ms),
         }
     }
 }

@@ -112,12 +112,18 @@ impl Poller {
             }
         }
         loop {
+            let started = tokio::time::Instant::now();
             let (result, failures) = self.cycle(kind).await;
             if kind == CycleKind::Stats {
                 first_stats.send_replace(true);
             }
             let retry_after = result.as_ref().err().and_then(|e| e.retry_after());
-            let delay = self.next_delay(kind, failures, retry_after);
+            let mut delay = self.next_delay(kind, failures, retry_after);
+            if failures == 0 {
+                // The cadence counts from the start of a cycle: a cycle that used its whole
+                // cadence (the budget was short) is followed at once, never overlapped.
+                delay = delay.saturating_sub(started.elapsed());
+            }
             tokio::select! {
                 _ = stop.changed() => return,
                 _ = tokio::time::sleep(delay) => {}

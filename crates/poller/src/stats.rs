@@ -8,15 +8,18 @@ use chrono::{DateTime, Utc};
 use domain::profile::{
     LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity, RANK_REFRESH,
 };
-use upstream::{PersonalStats, ProfileObservation, RatingObservation};
+use futures::future::try_join_all;
+use upstream::{PersonalStats, Priority, ProfileObservation, RatingObservation, UpstreamError};
 
-use crate::{batches, tracked, CycleError, CycleKind, CycleReport, Inner, Sent};
+use crate::{tracked, CycleError, CycleKind, CycleReport, Inner, Sent};
 
 /// Per profile: what the aggregate was last told, and the game counters last seen.
 #[derive(Default)]
 pub(crate) struct StatsState {
     sent: HashMap<i64, SentObservation>,
     games: HashMap<i64, GamesKey>,
+    /// Where the round-robin continues after a cycle cut short by the budget.
+    resume_after: Option<i64>,
 }
 
 impl StatsState {
@@ -47,9 +50,18 @@ pub(crate) struct SentObservation {
 type GamesKey = Vec<(i64, i64, Option<DateTime<Utc>>)>;
 
 pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
+    // The cycle may use its whole cadence, no more: what the budget cannot send by then is
+    // left for the next cycle instead of queueing behind it.
+    let deadline = tokio::time::Instant::now() + inner.config.stats_interval;
     let tracked = tracked::tracked_profiles(&inner.pool).await?;
     let tracked_set: HashSet<i64> = tracked.iter().copied().collect();
-    inner.lock_state().stats.retain(&tracked_set);
+    let (hot, rest) = {
+        let mut state = inner.lock_state();
+        state.stats.retain(&tracked_set);
+        let hot = state.hot_profiles(&tracked_set);
+        let rest = round_robin(&tracked, &hot, state.stats.resume_after);
+        (hot, rest)
+    };
     let mut report = CycleReport {
         tracked: tracked.len(),
         ..CycleReport::default()
@@ -57,25 +69,34 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
     if tracked.is_empty() {
         return Ok(report);
     }
-    let response = inner.client.personal_stats(&tracked).await?;
-    report.requests = batches(tracked.len(), inner.config.upstream.stats_batch_size);
-    report.items = tracked.len();
+    let fetched = fetch(inner, &hot, &rest, deadline).await?;
+    report.requests = fetched.requests;
+    report.items = fetched.asked;
+    report.deferred = tracked.len() - fetched.asked;
+    if fetched.resume_after.is_some() {
+        inner.lock_state().stats.resume_after = fetched.resume_after;
+    }
+    let response = fetched.stats;
     let now = Utc::now();
     let observations = group(response, &tracked_set);
 
     let to_send: Vec<(i64, Observation, SentObservation)> = {
         let mut state = inner.lock_state();
         let mut moved = Vec::new();
+        let mut first_seen = Vec::new();
         for (&profile_id, observation) in &observations {
             let key = games_key(observation);
-            if state.stats.games.get(&profile_id) != Some(&key) {
-                // First sighting counts as moved: a new term does not know what it missed.
-                moved.push(profile_id);
-                state.stats.games.insert(profile_id, key);
+            match state.stats.games.insert(profile_id, key.clone()) {
+                Some(previous) if previous == key => {}
+                Some(_) => moved.push(profile_id),
+                // First sighting counts as moved (a new term does not know what it missed),
+                // but is no news: its history goes after the players who just played.
+                None => first_seen.push(profile_id),
             }
         }
-        report.moved = moved.len();
+        report.moved = moved.len() + first_seen.len();
         state.history.mark_moved(&moved);
+        state.history.mark_first_seen(&first_seen);
         observations
             .into_iter()
             .filter_map(|(profile_id, observation)| {
@@ -101,6 +122,90 @@ pub(crate) async fn cycle(inner: &Inner) -> Result<CycleReport, CycleError> {
         }
     }
     Ok(report)
+}
+
+/// `rest` (tracked minus `hot`, ascending) rotated to start after `resume_after`: a cycle
+/// cut short by the budget is continued, not restarted, by the next one.
+pub(crate) fn round_robin(tracked: &[i64], hot: &[i64], resume_after: Option<i64>) -> Vec<i64> {
+    let hot: HashSet<i64> = hot.iter().copied().collect();
+    let rest: Vec<i64> = tracked
+        .iter()
+        .copied()
+        .filter(|id| !hot.contains(id))
+        .collect();
+    let start = resume_after.map_or(0, |after| rest.partition_point(|&id| id <= after));
+    let (before, after) = rest.split_at(start);
+    after.iter().chain(before).copied().collect()
+}
+
+/// What one stats cycle got from upstream.
+struct Fetched {
+    stats: PersonalStats,
+    /// Profiles in batches that were answered.
+    asked: usize,
+    requests: u64,
+    /// The last profile of the answered prefix of the round-robin, if it stopped early.
+    resume_after: Option<i64>,
+}
+
+/// All batches at once through the shared budget: `hot` first (a batch holding one of them
+/// goes at Hot priority), then `rest` in order (Normal), in as few batches as before.
+/// Batches not started by `deadline` are left out; any other failure fails the cycle.
+async fn fetch(
+    inner: &Inner,
+    hot: &[i64],
+    rest: &[i64],
+    deadline: tokio::time::Instant,
+) -> Result<Fetched, CycleError> {
+    let batch = inner.config.upstream.stats_batch_size.max(1);
+    let hot_client = inner.client.at(Priority::Hot).until(deadline);
+    let rest_client = inner.client.at(Priority::Normal).until(deadline);
+    let order: Vec<i64> = hot.iter().chain(rest).copied().collect();
+    let answers = try_join_all(order.chunks(batch).enumerate().map(|(i, chunk)| {
+        let client = if i * batch < hot.len() {
+            &hot_client
+        } else {
+            &rest_client
+        };
+        async move {
+            match client.personal_stats(chunk).await {
+                Ok(stats) => Ok((chunk, Some(stats))),
+                Err(UpstreamError::Deferred) => Ok((chunk, None)),
+                Err(e) => Err(e),
+            }
+        }
+    }))
+    .await?;
+    let hot: HashSet<i64> = hot.iter().copied().collect();
+    let mut fetched = Fetched {
+        stats: PersonalStats::default(),
+        asked: 0,
+        requests: 0,
+        resume_after: None,
+    };
+    // The round-robin resumes after the last `rest` profile of the answered prefix.
+    let mut prefix_done = true;
+    let mut prefix_last = None;
+    for (chunk, stats) in answers {
+        let last_rest = chunk.iter().rev().find(|id| !hot.contains(id)).copied();
+        match stats {
+            Some(stats) => {
+                fetched.asked += chunk.len();
+                fetched.requests += 1;
+                fetched.stats.profiles.extend(stats.profiles);
+                fetched.stats.ratings.extend(stats.ratings);
+                if prefix_done && last_rest.is_some() {
+                    prefix_last = last_rest;
+                }
+            }
+            None if prefix_done => {
+                prefix_done = false;
+                fetched.resume_after = prefix_last;
+            }
+            None => {}
+        }
+    }
+    Ok(fetched)
 }
 
 /// Profiles and their ladders from a (merged) response, tracked ids only.
@@ -266,6 +371,16 @@ mod tests {
             }),
             ladders,
         }
+    }
+
+    #[test]
+    fn the_round_robin_skips_hot_players_and_resumes_after_the_cursor() {
+        let tracked = [1, 2, 3, 4, 5, 6];
+        assert_eq!(round_robin(&tracked, &[3], None), vec![1, 2, 4, 5, 6]);
+        assert_eq!(round_robin(&tracked, &[3], Some(4)), vec![5, 6, 1, 2, 4]);
+        // A cursor on a profile no longer tracked still resumes after its place.
+        assert_eq!(round_robin(&[1, 2, 5, 6], &[], Some(3)), vec![5, 6, 1, 2]);
+        assert_eq!(round_robin(&tracked, &[], Some(6)), tracked.to_vec());
     }
 
     #[test]

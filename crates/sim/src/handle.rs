@@ -13,6 +13,7 @@ use crate::faults::{
 use crate::ladder::{Ladder, MatchSpec, SimError};
 use crate::model::{LadderStats, Lobby, MatchRecord, Player};
 use crate::payloads;
+use crate::traffic::Traffic;
 
 /// Most simulated time one sync plays; beyond it the clock skips ahead instead.
 const MAX_CATCH_UP_MS: i64 = 24 * 3600 * 1000;
@@ -33,6 +34,7 @@ struct Inner {
     ladder: Mutex<Ladder>,
     faults: Mutex<FaultState>,
     counters: Mutex<RequestCounters>,
+    traffic: Mutex<Traffic>,
     catalog: Vec<u8>,
 }
 
@@ -85,6 +87,7 @@ impl SimHandle {
                 ladder: Mutex::new(ladder),
                 faults: Mutex::new(FaultState::default()),
                 counters: Mutex::new(RequestCounters::default()),
+                traffic: Mutex::new(Traffic::default()),
                 catalog: payloads::catalog(),
                 config,
             }),
@@ -349,7 +352,30 @@ impl SimHandle {
         lock(&self.inner.counters).clone()
     }
 
+    /// Arrival times and concurrency of community requests since the last reset.
+    pub fn traffic(&self) -> Traffic {
+        lock(&self.inner.traffic).clone()
+    }
+
+    /// Reads the traffic log in place (a clone of a long log is costly).
+    pub fn with_traffic<R>(&self, f: impl FnOnce(&Traffic) -> R) -> R {
+        f(&lock(&self.inner.traffic))
+    }
+
+    pub(crate) fn served_stats(&self, ids: &[i64]) {
+        lock(&self.inner.traffic).served_stats(ids);
+    }
+
+    pub(crate) fn arrive(&self, endpoint: Endpoint) {
+        lock(&self.inner.traffic).arrive(endpoint);
+    }
+
+    pub(crate) fn leave(&self) {
+        lock(&self.inner.traffic).leave();
+    }
+
     pub fn reset_counters(&self) {
+        lock(&self.inner.traffic).reset();
         *lock(&self.inner.counters) = RequestCounters::default();
     }
 

@@ -147,6 +147,7 @@ struct Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
+        self.sim.leave();
         self.sim
             .record(self.endpoint, self.outcome.unwrap_or(Outcome::Abandoned));
     }
@@ -162,6 +163,7 @@ async fn community(State(sim): State<SimHandle>, method: Method, uri: Uri) -> Re
         return error(StatusCode::METHOD_NOT_ALLOWED, "GET only");
     }
     let plan = sim.plan(endpoint);
+    sim.arrive(endpoint);
     let mut recorder = Recorder {
         sim: sim.clone(),
         endpoint,
@@ -237,6 +239,9 @@ fn render(sim: &SimHandle, endpoint: Endpoint, uri: &Uri) -> Result<Vec<u8>, Bad
         Endpoint::AvailableLeaderboards => Ok(sim.catalog_body()),
         Endpoint::PersonalStat | Endpoint::RecentMatchHistory => {
             let who = Who::from_params(&params)?;
+            if let (Endpoint::PersonalStat, Who::Ids(ids)) = (endpoint, &who) {
+                sim.served_stats(ids);
+            }
             Ok(sim.with_ladder(|ladder| {
                 let idxs = who.resolve(ladder);
                 if endpoint == Endpoint::PersonalStat {

@@ -121,6 +121,7 @@ pub mod ladder;
 pub mod model;
 mod payloads;
 pub mod streams;
+pub mod traffic;
 
 pub use config::{SimConfig, ACTIVITY_HIGH, ACTIVITY_LOW, MAX_PLAYERS};
 pub use faults::{
@@ -135,6 +136,7 @@ pub use payloads::LOBBY_PAGE_SIZE;
 pub use streams::{
     serve_streams, spawn_streams, streams_router, StreamsCounters, StreamsFake, StreamsFakeConfig,
 };
+pub use traffic::Traffic;
 
 /// Default bind address of `standings sim`.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8100";

@@ -209,11 +209,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     run_service(db, args.bind, Role::All, pollers, access, &args.http, move |addr| {
         let slug = demo::DEMO_SLUG;
         println!();
+        println!("  Open the live page:  http://{addr}/t/{slug}");
+        println!("  OBS overlays:        http://{addr}/overlay/?tournament={slug}");
+        println!();
         println!("  Demo tournament (16 simulated players, 4 teams; data moves within a minute):");
         println!("    standings  http://{addr}/v1/tournaments/{slug}/standings");
         println!("    teams      http://{addr}/v1/tournaments/{slug}/teams/standings");
         println!("    matches    http://{addr}/v1/tournaments/{slug}/matches");
         println!("    audit      http://{addr}/v1/tournaments/{slug}/events");
+        println!("    chat text  http://{addr}/v1/tournaments/{slug}/text/standings?top=5");
         println!("    health     http://{addr}/health");
         println!("    simulator  http://{sim_addr}/sim/state");
         println!("    streams    http://{streams_addr}/fake/state (a fake Twitch: one player and the host are live)");
@@ -346,7 +350,8 @@ async fn run_service(
     if let Some(verifier) = access.verifier {
         state = state.with_auth(verifier);
     }
-    let mut app = api::router(state).merge(sse::router(stream_state.clone()));
+    let mut app =
+        api::router_with(state, overlay::router()).merge(sse::router(stream_state.clone()));
     if let Some(jwks) = access.dev_jwks {
         app = app.route(
             access::DEV_JWKS_PATH,

@@ -13,6 +13,11 @@ pub fn poller_config(args: &PollerArgs) -> poller::PollerConfig {
     config.catalog_interval = args.poll_catalog_seconds;
     config.catalog_retry = config.catalog_retry.min(args.poll_catalog_seconds);
     config.sweep_period = args.poll_sweep_seconds;
+    config.upstream.budget = poller::BudgetConfig {
+        requests_per_second: args.upstream_requests_per_second,
+        max_in_flight: args.upstream_max_in_flight,
+        recovery: args.upstream_budget_recovery_seconds,
+    };
     // A dead leader is replaced within two stats cycles, however short the cadence.
     config.lock_retry = config.lock_retry.min(args.poll_stats_seconds / 2);
     config.lock_check = config.lock_check.min(args.poll_stats_seconds / 2);

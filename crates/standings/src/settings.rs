@@ -417,6 +417,18 @@ pub struct PollerArgs {
     /// (a rotating slice per matches poll), whatever their stats say.
     #[arg(long, env = "POLL_SWEEP_SECONDS", default_value = "3600", value_parser = seconds)]
     pub poll_sweep_seconds: Duration,
+    /// Upstream requests per second, all cycles together (the community API is shared by the
+    /// whole ecosystem). A 429 halves it for a while.
+    #[arg(long, env = "UPSTREAM_REQUESTS_PER_SECOND", default_value = "10",
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub upstream_requests_per_second: u32,
+    /// Upstream requests in flight at once, all cycles together.
+    #[arg(long, env = "UPSTREAM_MAX_IN_FLIGHT", default_value = "4",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub upstream_max_in_flight: u32,
+    /// Seconds for the request rate to climb back to its ceiling after a 429 cut it.
+    #[arg(long, env = "UPSTREAM_BUDGET_RECOVERY_SECONDS", default_value = "60", value_parser = seconds)]
+    pub upstream_budget_recovery_seconds: Duration,
 }
 
 /// Stream-live detection (roles all and worker). Each platform runs only when its credentials
@@ -527,6 +539,23 @@ mod tests {
         assert_eq!(args.poller.poll_matches_seconds, Duration::from_secs(60));
         assert_eq!(args.poller.poll_live_seconds, Duration::from_secs(15));
         assert_eq!(args.poller.poll_catalog_seconds, Duration::from_secs(1800));
+        assert_eq!(args.poller.upstream_requests_per_second, 10);
+        assert_eq!(args.poller.upstream_max_in_flight, 4);
+        assert_eq!(
+            args.poller.upstream_budget_recovery_seconds,
+            Duration::from_secs(60)
+        );
+        for bad in [
+            "--upstream-requests-per-second=0",
+            "--upstream-requests-per-second=51",
+            "--upstream-max-in-flight=0",
+            "--upstream-max-in-flight=65",
+        ] {
+            assert!(
+                Cli::try_parse_from(["standings", "serve", bad]).is_err(),
+                "{bad}"
+            );
+        }
         assert_eq!(
             args.retention.retention(),
             projections::NudgeRetention::default()

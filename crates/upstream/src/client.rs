@@ -2,14 +2,16 @@
 //! returned, and callers log once per failure burst.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
+use futures::future::try_join_all;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 
+use crate::budget::{Budget, BudgetConfig, Priority};
 use crate::error::{Result, UpstreamError};
 use crate::model::{Catalog, LeaderboardPage, Lobby, MatchHistory, PersonalStats};
 use crate::parse;
@@ -64,6 +66,8 @@ pub struct UpstreamConfig {
     pub lobby_page_size: usize,
     /// Safety cap on `findAdvertisements` pages per call.
     pub max_lobby_pages: usize,
+    /// The request budget every call of this client and its clones shares.
+    pub budget: BudgetConfig,
 }
 
 impl Default for UpstreamConfig {
@@ -81,6 +85,7 @@ impl Default for UpstreamConfig {
             history_batch_size: 10,
             lobby_page_size: 100,
             max_lobby_pages: 20,
+            budget: BudgetConfig::default(),
         }
     }
 }
@@ -104,14 +109,20 @@ impl ClientCounters {
     }
 }
 
-/// Async client for the community API. Cheap to clone (shares the connection pool and
-/// counters).
+/// Async client for the community API. Cheap to clone (shares the connection pool, the
+/// request budget and counters). Batches of one call are sent concurrently; the shared
+/// [`Budget`] decides when each may start.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
     http: reqwest::Client,
     base_url: String,
     config: UpstreamConfig,
     counters: Arc<ClientCounters>,
+    budget: Arc<Budget>,
+    /// Place in the budget's queue of this handle's requests.
+    priority: Priority,
+    /// First attempts not granted a slot by then fail with [`UpstreamError::Deferred`].
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl UpstreamClient {
@@ -126,9 +137,34 @@ impl UpstreamClient {
         Ok(Self {
             http,
             base_url: config.base_url.trim_end_matches('/').to_owned(),
+            budget: Budget::new(config.budget),
             config,
             counters: Arc::default(),
+            priority: Priority::default(),
+            deadline: None,
         })
+    }
+
+    /// The same client (same budget) whose requests queue at `priority`.
+    pub fn at(&self, priority: Priority) -> Self {
+        Self {
+            priority,
+            ..self.clone()
+        }
+    }
+
+    /// The same client whose requests not started by `deadline` are not sent at all
+    /// ([`UpstreamError::Deferred`]). Retries of a request already sent are not cut.
+    pub fn until(&self, deadline: tokio::time::Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The shared request budget (metrics, tests).
+    pub fn budget(&self) -> Arc<Budget> {
+        self.budget.clone()
     }
 
     pub fn config(&self) -> &UpstreamConfig {
@@ -143,14 +179,20 @@ impl UpstreamClient {
     /// Profiles and per-leaderboard ratings for `profile_ids`, fetched in batches of at most
     /// `stats_batch_size` ids and merged. Any failed batch fails the call.
     pub async fn personal_stats(&self, profile_ids: &[i64]) -> Result<PersonalStats> {
+        let ids = unique(profile_ids);
+        let parts = try_join_all(ids.chunks(self.config.stats_batch_size.max(1)).map(
+            |chunk| async move {
+                let body = self
+                    .get(paths::PERSONAL_STATS, &[("profile_ids", bracketed(chunk))])
+                    .await?;
+                parse::parse_personal_stats(&body)
+            },
+        ))
+        .await?;
         let mut merged = PersonalStats::default();
         let mut seen_profiles = HashSet::new();
         let mut seen_ratings = HashSet::new();
-        for chunk in unique(profile_ids).chunks(self.config.stats_batch_size.max(1)) {
-            let body = self
-                .get(paths::PERSONAL_STATS, &[("profile_ids", bracketed(chunk))])
-                .await?;
-            let part = parse::parse_personal_stats(&body)?;
+        for part in parts {
             merged.profiles.extend(
                 part.profiles
                     .into_iter()
@@ -169,30 +211,20 @@ impl UpstreamClient {
     /// deduplicated by id across batches (each appears in every participant's history) and
     /// sorted by start time. Any failed batch fails the call.
     pub async fn recent_match_history(&self, profile_ids: &[i64]) -> Result<MatchHistory> {
-        let mut merged = MatchHistory::default();
-        let mut seen_matches = HashSet::new();
-        let mut seen_aliases = HashSet::new();
-        for chunk in unique(profile_ids).chunks(self.config.history_batch_size.max(1)) {
-            let body = self
-                .get(
-                    paths::RECENT_MATCH_HISTORY,
-                    &[("profile_ids", bracketed(chunk))],
-                )
-                .await?;
-            let part = parse::parse_match_history(&body)?;
-            merged.matches.extend(
-                part.matches
-                    .into_iter()
-                    .filter(|m| seen_matches.insert(m.match_id)),
-            );
-            merged.aliases.extend(
-                part.aliases
-                    .into_iter()
-                    .filter(|a| seen_aliases.insert(a.profile_id)),
-            );
-        }
-        parse::sort_matches(&mut merged.matches);
-        Ok(merged)
+        let ids = unique(profile_ids);
+        let parts = try_join_all(ids.chunks(self.config.history_batch_size.max(1)).map(
+            |chunk| async move {
+                let body = self
+                    .get(
+                        paths::RECENT_MATCH_HISTORY,
+                        &[("profile_ids", bracketed(chunk))],
+                    )
+                    .await?;
+                parse::parse_match_history(&body)
+            },
+        ))
+        .await?;
+        Ok(merge_histories(parts))
     }
 
     /// All open lobbies, paging with `start=0,100,…` while a page is full (capped at
@@ -251,20 +283,38 @@ impl UpstreamClient {
             .with_max_times(self.config.max_retries)
             .with_jitter();
         let cap = self.config.retry_after_cap;
-        (|| self.attempt(&url, query))
-            .retry(backoff)
-            .when(UpstreamError::is_transient)
-            .adjust(move |err, delay| match err {
-                // Honour the server's hint (bounded), but only while retries remain.
-                UpstreamError::RateLimited {
-                    retry_after: Some(hint),
-                } => delay.map(|_| (*hint).min(cap)),
-                _ => delay,
-            })
-            .await
+        let first = AtomicBool::new(true);
+        (|| {
+            // Only a first attempt may be deferred: a retry finishes what was started.
+            let deadline = self
+                .deadline
+                .filter(|_| first.swap(false, Ordering::Relaxed));
+            self.attempt(&url, query, deadline)
+        })
+        .retry(backoff)
+        .when(UpstreamError::is_transient)
+        .adjust(move |err, delay| match err {
+            // Honour the server's hint (bounded), but only while retries remain.
+            UpstreamError::RateLimited {
+                retry_after: Some(hint),
+            } => delay.map(|_| (*hint).min(cap)),
+            _ => delay,
+        })
+        .await
     }
 
-    async fn attempt(&self, url: &str, query: &[(&str, String)]) -> Result<Vec<u8>> {
+    async fn attempt(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Vec<u8>> {
+        // Held until the body is read: it counts as in flight until then.
+        let permit = self
+            .budget
+            .acquire(self.priority, deadline)
+            .await
+            .ok_or(UpstreamError::Deferred)?;
         self.counters.attempts.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
@@ -277,9 +327,10 @@ impl UpstreamClient {
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            return Err(UpstreamError::RateLimited {
-                retry_after: retry_after(response.headers()),
-            });
+            let retry_after = retry_after(response.headers());
+            // The whole poller slows down, not only this call.
+            permit.rate_limited(retry_after.map(|hint| hint.min(self.config.retry_after_cap)));
+            return Err(UpstreamError::RateLimited { retry_after });
         }
         if !status.is_success() {
             return Err(UpstreamError::Http {
@@ -287,8 +338,31 @@ impl UpstreamClient {
             });
         }
         let body = response.bytes().await.map_err(|e| request_error(&e))?;
+        drop(permit);
         Ok(body.to_vec())
     }
+}
+
+/// Histories of several calls as one: matches deduplicated by id (each appears in every
+/// participant's history) and sorted by start time; one alias per profile.
+pub fn merge_histories(parts: Vec<MatchHistory>) -> MatchHistory {
+    let mut merged = MatchHistory::default();
+    let mut seen_matches = HashSet::new();
+    let mut seen_aliases = HashSet::new();
+    for part in parts {
+        merged.matches.extend(
+            part.matches
+                .into_iter()
+                .filter(|m| seen_matches.insert(m.match_id)),
+        );
+        merged.aliases.extend(
+            part.aliases
+                .into_iter()
+                .filter(|a| seen_aliases.insert(a.profile_id)),
+        );
+    }
+    parse::sort_matches(&mut merged.matches);
+    merged
 }
 
 /// Ids in first-seen order without duplicates (a repeated id would waste batch slots).

@@ -37,6 +37,11 @@ pub enum UpstreamError {
     /// HTTP 429 still answered after the retries; `retry_after` is the server's hint, if any.
     #[error("upstream rate limited (retry after {retry_after:?})")]
     RateLimited { retry_after: Option<Duration> },
+
+    /// Not sent: the shared request budget had no room before the caller's deadline (a
+    /// cycle that ran out of time; the caller picks the request up next cycle).
+    #[error("not sent: no room in the upstream request budget before the deadline")]
+    Deferred,
 }
 
 impl UpstreamError {
@@ -49,7 +54,9 @@ impl UpstreamError {
             UpstreamError::Timeout
             | UpstreamError::Transport { .. }
             | UpstreamError::RateLimited { .. } => true,
-            UpstreamError::Decode { .. } | UpstreamError::ResultCode { .. } => false,
+            UpstreamError::Decode { .. }
+            | UpstreamError::ResultCode { .. }
+            | UpstreamError::Deferred => false,
         }
     }
 
@@ -63,6 +70,7 @@ impl UpstreamError {
             UpstreamError::Decode { .. } => "decode".to_owned(),
             UpstreamError::ResultCode { code, .. } => format!("result_code_{code}"),
             UpstreamError::RateLimited { .. } => "rate_limited".to_owned(),
+            UpstreamError::Deferred => "deferred".to_owned(),
         }
     }
 }

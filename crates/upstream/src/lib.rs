@@ -29,9 +29,12 @@
 //! - **Big ids**: every id is `i64`; `steamlobbyid` (> 2^53) is `u64`, never a float.
 //! - **List parameters**: one bracketed, percent-encoded parameter (`profile_ids=[1,2]`),
 //!   chunked into batches; lobbies are paged with `start` in steps of 100.
+//! - **Budget**: every request of a client and its clones waits for the shared [`budget`]
+//!   (requests per second, in flight, priorities); a 429 slows all of them down.
 //! - **Faults**: per-attempt timeout, exponential backoff with jitter on connect errors,
 //!   timeouts, 5xx and 429 (honouring a bounded `Retry-After`); decode errors are not retried.
 
+pub mod budget;
 pub mod client;
 pub mod error;
 pub mod maps;
@@ -40,7 +43,10 @@ pub mod model;
 pub mod options;
 pub mod parse;
 
-pub use client::{paths, ClientCounters, UpstreamClient, UpstreamConfig, DEFAULT_BASE_URL};
+pub use budget::{Budget, BudgetConfig, BudgetSnapshot, Priority};
+pub use client::{
+    merge_histories, paths, ClientCounters, UpstreamClient, UpstreamConfig, DEFAULT_BASE_URL,
+};
 pub use error::{Result, UpstreamError};
 pub use matchtypes::{matchtype_floor, merge_over_floor, MATCHTYPE_LEADERBOARD_FLOOR};
 pub use model::*;

@@ -37,6 +37,7 @@ pub fn document_reads(doc: &mut Doc) {
     players(doc);
     matches(doc);
     audit(doc);
+    chat_text(doc);
     stream(doc);
 }
 
@@ -310,6 +311,43 @@ fn matches(doc: &mut Doc) {
             .json::<ListEnvelope<MatchRead>>(200, "Live matches (players usually empty).")
             .error(422, BAD_PATH);
         tournament_read(op, LIVE);
+    });
+}
+
+/// Ours: one line of `text/plain` for chat bots (Nightbot / StreamElements `urlfetch`).
+fn chat_text(doc: &mut Doc) {
+    let line = || json_schema!({"type": "string", "maxLength": 399});
+    doc.get("/v1/tournaments/{tournament_slug}/text/standings", |op| {
+        op.id("get_standings_text")
+            .tag("chat text")
+            .summary("The top of the standings as one chat line")
+            .description(
+                "`Demo Cup: 1. Alice 2130 (12-3) | 2. Bob 2101 (10-5) | ...`: name, current \
+                 rating and tournament record, in standings order, as many as fit in 399 \
+                 characters.",
+            )
+            .query("top", "How many players.", int_in(1, 20, 5))
+            .content(200, "One line.", "text/plain; charset=utf-8", line())
+            .error(422, "`top` outside 1..=20.");
+        tournament_read(op, AUTH_AWARE);
+    });
+    doc.get("/v1/tournaments/{tournament_slug}/text/player", |op| {
+        op.id("get_player_text")
+            .tag("chat text")
+            .summary("One player as one chat line")
+            .description(
+                "`Alice: #1 of 16 in Demo Cup | rating 2130 (peak 2150) | ladder #412 | 12-3 in \
+                 the tournament | W4 | playing now`.",
+            )
+            .required_query(
+                "q",
+                "Profile id, alias or roster name (case-insensitive; an exact match wins over \
+                 a prefix).",
+                json_schema!({"type": "string", "minLength": 1, "maxLength": 64}),
+            )
+            .content(200, "One line.", "text/plain; charset=utf-8", line())
+            .error(422, "`q` missing, blank or over 64 characters.");
+        tournament_read(op, AUTH_AWARE).error(404, "`Tournament not found` or `Player not found`.");
     });
 }
 

@@ -101,6 +101,13 @@ pub fn test_config(addr: SocketAddr) -> PollerConfig {
             backoff_min: Duration::from_millis(10),
             backoff_max: Duration::from_millis(20),
             retry_after_cap: Duration::from_millis(50),
+            // A budget far above what these small rosters need: request counts and timings
+            // stay as they were; `tests/budget.rs` sets its own.
+            budget: poller::BudgetConfig {
+                requests_per_second: 1000,
+                max_in_flight: 16,
+                recovery: Duration::from_millis(200),
+            },
             ..UpstreamConfig::default()
         },
         lock_retry: Duration::from_millis(50),
