@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod archive;
 mod database;
 mod demo;
 mod edge;
@@ -17,8 +18,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use settings::{
-    Cli, Command, CreatorsCommand, DemoArgs, EventsCommand, ProjectionsCommand, QuarantineCommand,
-    Role, RosterCommand, ServeArgs, TournamentCommand,
+    ArchiveCommand, Cli, Command, CreatorsCommand, DemoArgs, EventsCommand, ProjectionsCommand,
+    QuarantineCommand, Role, RosterCommand, ServeArgs, TournamentCommand,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -37,7 +38,12 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // One line an operator can act on; the chain says why.
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            if e.downcast_ref::<archive::UnknownTournament>().is_some() {
+                // Scripts tell "no such tournament" from a failure.
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }
@@ -111,6 +117,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             done
         }
         Command::Token(args) => admin::token(&args),
+        Command::Archive(ArchiveCommand::Export(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = archive::export(&db.pool, &args).await;
+            db.close().await?;
+            done
+        }
     }
 }
 

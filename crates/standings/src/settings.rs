@@ -51,6 +51,32 @@ pub enum Command {
     /// Development: print an access token signed with the local dev key, which `serve`
     /// accepts when AUTH_JWKS_URL is unset and ENVIRONMENT is not `production`.
     Token(TokenArgs),
+    /// A tournament's public reads as static files (docs/archive.md).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Write every public read of tournament SLUG, as the exact bytes the API serves, with a
+    /// manifest.json (what, when, from which log position, final or not, sha256 per file).
+    /// Exit code 2: no such tournament.
+    Export(ArchiveExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveExportArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The tournament's slug.
+    pub slug: String,
+    /// The directory to write; refused when it exists and is not empty, unless --force.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write into a non-empty directory: first remove the files of the export its
+    /// manifest.json lists, then write (other files are left alone).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
