@@ -22,6 +22,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use crate::coalesce::coalesce;
 use crate::frame::{self, parse_kind, Nudge};
 use crate::hub::{Attached, Hub, Subscription};
 
@@ -125,7 +126,9 @@ pub(crate) async fn open(
         Cursor::From(_) if replay.len() > max_replay => Bytes::from(frame::resync(head_id, true)),
         Cursor::From(id) => {
             let limit = max_replay - replay.len();
-            match from_database(&state.pool, id, floor, filter.as_deref(), limit).await {
+            let coalesced = !hub.config().coalesce_window.is_zero();
+            let older = from_database(&state.pool, id, floor, filter.as_deref(), limit, coalesced);
+            match older.await {
                 Ok(Some(older)) => compose(head_id, older, replay),
                 Ok(None) => Bytes::from(frame::resync(head_id, true)),
                 Err(e) => {
@@ -275,14 +278,16 @@ async fn newest_id(pool: &PgPool) -> sqlx::Result<i64> {
 
 type Row = (i64, String, Option<Vec<i64>>, DateTime<Utc>);
 
-/// Nudges in `(after, upto]` the filter lets through, at most `limit`; `None` when there are
-/// more, or when rows after `after` may have been pruned.
+/// Nudges in `(after, upto]` the filter lets through, at most `limit` rows (coalesced
+/// afterwards when `coalesced`); `None` when there are more, or when rows after `after` may
+/// have been pruned.
 async fn from_database(
     pool: &PgPool,
     after: i64,
     upto: i64,
     filter: Option<&[i64]>,
     limit: usize,
+    coalesced: bool,
 ) -> sqlx::Result<Option<Vec<Bytes>>> {
     // One snapshot for both reads: pruning (`projections::retention`) between them would
     // otherwise turn a replay into a silently partial one.
@@ -312,21 +317,22 @@ async fn from_database(
     if rows.len() > limit {
         return Ok(None);
     }
-    Ok(Some(
-        rows.into_iter()
-            .filter_map(|(id, kind, tournament_ids, polled_at)| {
-                Some(
-                    Nudge {
-                        id,
-                        kind: parse_kind(&kind)?,
-                        tournament_ids,
-                        polled_at,
-                    }
-                    .encode(),
-                )
+    let mut nudges: Vec<Nudge> = rows
+        .into_iter()
+        .filter_map(|(id, kind, tournament_ids, polled_at)| {
+            Some(Nudge {
+                id,
+                kind: parse_kind(&kind)?,
+                tournament_ids,
+                polled_at,
             })
-            .collect(),
-    ))
+        })
+        .collect();
+    if coalesced {
+        // Like live nudges: one per kind (ids stay below the ring's, which follow).
+        nudges = coalesce(nudges);
+    }
+    Ok(Some(nudges.iter().map(Nudge::encode).collect()))
 }
 
 /// A refused connection, in the contract's error shape (`{"detail": "…"}`).

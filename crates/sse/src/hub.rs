@@ -44,6 +44,10 @@ pub struct HubConfig {
     pub max_subscribers: Option<usize>,
     /// How long a new connection waits for the feed's first read of `nudge_log` before 503.
     pub ready_timeout: Duration,
+    /// The feed publishes at most one nudge per kind per window, on its trailing edge
+    /// (`crate::coalesce`); replays are coalesced too. Zero (the default here; the service
+    /// sets `NUDGE_COALESCE_MILLIS`): every `nudge_log` row is its own nudge.
+    pub coalesce_window: Duration,
 }
 
 impl Default for HubConfig {
@@ -56,6 +60,7 @@ impl Default for HubConfig {
             history: 512,
             max_subscribers: None,
             ready_timeout: Duration::from_secs(5),
+            coalesce_window: Duration::ZERO,
         }
     }
 }

@@ -31,6 +31,7 @@
 //!     .await?;
 //! ```
 
+pub mod coalesce;
 mod feed;
 pub mod frame;
 mod http;
