@@ -4,8 +4,9 @@
 //!   subscriber), a cursor per subscriber, one global heartbeat tick. A subscriber that falls
 //!   behind the ring gets `resync` and is closed; a slow client never holds the others back.
 //! - [`run_feed`]: LISTENs for the projector's NOTIFY and reads `nudge_log` (after every
-//!   notification, every second, and after every reconnect), publishing rows in id order; it
-//!   also drives the heartbeat tick, and closes the hub when told to stop.
+//!   notification, every second, and after every reconnect), publishing rows in id order,
+//!   coalesced ([`coalesce`], [`HubConfig::coalesce_window`]); it also drives the heartbeat
+//!   tick, and closes the hub when told to stop.
 //! - [`router`] / [`stream()`]: the axum route (`?tournament=SLUG`, `Last-Event-ID`).
 //! - [`StallGuard`]: a listener for `axum::serve` whose connections fail when their writes
 //!   stop progressing, so a client that stops reading is dropped.
@@ -18,6 +19,12 @@
 //! when it cannot be resumed; then nudges (`id: <nudge id>`, `event: standings|matches|live`,
 //! `data: {"polled_at": "…+00:00", "tournament_ids": null | [3, 7]}`) and `: heartbeat`
 //! comments; closed after 600 s.
+//!
+//! Coalescing: with a window (the service's `NUDGE_COALESCE_MILLIS`), a nudge stands for every
+//! `nudge_log` row of its kind since the previous one: its id and `polled_at` are the newest
+//! row's, its `tournament_ids` the union of theirs (`null` if any is). At most one nudge per
+//! kind goes out per window, at its end. Ids a client sees still increase, and a resume after
+//! any id replays (coalesced) nudges covering every row after it, whichever replica serves it.
 //!
 //! Wiring (binary):
 //! ```ignore

@@ -309,6 +309,12 @@ pub struct HttpArgs {
     #[arg(long, env = "TRUSTED_PROXIES", default_value = api::ratelimit::DEFAULT_TRUSTED_PROXIES,
           value_parser = api::ratelimit::TrustedProxies::parse)]
     pub trusted_proxies: api::ratelimit::TrustedProxies,
+    /// SSE: at most one nudge per kind per this many milliseconds, sent at the end of the
+    /// window with the newest id (one upstream change is several projector commits, and
+    /// every nudge makes every viewer refetch). 0 sends every `nudge_log` row at once.
+    #[arg(long, env = "NUDGE_COALESCE_MILLIS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub nudge_coalesce_millis: u64,
 }
 
 impl HttpArgs {
@@ -316,6 +322,14 @@ impl HttpArgs {
         api::ratelimit::RateLimitConfig {
             per_minute: self.rate_limit_per_minute,
             trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
+    /// The SSE hub's settings.
+    pub fn hub_config(&self) -> sse::HubConfig {
+        sse::HubConfig {
+            coalesce_window: Duration::from_millis(self.nudge_coalesce_millis),
+            ..sse::HubConfig::default()
         }
     }
 }
