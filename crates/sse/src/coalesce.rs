@@ -2,17 +2,23 @@
 //!
 //! One upstream change reaches `nudge_log` as several rows a few milliseconds apart (one per
 //! projector commit), and every nudge makes every viewer refetch. The feed therefore holds the
-//! rows it reads for a window that opens at the first row after a flush, then publishes one
-//! nudge per kind: the newest row's id and time, and the union of the rows' tournaments. The
-//! window has a trailing edge only, so a burst costs one nudge, and the last change is never
-//! held longer than one window.
+//! rows it reads for a window that opens at the first row after a flush, then publishes the
+//! batch: one nudge per kind, with the newest row's id and time and the union of the rows'
+//! tournaments. The window has a trailing edge only, so a burst costs one nudge, and no change
+//! is held longer than one window.
 //!
-//! Resume stays exact across replicas (whose windows differ): every row is covered by a frame
-//! of its kind whose id is at least the row's and whose scope includes the row's, and frames
-//! go out in increasing id order, so the frames after any id a client saw cover every row
-//! after it.
+//! Ids: a client gets `id:` (the batch's newest row id) only on the last frame of a batch that
+//! is for it (its `?tournament=` filter), and none on the others, so it keeps its previous
+//! id until it has received all of the batch. A client's id therefore always means "I have
+//! seen (coalesced) every row up to here". Replicas and restarts batch differently, but any
+//! of them resumes exactly: every row after that id is covered by a frame of its kind with a
+//! larger id and a scope that includes the row's, and those frames are sent. (Were every frame
+//! to carry its own newest id, a client that got only a batch's first frame would resume past
+//! rows that another replica's batching covers with a frame it never sends.)
 
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use tokio::time::Instant;
 
@@ -30,6 +36,17 @@ pub fn coalesce(nudges: impl IntoIterator<Item = Nudge>) -> Vec<Nudge> {
     }
     merged.sort_by_key(|n| n.id);
     merged
+}
+
+/// The frames of one batch (from [`coalesce`]) for a client all of whose frames are for it:
+/// `id:` on the last one only.
+pub fn encode_batch(batch: &[Nudge]) -> Vec<Bytes> {
+    let last = batch.len().saturating_sub(1);
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, nudge)| nudge.encode_with_id(i == last))
+        .collect()
 }
 
 /// `into` now also stands for `newer`.
@@ -89,7 +106,7 @@ impl Coalescer {
     pub(crate) fn flush_due(&mut self, hub: &Hub, now: Instant) {
         if self.due.is_some_and(|due| due <= now) {
             self.due = None;
-            hub.publish(std::mem::take(&mut self.pending));
+            hub.publish_batch(std::mem::take(&mut self.pending));
         }
     }
 }

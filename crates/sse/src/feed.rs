@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::coalesce::{coalesce, Coalescer};
+use crate::coalesce::Coalescer;
 use crate::frame::{parse_kind, Nudge};
 use crate::hub::Hub;
 
@@ -248,11 +248,7 @@ async fn start(pool: &PgPool, hub: &Hub) -> sqlx::Result<i64> {
     tx.commit().await?;
     rows.reverse();
     let floor = rows.first().map_or(head, |row| row.0 - 1);
-    let mut history: Vec<Nudge> = rows.into_iter().filter_map(to_nudge).collect();
-    if !hub.config().coalesce_window.is_zero() {
-        // Resuming clients replay the history coalesced, like live nudges.
-        history = coalesce(history);
-    }
+    let history: Vec<Nudge> = rows.into_iter().filter_map(to_nudge).collect();
     tracing::debug!(head, floor, loaded = history.len(), "stream feed: started");
     hub.start(head, floor, history);
     Ok(head)

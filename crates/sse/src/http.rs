@@ -22,7 +22,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::coalesce::coalesce;
+use crate::coalesce::{coalesce, encode_batch};
 use crate::frame::{self, parse_kind, Nudge};
 use crate::hub::{Attached, Hub, Subscription};
 
@@ -317,7 +317,7 @@ async fn from_database(
     if rows.len() > limit {
         return Ok(None);
     }
-    let mut nudges: Vec<Nudge> = rows
+    let nudges: Vec<Nudge> = rows
         .into_iter()
         .filter_map(|(id, kind, tournament_ids, polled_at)| {
             Some(Nudge {
@@ -329,8 +329,8 @@ async fn from_database(
         })
         .collect();
     if coalesced {
-        // Like live nudges: one per kind (ids stay below the ring's, which follow).
-        nudges = coalesce(nudges);
+        // Like live nudges: one batch (its ids stay below the ring's, which follow).
+        return Ok(Some(encode_batch(&coalesce(nudges))));
     }
     Ok(Some(nudges.iter().map(Nudge::encode).collect()))
 }

@@ -20,11 +20,13 @@
 //! `data: {"polled_at": "…+00:00", "tournament_ids": null | [3, 7]}`) and `: heartbeat`
 //! comments; closed after 600 s.
 //!
-//! Coalescing: with a window (the service's `NUDGE_COALESCE_MILLIS`), a nudge stands for every
-//! `nudge_log` row of its kind since the previous one: its id and `polled_at` are the newest
-//! row's, its `tournament_ids` the union of theirs (`null` if any is). At most one nudge per
-//! kind goes out per window, at its end. Ids a client sees still increase, and a resume after
-//! any id replays (coalesced) nudges covering every row after it, whichever replica serves it.
+//! Coalescing: with a window (the service's `NUDGE_COALESCE_MILLIS`), the nudges of a window
+//! go out together at its end, one per kind, each standing for every `nudge_log` row of its
+//! kind in the window: `polled_at` is the newest row's, `tournament_ids` the union of theirs
+//! (`null` if any is). Only the last of them that a client receives carries `id:` (the
+//! window's newest row id); the others carry none, so the client keeps its previous id until
+//! it has the whole window. Ids a client sees still increase, and a resume after any of them
+//! replays (coalesced) nudges covering every row after it, whichever replica serves it.
 //!
 //! Wiring (binary):
 //! ```ignore

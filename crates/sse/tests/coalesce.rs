@@ -39,8 +39,22 @@ fn scope(event: &Event) -> String {
     data[at..data.len() - 1].to_owned()
 }
 
-fn summary(event: &Event) -> (i64, String, String) {
-    (event.id(), event.kind().to_owned(), scope(event))
+/// (`id:` if any, event, `tournament_ids`).
+fn summary(event: &Event) -> (Option<i64>, String, String) {
+    let id = event.id.as_deref().map(|id| id.parse().unwrap());
+    (id, event.kind().to_owned(), scope(event))
+}
+
+fn frame(id: Option<i64>, kind: &str, scope: &str) -> (Option<i64>, String, String) {
+    (id, kind.to_owned(), scope.to_owned())
+}
+
+async fn frames(sse: &mut Sse, n: usize) -> Vec<(Option<i64>, String, String)> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        got.push(summary(&sse.next_event().await));
+    }
+    got
 }
 
 #[tokio::test]
@@ -58,84 +72,108 @@ async fn a_burst_is_one_nudge_per_kind_and_a_later_change_another() {
     let mut only_b = Sse::connect(&format!("{}?tournament=b", s.url), None).await;
     assert_eq!(only_b.next_event().await.kind(), "hello");
 
-    let [_, _, live, standings, matches] = burst(&s).await;
-    // In id order, one per kind, each with its kind's newest id and every tournament.
-    let got = [
-        summary(&all.next_event().await),
-        summary(&all.next_event().await),
-        summary(&all.next_event().await),
-    ];
+    let [_, _, _, _, newest] = burst(&s).await;
+    // In id order, one per kind with every tournament of its rows; the batch's newest id on
+    // its last frame.
     assert_eq!(
-        got,
+        frames(&mut all, 3).await,
         [
-            (live, "live".into(), "[3]".into()),
-            (standings, "standings".into(), "[3, 7]".into()),
-            (matches, "matches".into(), "[3]".into()),
+            frame(None, "live", "[3]"),
+            frame(None, "standings", "[3, 7]"),
+            frame(Some(newest), "matches", "[3]"),
         ]
     );
-    // Tournament b only changed standings.
+    // Tournament b only changed standings: the last frame for it carries the batch's id.
     assert_eq!(
-        summary(&only_b.next_event().await),
-        (standings, "standings".into(), "[3, 7]".into())
+        frames(&mut only_b, 1).await,
+        [frame(Some(newest), "standings", "[3, 7]")]
     );
 
     // After the window: another nudge, and nothing else came in between.
     let later = nudge(&s.pool, "standings", Some(&[7]), true).await;
-    assert_eq!(
-        summary(&all.next_event().await),
-        (later, "standings".into(), "[7]".into())
-    );
-    assert_eq!(
-        summary(&only_b.next_event().await),
-        (later, "standings".into(), "[7]".into())
-    );
+    for sse in [&mut all, &mut only_b] {
+        assert_eq!(
+            frames(sse, 1).await,
+            [frame(Some(later), "standings", "[7]")]
+        );
+    }
 }
 
 #[tokio::test]
-async fn resume_after_a_coalesced_id_replays_what_came_later_coalesced() {
+async fn resume_replays_what_came_later_coalesced_from_any_id() {
     let s = server(
         "coalesce_resume",
-        HubConfig {
-            max_replay: 10,
-            ..coalescing()
-        },
+        coalescing(),
         Some(Duration::from_millis(200)),
         Front::Lean,
     )
     .await;
     let mut sse = Sse::connect(&s.url, None).await;
     assert_eq!(sse.next_event().await.kind(), "hello");
-    let [_, _, live, standings, matches] = burst(&s).await;
-    assert_eq!(sse.next_event().await.id(), live);
-    drop(sse); // gone before the standings and matches nudges
+    let [_, _, live, _, first] = burst(&s).await;
+    assert_eq!(frames(&mut sse, 3).await[2].0, Some(first));
+    drop(sse);
+    // Missed: a second burst.
+    let second = [
+        nudge(&s.pool, "standings", Some(&[7]), true).await,
+        nudge(&s.pool, "live", Some(&[3]), true).await,
+        nudge(&s.pool, "standings", Some(&[3]), true).await,
+    ];
+    let [_, live_2, newest] = second;
+    wait_for("the window", || s.hub.head_id() == newest).await;
 
-    // Resume from the coalesced live id: the standings and matches nudges, not the rows.
-    wait_for("the window", || s.hub.head_id() == matches).await;
-    let mut sse = Sse::connect(&s.url, Some(live.to_string().as_bytes())).await;
+    // From the first batch's id: the second batch, coalesced.
+    let mut sse = Sse::connect(&s.url, Some(first.to_string().as_bytes())).await;
     let hello_event = sse.next_event().await;
     assert_eq!(
         (hello_event.kind(), hello_event.id.as_deref()),
         ("hello", None)
     );
-    assert_eq!(
-        summary(&sse.next_event().await),
-        (standings, "standings".into(), "[3, 7]".into())
-    );
-    assert_eq!(
-        summary(&sse.next_event().await),
-        (matches, "matches".into(), "[3]".into())
-    );
+    let second_batch = [
+        frame(None, "live", "[3]"),
+        frame(Some(newest), "standings", "[3, 7]"),
+    ];
+    assert_eq!(frames(&mut sse, 2).await, second_batch);
     // Then live ones, coalesced.
     let one = nudge(&s.pool, "live", Some(&[7]), true).await;
     let two = nudge(&s.pool, "live", Some(&[3]), true).await;
     assert!(one < two);
     assert_eq!(
-        summary(&sse.next_event().await),
-        (two, "live".into(), "[3, 7]".into())
+        frames(&mut sse, 1).await,
+        [frame(Some(two), "live", "[3, 7]")]
     );
     drop(sse);
 
-    // A restarted replica: the ring is rebuilt from `nudge_log`, its history coalesced.
+    // An id inside this replica's first batch (another replica batched differently): every
+    // row after it is covered.
+    let mut sse = Sse::connect(&s.url, Some(live.to_string().as_bytes())).await;
+    assert_eq!(sse.next_event().await.kind(), "hello");
+    assert_eq!(
+        frames(&mut sse, 5).await,
+        [
+            frame(None, "standings", "[3, 7]"),
+            frame(Some(first), "matches", "[3]"),
+            second_batch[0].clone(),
+            second_batch[1].clone(),
+            frame(Some(two), "live", "[3, 7]"),
+        ]
+    );
+    drop(sse);
+
+    // Filtered: only what concerns tournament b, the batch's id on its last frame for b.
+    let url_b = format!("{}?tournament=b", s.url);
+    let mut sse = Sse::connect(&url_b, Some(first.to_string().as_bytes())).await;
+    assert_eq!(sse.next_event().await.kind(), "hello");
+    assert_eq!(
+        frames(&mut sse, 2).await,
+        [
+            frame(Some(newest), "standings", "[3, 7]"),
+            frame(Some(two), "live", "[3, 7]"),
+        ]
+    );
+    drop(sse);
+
+    // A restarted replica: the ring is rebuilt from `nudge_log`, its history one batch.
     let _ = s.stop.send(true);
     let restarted = serve_on(
         s.pool.clone(),
@@ -146,67 +184,59 @@ async fn resume_after_a_coalesced_id_replays_what_came_later_coalesced() {
     .await;
     let mut sse = Sse::connect(
         &format!("{}?tournament=a", restarted.url),
-        Some(live.to_string().as_bytes()),
+        Some(first.to_string().as_bytes()),
     )
     .await;
     assert_eq!(sse.next_event().await.kind(), "hello");
+    assert!(live_2 < newest && newest < two);
     assert_eq!(
-        summary(&sse.next_event().await),
-        (standings, "standings".into(), "[3, 7]".into())
-    );
-    assert_eq!(
-        summary(&sse.next_event().await),
-        (matches, "matches".into(), "[3]".into())
-    );
-    assert_eq!(
-        summary(&sse.next_event().await),
-        (two, "live".into(), "[3, 7]".into())
+        frames(&mut sse, 2).await,
+        [
+            frame(None, "standings", "[3, 7]"),
+            frame(Some(two), "live", "[3, 7]"),
+        ]
     );
     // Caught up: the next frame is a new nudge.
     let three = nudge(&s.pool, "matches", Some(&[3]), true).await;
-    assert_eq!(sse.next_event().await.id(), three);
+    assert_eq!(
+        frames(&mut sse, 1).await,
+        [frame(Some(three), "matches", "[3]")]
+    );
 }
 
 #[tokio::test]
 async fn an_old_cursor_is_replayed_from_the_table_coalesced() {
     // A ring of one row: older cursors are served from `nudge_log`.
+    let config = || HubConfig {
+        history: 1,
+        ..coalescing()
+    };
     let s = server(
         "coalesce_table",
-        HubConfig {
-            history: 1,
-            ..coalescing()
-        },
+        config(),
         Some(Duration::from_millis(200)),
         Front::Lean,
     )
     .await;
     let before = nudge(&s.pool, "live", None, false).await;
-    let [_, _, live, standings, matches] = burst(&s).await;
+    let [_, _, _, standings, matches] = burst(&s).await;
     let _ = s.stop.send(true);
     let s = serve_on(
         s.pool.clone(),
-        HubConfig {
-            history: 1,
-            ..coalescing()
-        },
+        config(),
         Some(Duration::from_millis(200)),
         Front::Lean,
     )
     .await;
     let mut sse = Sse::connect(&s.url, Some(before.to_string().as_bytes())).await;
     assert_eq!(sse.next_event().await.kind(), "hello");
-    // From the table: (before, matches) minus the ring's newest row, coalesced; then the ring.
-    let got = [
-        summary(&sse.next_event().await),
-        summary(&sse.next_event().await),
-        summary(&sse.next_event().await),
-    ];
+    // From the table: the rows before the ring's one, coalesced; then the ring.
     assert_eq!(
-        got,
+        frames(&mut sse, 3).await,
         [
-            (live, "live".into(), "[3]".into()),
-            (standings, "standings".into(), "[3, 7]".into()),
-            (matches, "matches".into(), "[3]".into()),
+            frame(None, "live", "[3]"),
+            frame(Some(standings), "standings", "[3, 7]"),
+            frame(Some(matches), "matches", "[3]"),
         ]
     );
 }

@@ -189,6 +189,9 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
         tokio::spawn(watch(viewer, base.clone(), record.clone()));
     }
     println!("load average at start: {}", load_average());
+    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM public.nudge_log")
+        .fetch_one(&pool)
+        .await?;
     let started = Instant::now();
     let measured = Duration::from_secs(args.seconds);
     // Probes until a matches cycle and a refetch can still show the last one.
@@ -208,8 +211,24 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     let _ = stop_tx.send(true);
+    // What the projector wrote meanwhile: one row per kind per commit that changed something.
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, count(*) FROM public.nudge_log WHERE id > $1 GROUP BY kind ORDER BY kind",
+    )
+    .bind(head)
+    .fetch_all(&pool)
+    .await?;
     let record = std::mem::take(&mut *lock(&record));
     report(args, elapsed, &record);
+    let hours = elapsed.as_secs_f64() * args.speed / 3600.0;
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|(kind, n)| format!("{kind} {:.0}", *n as f64 / hours))
+        .collect();
+    println!(
+        "nudge_log rows per hour (all tournaments): {}",
+        rows.join(", ")
+    );
     println!("load average at the end: {}", load_average());
     Ok(())
 }
