@@ -740,6 +740,51 @@ mod tests {
         assert_eq!(id_of(&next(&mut c).await.unwrap()), "id: 10");
     }
 
+    /// Two replicas batch the same rows differently; a client's id from one resumes exactly
+    /// on the other, because a client only ever holds the id of a batch it received whole.
+    #[tokio::test]
+    async fn an_id_from_one_batching_resumes_exactly_on_another() {
+        use crate::coalesce::coalesce;
+        let kind = |id, kind, scope: Vec<i64>| Nudge {
+            kind,
+            ..nudge(id, Some(scope))
+        };
+        let rows = vec![
+            kind(10, NudgeKind::Standings, vec![7]),
+            kind(11, NudgeKind::Live, vec![3]),
+            kind(12, NudgeKind::Standings, vec![3]),
+            kind(13, NudgeKind::Matches, vec![3]),
+        ];
+        let a = hub(16);
+        let mut everything = a.attach(None, None).subscription;
+        let mut only_7 = a.attach(Some(vec![7].into()), None).subscription;
+        a.publish_batch(coalesce(rows.clone()));
+        // Live 11, standings 12 (rows 10 and 12), matches 13: the id on the last one only.
+        let mut frames = Vec::new();
+        for _ in 0..3 {
+            frames.push(next(&mut everything).await.unwrap());
+        }
+        assert!(frames[0].starts_with(b"event: live\n"));
+        assert!(frames[1].starts_with(b"event: standings\n"));
+        assert_eq!(id_of(&frames[2]), "id: 13");
+        // Tournament 7 only changed standings: its one frame ends the batch.
+        let seven = next(&mut only_7).await.unwrap();
+        assert_eq!(id_of(&seven), "id: 13");
+        assert!(seven.ends_with(b"\"tournament_ids\": [3, 7]}\n\n"));
+
+        // Replica b read row 10 alone, then 11 to 13. A client that got only the live frame
+        // from a still holds its previous id (0 here) and gets row 10's standings from b.
+        let b = hub(16);
+        b.publish_batch(coalesce(rows[..1].to_vec()));
+        b.publish_batch(coalesce(rows[1..].to_vec()));
+        let replay = b.attach(Some(vec![7].into()), Some(0)).replay;
+        assert_eq!(replay.len(), 1);
+        assert!(replay[0].starts_with(b"id: 10\nevent: standings\n"));
+        // A client that got the whole batch from a (id 13) has nothing left to replay.
+        assert!(b.attach(None, Some(13)).replay.is_empty());
+        assert!(b.attach(Some(vec![7].into()), Some(13)).replay.is_empty());
+    }
+
     #[tokio::test]
     async fn close_ends_streams() {
         let hub = hub(4);
