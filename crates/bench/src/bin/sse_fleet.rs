@@ -331,6 +331,8 @@ async fn fleet(
             .env("DB_POOL_SIZE", args.pool_size.to_string())
             .env("ENVIRONMENT", "production")
             .env("LOG_LEVEL", "warn")
+            // Fan-out only: the coalescing window would hold each nudge for its length.
+            .env("NUDGE_COALESCE_MILLIS", "0")
             .stderr(Stdio::inherit());
         let server = Proc::spawn(command)?;
         let line = server.expect("standings: listening on http://", Duration::from_secs(30))?;
