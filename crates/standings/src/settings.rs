@@ -523,6 +523,24 @@ mod tests {
     }
 
     #[test]
+    fn nudges_are_coalesced_for_a_second_by_default() {
+        let hub = |extra: &[&str]| {
+            let mut argv = vec!["standings", "serve"];
+            argv.extend_from_slice(extra);
+            let Command::Serve(args) = Cli::try_parse_from(argv).expect("parse").command else {
+                panic!("not serve");
+            };
+            args.http.hub_config().coalesce_window
+        };
+        assert_eq!(hub(&[]), Duration::from_secs(1));
+        assert_eq!(hub(&["--nudge-coalesce-millis", "0"]), Duration::ZERO);
+        for bad in ["-1", "60001", "1.5"] {
+            let argv = ["standings", "serve", "--nudge-coalesce-millis", bad];
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn stream_detection_is_off_by_default_and_needs_both_twitch_credentials() {
         let serve = |extra: &[&str]| {
             let mut argv = vec!["standings", "serve"];
