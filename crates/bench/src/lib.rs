@@ -5,6 +5,8 @@
 //! - [`procstat`]: CPU time and peak RSS of this process and of the PostgreSQL server.
 //! - the `rebuild` binary: times a full rebuild of the `core` projector from position 0 and
 //!   checks its tables against the one-event-at-a-time reference.
+//! - [`tournament`]: a tournament of simulator players, for the pipeline benchmarks.
 
 pub mod procstat;
 pub mod synth;
+pub mod tournament;

@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::coalesce::Coalescer;
 use crate::frame::{parse_kind, Nudge};
 use crate::hub::Hub;
 
@@ -88,11 +89,13 @@ async fn feed(pool: PgPool, hub: &Hub, mut shutdown: watch::Receiver<bool>, opti
     let mut last: Option<i64> = None;
     let mut next_poll = Instant::now();
     let mut next_listen = Instant::now();
+    let mut coalescer = Coalescer::new(hub.config().coalesce_window);
 
     loop {
         if *shutdown.borrow() {
             break;
         }
+        coalescer.flush_due(hub, Instant::now());
         // LISTEN before reading, so nothing committed after the read goes unannounced.
         if listener.is_none() && Instant::now() >= next_listen {
             let listening =
@@ -121,7 +124,7 @@ async fn feed(pool: PgPool, hub: &Hub, mut shutdown: watch::Receiver<bool>, opti
         if Instant::now() >= next_poll {
             let result = match last {
                 None => start(&pool, hub).await.map(|head| last = Some(head)),
-                Some(ref mut last) => poll(&pool, hub, last).await,
+                Some(ref mut last) => poll(&pool, hub, last, &mut coalescer).await,
             };
             match result {
                 Ok(()) => {
@@ -140,11 +143,14 @@ async fn feed(pool: PgPool, hub: &Hub, mut shutdown: watch::Receiver<bool>, opti
             next_poll = Instant::now() + poll_interval;
         }
 
-        let until = if listener.is_none() {
+        let mut until = if listener.is_none() {
             next_poll.min(next_listen)
         } else {
             next_poll
         };
+        if let Some(due) = coalescer.due() {
+            until = until.min(due);
+        }
         tokio::select! {
             changed = shutdown.changed() => {
                 if changed.is_err() {
@@ -248,7 +254,12 @@ async fn start(pool: &PgPool, hub: &Hub) -> sqlx::Result<i64> {
     Ok(head)
 }
 
-async fn poll(pool: &PgPool, hub: &Hub, last: &mut i64) -> sqlx::Result<()> {
+async fn poll(
+    pool: &PgPool,
+    hub: &Hub,
+    last: &mut i64,
+    coalescer: &mut Coalescer,
+) -> sqlx::Result<()> {
     loop {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, kind, tournament_ids, created_at FROM public.nudge_log
@@ -273,7 +284,11 @@ async fn poll(pool: &PgPool, hub: &Hub, last: &mut i64) -> sqlx::Result<()> {
         if let Some(row) = rows.last() {
             *last = row.0;
         }
-        hub.publish(rows.into_iter().filter_map(to_nudge));
+        coalescer.add(
+            hub,
+            rows.into_iter().filter_map(to_nudge).collect(),
+            Instant::now(),
+        );
         if !full {
             return Ok(());
         }

@@ -32,11 +32,19 @@ impl Nudge {
     /// The SSE event of this nudge:
     /// `id: 7\nevent: standings\ndata: {"polled_at": "…", "tournament_ids": [3, 7]}\n\n`.
     pub fn encode(&self) -> Bytes {
+        self.encode_with_id(true)
+    }
+
+    /// [`Nudge::encode`], without the `id:` line when `with_id` is false: the client keeps
+    /// its last event id (a coalesced batch's id goes on its last frame only).
+    pub fn encode_with_id(&self, with_id: bool) -> Bytes {
         let mut out = String::with_capacity(128);
+        if with_id {
+            let _ = writeln!(out, "id: {}", self.id);
+        }
         let _ = write!(
             out,
-            "id: {}\nevent: {}\ndata: {{\"polled_at\": \"{}\", \"tournament_ids\": ",
-            self.id,
+            "event: {}\ndata: {{\"polled_at\": \"{}\", \"tournament_ids\": ",
             self.kind.as_str(),
             python_isoformat(self.polled_at)
         );
@@ -145,6 +153,10 @@ mod tests {
         assert_eq!(
             &everyone.encode()[..],
             b"id: 1\nevent: live\ndata: {\"polled_at\": \"2026-05-20T12:00:00+00:00\", \"tournament_ids\": null}\n\n"
+        );
+        assert_eq!(
+            &everyone.encode_with_id(false)[..],
+            b"event: live\ndata: {\"polled_at\": \"2026-05-20T12:00:00+00:00\", \"tournament_ids\": null}\n\n"
         );
         let empty = Nudge {
             tournament_ids: Some(vec![]),

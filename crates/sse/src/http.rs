@@ -24,6 +24,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use crate::coalesce::{coalesce, encode_batch};
 use crate::frame::{self, parse_kind, Nudge};
 use crate::hub::{Attached, Hub, Subscription};
 use crate::limits::ExemptFn;
@@ -249,7 +250,9 @@ pub(crate) async fn open(
         Cursor::From(_) if replay.len() > max_replay => Bytes::from(frame::resync(head_id, true)),
         Cursor::From(id) => {
             let limit = max_replay - replay.len();
-            match from_database(&state.pool, id, floor, filter.as_deref(), limit).await {
+            let coalesced = !hub.config().coalesce_window.is_zero();
+            let older = from_database(&state.pool, id, floor, filter.as_deref(), limit, coalesced);
+            match older.await {
                 Ok(Some(older)) => compose(head_id, older, replay),
                 Ok(None) => Bytes::from(frame::resync(head_id, true)),
                 Err(e) => {
@@ -408,14 +411,16 @@ async fn newest_id(pool: &PgPool) -> sqlx::Result<i64> {
 
 type Row = (i64, String, Option<Vec<i64>>, DateTime<Utc>);
 
-/// Nudges in `(after, upto]` the filter lets through, at most `limit`; `None` when there are
-/// more, or when rows after `after` may have been pruned.
+/// Nudges in `(after, upto]` the filter lets through, at most `limit` rows (coalesced
+/// afterwards when `coalesced`); `None` when there are more, or when rows after `after` may
+/// have been pruned.
 async fn from_database(
     pool: &PgPool,
     after: i64,
     upto: i64,
     filter: Option<&[i64]>,
     limit: usize,
+    coalesced: bool,
 ) -> sqlx::Result<Option<Vec<Bytes>>> {
     // One snapshot for both reads: pruning (`projections::retention`) between them would
     // otherwise turn a replay into a silently partial one.
@@ -445,21 +450,22 @@ async fn from_database(
     if rows.len() > limit {
         return Ok(None);
     }
-    Ok(Some(
-        rows.into_iter()
-            .filter_map(|(id, kind, tournament_ids, polled_at)| {
-                Some(
-                    Nudge {
-                        id,
-                        kind: parse_kind(&kind)?,
-                        tournament_ids,
-                        polled_at,
-                    }
-                    .encode(),
-                )
+    let nudges: Vec<Nudge> = rows
+        .into_iter()
+        .filter_map(|(id, kind, tournament_ids, polled_at)| {
+            Some(Nudge {
+                id,
+                kind: parse_kind(&kind)?,
+                tournament_ids,
+                polled_at,
             })
-            .collect(),
-    ))
+        })
+        .collect();
+    if coalesced {
+        // Like live nudges: one batch (its ids stay below the ring's, which follow).
+        return Ok(Some(encode_batch(&coalesce(nudges))));
+    }
+    Ok(Some(nudges.iter().map(Nudge::encode).collect()))
 }
 
 /// A refused connection, in the contract's error shape (`{"detail": "…"}`).

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::coalesce::coalesce;
 use crate::frame::{self, Nudge};
 
 /// Tunables of the hub and of the connections it serves.
@@ -44,6 +45,10 @@ pub struct HubConfig {
     pub max_subscribers: Option<usize>,
     /// How long a new connection waits for the feed's first read of `nudge_log` before 503.
     pub ready_timeout: Duration,
+    /// The feed publishes at most one nudge per kind per window, on its trailing edge
+    /// (`crate::coalesce`); replays are coalesced too. Zero (the default here; the service
+    /// sets `NUDGE_COALESCE_MILLIS`): every `nudge_log` row is its own nudge.
+    pub coalesce_window: Duration,
 }
 
 impl Default for HubConfig {
@@ -56,6 +61,7 @@ impl Default for HubConfig {
             history: 512,
             max_subscribers: None,
             ready_timeout: Duration::from_secs(5),
+            coalesce_window: Duration::ZERO,
         }
     }
 }
@@ -104,11 +110,13 @@ enum EntryKind {
     Nudge {
         id: i64,
         scope: Option<Box<[i64]>>,
+        /// In a coalesced batch (`bytes` then carry no `id:`): the sequence number of the
+        /// batch's last frame, and this frame with the batch's id, sent instead when no later
+        /// frame of the batch is for the subscriber (so every subscriber's id ends a batch).
+        batch: Option<(u64, Bytes)>,
     },
     /// Sent to subscribers whose last frame came before `quiet_since` (a sequence number).
-    Heartbeat {
-        quiet_since: u64,
-    },
+    Heartbeat { quiet_since: u64 },
 }
 
 /// Counters for logs and health.
@@ -191,11 +199,17 @@ impl Hub {
             let at = now
                 .checked_sub(self.config.heartbeat_interval)
                 .unwrap_or(now);
-            for nudge in history {
-                if nudge.id <= ring.floor || nudge.id > head_id {
-                    continue;
+            let floor = ring.floor;
+            let history = history
+                .into_iter()
+                .filter(|nudge| nudge.id > floor && nudge.id <= head_id);
+            if self.config.coalesce_window.is_zero() {
+                for nudge in history {
+                    self.push(&mut ring, nudge_entry(&nudge, nudge.encode(), at));
                 }
-                self.push(&mut ring, nudge_entry(&nudge, at));
+            } else {
+                // Resuming clients replay the history coalesced, like live nudges.
+                self.push_batch(&mut ring, coalesce(history), at, |_| {});
             }
         }
         self.ready.send_replace(true);
@@ -221,9 +235,40 @@ impl Hub {
                     observe(&nudge);
                 }
                 ring.head_id = nudge.id;
-                self.push(&mut ring, nudge_entry(&nudge, now));
+                self.push(&mut ring, nudge_entry(&nudge, nudge.encode(), now));
                 published += 1;
             }
+        }
+        if published > 0 {
+            self.wake();
+        }
+        published
+    }
+
+    /// Publishes one coalesced batch ([`crate::coalesce::coalesce`]: ascending ids, at most one
+    /// per kind; ids not above the head are dropped). Each subscriber gets `id:` (the batch's
+    /// newest id) on the last of its frames that passes its filter, and none on the others.
+    /// Returns how many were published.
+    pub fn publish_batch(&self, batch: Vec<Nudge>) -> usize {
+        let now = Instant::now();
+        let published;
+        {
+            let mut ring = self.write();
+            if ring.closed {
+                return 0;
+            }
+            let head_id = ring.head_id;
+            let batch: Vec<Nudge> = batch.into_iter().filter(|n| n.id > head_id).collect();
+            let observers = self.observers.read().unwrap_or_else(|e| e.into_inner());
+            published = batch.len();
+            if let Some(last) = batch.last() {
+                ring.head_id = last.id;
+            }
+            self.push_batch(&mut ring, batch, now, |nudge| {
+                for observe in observers.iter() {
+                    observe(nudge);
+                }
+            });
         }
         if published > 0 {
             self.wake();
@@ -354,10 +399,11 @@ impl Hub {
         let end = ring.end_seq();
         let mut replay = Vec::new();
         if let Some(after) = after {
-            for entry in &ring.entries {
-                if let EntryKind::Nudge { id, scope } = &entry.kind {
+            for (i, entry) in ring.entries.iter().enumerate() {
+                if let EntryKind::Nudge { id, scope, .. } = &entry.kind {
                     if *id > after && frame::scope_matches(scope.as_deref(), filter.as_deref()) {
-                        replay.push(entry.bytes.clone());
+                        let seq = ring.first_seq + i as u64;
+                        replay.push(frame_for(&ring, seq, entry, filter.as_deref()));
                     }
                 }
             }
@@ -399,7 +445,7 @@ impl Hub {
             cursor.next_seq += 1;
             let entry = &ring.entries[(seq - ring.first_seq) as usize];
             let send = match &entry.kind {
-                EntryKind::Nudge { id, scope } => {
+                EntryKind::Nudge { id, scope, .. } => {
                     *id > cursor.skip_upto
                         && frame::scope_matches(scope.as_deref(), cursor.filter.as_deref())
                 }
@@ -407,10 +453,37 @@ impl Hub {
             };
             if send {
                 cursor.delivered_upto = seq + 1;
-                return Next::Frame(entry.bytes.clone());
+                return Next::Frame(frame_for(&ring, seq, entry, cursor.filter.as_deref()));
             }
         }
         Next::Idle
+    }
+
+    /// Pushes a coalesced batch (ascending ids), calling `before` for each nudge first.
+    fn push_batch(&self, ring: &mut Ring, batch: Vec<Nudge>, at: Instant, before: impl Fn(&Nudge)) {
+        let Some(batch_id) = batch.last().map(|n| n.id) else {
+            return;
+        };
+        // Pushing evicts at the front only: the end sequence moves by one per push.
+        let last_seq = ring.end_seq() + batch.len() as u64 - 1;
+        for nudge in batch {
+            before(&nudge);
+            let tail = Nudge {
+                id: batch_id,
+                ..nudge.clone()
+            }
+            .encode();
+            let entry = Entry {
+                bytes: nudge.encode_with_id(false),
+                at,
+                kind: EntryKind::Nudge {
+                    id: nudge.id,
+                    scope: nudge.tournament_ids.map(Vec::into_boxed_slice),
+                    batch: Some((last_seq, tail)),
+                },
+            };
+            self.push(ring, entry);
+        }
     }
 
     fn push(&self, ring: &mut Ring, entry: Entry) {
@@ -444,13 +517,38 @@ impl Hub {
     }
 }
 
-fn nudge_entry(nudge: &Nudge, at: Instant) -> Entry {
+/// The bytes of ring entry `seq` for a subscriber watching `filter`: a coalesced frame gets
+/// the batch's id when no later frame of its batch is for that subscriber.
+fn frame_for(ring: &Ring, seq: u64, entry: &Entry, filter: Option<&[i64]>) -> Bytes {
+    let EntryKind::Nudge {
+        batch: Some((last_seq, tail)),
+        ..
+    } = &entry.kind
+    else {
+        return entry.bytes.clone();
+    };
+    let later_for_subscriber = (seq + 1..=*last_seq).any(|later| {
+        let entry = later
+            .checked_sub(ring.first_seq)
+            .and_then(|i| ring.entries.get(i as usize));
+        matches!(entry, Some(Entry { kind: EntryKind::Nudge { scope, .. }, .. })
+            if frame::scope_matches(scope.as_deref(), filter))
+    });
+    if later_for_subscriber {
+        entry.bytes.clone()
+    } else {
+        tail.clone()
+    }
+}
+
+fn nudge_entry(nudge: &Nudge, bytes: Bytes, at: Instant) -> Entry {
     Entry {
-        bytes: nudge.encode(),
+        bytes,
         at,
         kind: EntryKind::Nudge {
             id: nudge.id,
             scope: nudge.tournament_ids.clone().map(Vec::into_boxed_slice),
+            batch: None,
         },
     }
 }
@@ -643,6 +741,51 @@ mod tests {
         let mut c = attached.subscription;
         hub.publish([nudge(9, None), nudge(10, None)]);
         assert_eq!(id_of(&next(&mut c).await.unwrap()), "id: 10");
+    }
+
+    /// Two replicas batch the same rows differently; a client's id from one resumes exactly
+    /// on the other, because a client only ever holds the id of a batch it received whole.
+    #[tokio::test]
+    async fn an_id_from_one_batching_resumes_exactly_on_another() {
+        use crate::coalesce::coalesce;
+        let kind = |id, kind, scope: Vec<i64>| Nudge {
+            kind,
+            ..nudge(id, Some(scope))
+        };
+        let rows = vec![
+            kind(10, NudgeKind::Standings, vec![7]),
+            kind(11, NudgeKind::Live, vec![3]),
+            kind(12, NudgeKind::Standings, vec![3]),
+            kind(13, NudgeKind::Matches, vec![3]),
+        ];
+        let a = hub(16);
+        let mut everything = a.attach(None, None).subscription;
+        let mut only_7 = a.attach(Some(vec![7].into()), None).subscription;
+        a.publish_batch(coalesce(rows.clone()));
+        // Live 11, standings 12 (rows 10 and 12), matches 13: the id on the last one only.
+        let mut frames = Vec::new();
+        for _ in 0..3 {
+            frames.push(next(&mut everything).await.unwrap());
+        }
+        assert!(frames[0].starts_with(b"event: live\n"));
+        assert!(frames[1].starts_with(b"event: standings\n"));
+        assert_eq!(id_of(&frames[2]), "id: 13");
+        // Tournament 7 only changed standings: its one frame ends the batch.
+        let seven = next(&mut only_7).await.unwrap();
+        assert_eq!(id_of(&seven), "id: 13");
+        assert!(seven.ends_with(b"\"tournament_ids\": [3, 7]}\n\n"));
+
+        // Replica b read row 10 alone, then 11 to 13. A client that got only the live frame
+        // from a still holds its previous id (0 here) and gets row 10's standings from b.
+        let b = hub(16);
+        b.publish_batch(coalesce(rows[..1].to_vec()));
+        b.publish_batch(coalesce(rows[1..].to_vec()));
+        let replay = b.attach(Some(vec![7].into()), Some(0)).replay;
+        assert_eq!(replay.len(), 1);
+        assert!(replay[0].starts_with(b"id: 10\nevent: standings\n"));
+        // A client that got the whole batch from a (id 13) has nothing left to replay.
+        assert!(b.attach(None, Some(13)).replay.is_empty());
+        assert!(b.attach(Some(vec![7].into()), Some(13)).replay.is_empty());
     }
 
     #[tokio::test]

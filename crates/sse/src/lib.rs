@@ -4,8 +4,9 @@
 //!   subscriber), a cursor per subscriber, one global heartbeat tick. A subscriber that falls
 //!   behind the ring gets `resync` and is closed; a slow client never holds the others back.
 //! - [`run_feed`]: LISTENs for the projector's NOTIFY and reads `nudge_log` (after every
-//!   notification, every second, and after every reconnect), publishing rows in id order; it
-//!   also drives the heartbeat tick, and closes the hub when told to stop.
+//!   notification, every second, and after every reconnect), publishing rows in id order,
+//!   coalesced ([`coalesce`], [`HubConfig::coalesce_window`]); it also drives the heartbeat
+//!   tick, and closes the hub when told to stop.
 //! - [`router`] / [`stream()`]: the axum route (`?tournament=SLUG`, `Last-Event-ID`).
 //! - [`StallGuard`]: a listener for `axum::serve` whose connections fail when their writes
 //!   stop progressing, so a client that stops reading is dropped.
@@ -19,6 +20,14 @@
 //! `data: {"polled_at": "…+00:00", "tournament_ids": null | [3, 7]}`) and `: heartbeat`
 //! comments; closed after 600 s.
 //!
+//! Coalescing: with a window (the service's `NUDGE_COALESCE_MILLIS`), the nudges of a window
+//! go out together at its end, one per kind, each standing for every `nudge_log` row of its
+//! kind in the window: `polled_at` is the newest row's, `tournament_ids` the union of theirs
+//! (`null` if any is). Only the last of them that a client receives carries `id:` (the
+//! window's newest row id); the others carry none, so the client keeps its previous id until
+//! it has the whole window. Ids a client sees still increase, and a resume after any of them
+//! replays (coalesced) nudges covering every row after it, whichever replica serves it.
+//!
 //! Wiring (binary):
 //! ```ignore
 //! let hub = sse::Hub::new(sse::HubConfig::default());
@@ -31,6 +40,7 @@
 //!     .await?;
 //! ```
 
+pub mod coalesce;
 mod feed;
 pub mod frame;
 mod http;

@@ -328,9 +328,9 @@ async fn run_service(
             }
         }
     }
-    // The SSE hub: fed from the nudge log; every nudge first drops the cached responses of
-    // the tournaments it names, then reaches subscribers.
-    let hub = sse::Hub::new(sse::HubConfig::default());
+    // The SSE hub: fed from the nudge log (coalesced per NUDGE_COALESCE_MILLIS); every nudge
+    // first drops the cached responses of the tournaments it names, then reaches subscribers.
+    let hub = sse::Hub::new(http.hub_config());
     let cache = std::sync::Arc::new(api::ResponseCache::default());
     let invalidated = cache.clone();
     hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));

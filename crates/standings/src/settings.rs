@@ -356,6 +356,12 @@ pub struct HttpArgs {
     /// trusted addresses themselves are exempt); past it 429 + Retry-After. 0: no cap.
     #[arg(long, env = "MAX_STREAMS_PER_CLIENT", default_value_t = 64)]
     pub max_streams_per_client: usize,
+    /// SSE: at most one nudge per kind per this many milliseconds, sent at the end of the
+    /// window with the newest id (one upstream change is several projector commits, and
+    /// every nudge makes every viewer refetch). 0 sends every `nudge_log` row at once.
+    #[arg(long, env = "NUDGE_COALESCE_MILLIS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub nudge_coalesce_millis: u64,
 }
 
 /// Descriptors kept free below the open-file limit when MAX_CONNECTIONS is 0.
@@ -377,6 +383,14 @@ impl HttpArgs {
         api::ratelimit::RateLimitConfig {
             per_minute: self.rate_limit_per_minute,
             trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
+    /// The SSE hub's settings.
+    pub fn hub_config(&self) -> sse::HubConfig {
+        sse::HubConfig {
+            coalesce_window: Duration::from_millis(self.nudge_coalesce_millis),
+            ..sse::HubConfig::default()
         }
     }
 }
@@ -615,6 +629,24 @@ mod tests {
             projections::NudgeRetention::default()
         );
         assert!(Cli::try_parse_from(["standings", "serve", "--nudge-keep-rows", "10"]).is_err());
+    }
+
+    #[test]
+    fn nudges_are_coalesced_for_a_second_by_default() {
+        let hub = |extra: &[&str]| {
+            let mut argv = vec!["standings", "serve"];
+            argv.extend_from_slice(extra);
+            let Command::Serve(args) = Cli::try_parse_from(argv).expect("parse").command else {
+                panic!("not serve");
+            };
+            args.http.hub_config().coalesce_window
+        };
+        assert_eq!(hub(&[]), Duration::from_secs(1));
+        assert_eq!(hub(&["--nudge-coalesce-millis", "0"]), Duration::ZERO);
+        for bad in ["-1", "60001", "1.5"] {
+            let argv = ["standings", "serve", "--nudge-coalesce-millis", bad];
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -412,7 +412,9 @@ fn stream(doc: &mut Doc) {
                 "`text/event-stream`. First `retry: 5000`, then `event: hello` \
                  (`id: H`, `data: {\"last_id\": H}`), or the missed nudges after a resumable \
                  `Last-Event-ID`, or `event: resync` when it cannot be resumed (refetch \
-                 everything). Then nudges: `id: <nudge id>`, `event: standings|matches|live`, \
+                 everything). Then nudges: `id: <nudge id>` (nudges sent together, one per \
+                 kind per coalescing window, carry it on the last one only), \
+                 `event: standings|matches|live`, \
                  `data: {\"polled_at\": \"<ISO-8601, +00:00>\", \"tournament_ids\": null | \
                  [int, ...]}` (`null`: everyone refetches; a list: clients of those \
                  `TournamentRead.id`s). `: heartbeat` comments keep proxies alive; the server \

@@ -333,6 +333,8 @@ async fn fleet(
             .env("LOG_LEVEL", "warn")
             // Every stream comes from loopback: no per-client connect limit in a benchmark.
             .env("RATE_LIMIT_PER_MINUTE", "0")
+            // Fan-out only: the coalescing window would hold each nudge for its length.
+            .env("NUDGE_COALESCE_MILLIS", "0")
             .stderr(Stdio::inherit());
         let server = Proc::spawn(command)?;
         let line = server.expect("standings: listening on http://", Duration::from_secs(30))?;
