@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use crate::catalog::ListEnvelope;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Params;
-use crate::respond::{cache_key, cached, respond, CacheClass};
+use crate::respond::{cache_key, cached, cached_read, respond, CacheClass};
 use crate::tournaments::{find_cached, TournamentRead};
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
@@ -212,21 +212,7 @@ async fn detail(
     Ok(respond(&detail, class, &headers))
 }
 
-async fn live(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    cached(
-        &state,
-        &slug,
-        "live".into(),
-        CacheClass::Live,
-        &headers,
-        |t| live_body(&state, t),
-    )
-    .await
-}
+cached_read!(live, "live", CacheClass::Live, live_body);
 
 async fn live_body(state: &AppState, t: TournamentRead) -> ApiResult<ListEnvelope<MatchRead>> {
     let sql = format!(
