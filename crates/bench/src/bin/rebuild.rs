@@ -123,13 +123,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(url) = &args.database_url {
         return run(url, args.postmaster_pid, &args).await;
     }
-    // The server runs as `postgres` when we are root: a directory under /tmp it can reach.
-    let dir = tempfile::Builder::new()
-        .prefix("standings-bench-")
-        .tempdir_in("/tmp")
-        .context("create a data directory under /tmp")?
-        // The throwaway cluster deletes it on stop.
-        .keep();
+    let dir = bench::rig::data_dir("standings-bench-")?;
     let cluster = Cluster::start(ClusterConfig::throwaway(&dir))
         .await
         .context("start PostgreSQL")?;
