@@ -100,6 +100,15 @@ pub async fn with_players(pool: &PgPool, mut matches: Vec<MatchRead>) -> ApiResu
     Ok(matches)
 }
 
+/// Matches with their players, as a list whose `last_polled_at` is the newest match's.
+async fn listed(pool: &PgPool, rows: Vec<MatchRead>) -> ApiResult<ListEnvelope<MatchRead>> {
+    let items = with_players(pool, rows).await?;
+    Ok(ListEnvelope {
+        last_polled_at: items.iter().map(|m| m.updated_at).max(),
+        items,
+    })
+}
+
 const STATES: [&str; 3] = ["staging", "in_progress", "completed"];
 
 async fn list(
@@ -166,11 +175,7 @@ async fn list_body(
         .bind(f.limit)
         .fetch_all(&state.pool)
         .await?;
-    let items = with_players(&state.pool, rows).await?;
-    Ok(ListEnvelope {
-        last_polled_at: items.iter().map(|m| m.updated_at).max(),
-        items,
-    })
+    listed(&state.pool, rows).await
 }
 
 async fn detail(
@@ -227,9 +232,5 @@ async fn live_body(state: &AppState, t: TournamentRead) -> ApiResult<ListEnvelop
         .bind(t.id)
         .fetch_all(&state.pool)
         .await?;
-    let items = with_players(&state.pool, rows).await?;
-    Ok(ListEnvelope {
-        last_polled_at: items.iter().map(|m| m.updated_at).max(),
-        items,
-    })
+    listed(&state.pool, rows).await
 }
