@@ -2,10 +2,11 @@
 //! PostgreSQL, and the read side of the service.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use embedded_pg::{Cluster, ClusterConfig};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -18,6 +19,36 @@ pub fn data_dir(prefix: &str) -> anyhow::Result<PathBuf> {
         .tempdir_in("/tmp")
         .context("create a data directory under /tmp")?
         .keep())
+}
+
+/// Starts PostgreSQL with `config` (its data directory `dir`), creates database `name`, runs
+/// `work` with the cluster and the database's URL, then stops the cluster whatever `work`
+/// returned and removes `dir` (a persistent cluster leaves it behind).
+pub async fn on_cluster(
+    config: ClusterConfig,
+    dir: &Path,
+    name: &str,
+    work: impl AsyncFnOnce(&Cluster, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let cluster = Cluster::start(config).await.context("start PostgreSQL")?;
+    let outcome = async {
+        cluster.create_database(name).await?;
+        work(&cluster, cluster.database_url(name)).await
+    }
+    .await;
+    cluster.stop().await.context("stop PostgreSQL")?;
+    let _ = std::fs::remove_dir_all(dir);
+    outcome
+}
+
+/// A pool of `max_connections` on `url`, with the event store's migrations applied.
+pub async fn migrated_pool(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect(url)
+        .await?;
+    store::migrate(&pool).await?;
+    Ok(pool)
 }
 
 /// Starts the read side wired as `main.rs::run_service` wires it: the `core` projector loop,

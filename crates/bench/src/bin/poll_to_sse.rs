@@ -34,7 +34,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use bench::tournament::{seed, wait_tracked};
 use clap::Parser;
-use embedded_pg::{Cluster, ClusterConfig};
+use embedded_pg::ClusterConfig;
 use poller::{CycleKind, Poller, PollerConfig};
 
 const SLUG: &str = "latency";
@@ -72,23 +72,14 @@ async fn main() -> anyhow::Result<()> {
     } else {
         ClusterConfig::persistent(&dir)
     };
-    let cluster = Cluster::start(config).await.context("start PostgreSQL")?;
-    let outcome = async {
-        cluster.create_database("latency").await?;
-        run(&cluster.database_url("latency"), &args).await
-    }
-    .await;
-    cluster.stop().await.context("stop PostgreSQL")?;
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    bench::rig::on_cluster(config, &dir, "latency", async |_, url| {
+        run(&url, &args).await
+    })
+    .await
 }
 
 async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .connect(url)
-        .await?;
-    store::migrate(&pool).await?;
+    let pool = bench::rig::migrated_pool(url, 10).await?;
 
     // The simulator, behind a middleware that notes when each response left its handler.
     let sim = sim::SimHandle::new(sim::SimConfig {

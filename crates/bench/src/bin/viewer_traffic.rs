@@ -31,10 +31,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use bench::tournament::{seed, wait_tracked};
 use clap::Parser;
-use embedded_pg::{Cluster, ClusterConfig};
+use embedded_pg::ClusterConfig;
 use poller::{Poller, PollerConfig};
 use rand::{Rng, SeedableRng};
 
@@ -91,17 +91,11 @@ async fn main() -> anyhow::Result<()> {
         bail!("need 2 ≤ --players ≤ 32");
     }
     let dir = bench::rig::data_dir("standings-viewers-")?;
-    let cluster = Cluster::start(ClusterConfig::throwaway(&dir))
-        .await
-        .context("start PostgreSQL")?;
-    let outcome = async {
-        cluster.create_database("viewers").await?;
-        run(&cluster.database_url("viewers"), &args).await
-    }
-    .await;
-    cluster.stop().await.context("stop PostgreSQL")?;
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    let config = ClusterConfig::throwaway(&dir);
+    bench::rig::on_cluster(config, &dir, "viewers", async |_, url| {
+        run(&url, &args).await
+    })
+    .await
 }
 
 /// `d` of simulated time, in wall time.
@@ -110,11 +104,7 @@ fn wall(d: Duration, speed: f64) -> Duration {
 }
 
 async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .connect(url)
-        .await?;
-    store::migrate(&pool).await?;
+    let pool = bench::rig::migrated_pool(url, 10).await?;
 
     let sim = sim::SimHandle::new(sim::SimConfig {
         players: 200,
