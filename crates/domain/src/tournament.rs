@@ -368,6 +368,16 @@ pub struct TeamState {
     pub captain: Option<i64>,
 }
 
+impl TeamState {
+    /// Takes a player off the team; a captain who leaves is no longer captain.
+    fn remove_member(&mut self, tournament_player_id: i64) {
+        self.members.remove(&tournament_player_id);
+        if self.captain == Some(tournament_player_id) {
+            self.captain = None;
+        }
+    }
+}
+
 /// Aggregate state: what the rules need, plus roster presentation (for `as_of` replays).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tournament {
@@ -898,10 +908,7 @@ impl Tournament {
             } => {
                 self.roster.remove(&tournament_player_id);
                 for team in self.teams.values_mut() {
-                    team.members.remove(&tournament_player_id);
-                    if team.captain == Some(tournament_player_id) {
-                        team.captain = None;
-                    }
+                    team.remove_member(tournament_player_id);
                 }
             }
             E::RosterPlayerLinked {
@@ -966,10 +973,7 @@ impl Tournament {
                 ..
             } => {
                 if let Some(team) = self.teams.get_mut(&team_id) {
-                    team.members.remove(&tournament_player_id);
-                    if team.captain == Some(tournament_player_id) {
-                        team.captain = None;
-                    }
+                    team.remove_member(tournament_player_id);
                 }
             }
             E::TeamCaptainSet {
