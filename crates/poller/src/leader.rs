@@ -200,6 +200,9 @@ pub async fn hold(
 
 /// A process that leads while it holds a lock (see [`campaign`]).
 pub trait Leader {
+    /// What the standby loop logs about this process's lock.
+    const STANDBY_LOG: StandbyLog;
+
     /// One term as leader: usually ends with [`hold`].
     fn lead(
         &self,
@@ -219,12 +222,11 @@ pub struct StandbyLog {
 /// `retry`) while another process holds it. Returns when `shutdown` becomes `true` (or its
 /// sender is dropped), releasing the lock. The upstream poller and the stream poller both
 /// campaign this way, each on a lock key of its own.
-pub async fn campaign(
-    leader: &(impl Leader + Sync),
+pub async fn campaign<L: Leader + Sync>(
+    leader: &L,
     mut lock: LeaderLock,
     retry: std::time::Duration,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
-    log: StandbyLog,
 ) {
     use crate::burst::{Burst, Transition};
     let mut lock_errors = Burst::default();
@@ -236,7 +238,11 @@ pub async fn campaign(
         match lock.try_acquire().await {
             Ok(held) => {
                 if let Transition::Recovered { failed_cycles, .. } = lock_errors.success() {
-                    tracing::info!(failed_tries = failed_cycles, "{}", log.reachable_again);
+                    tracing::info!(
+                        failed_tries = failed_cycles,
+                        "{}",
+                        L::STANDBY_LOG.reachable_again
+                    );
                 }
                 if held {
                     standing_by = false;
@@ -244,13 +250,13 @@ pub async fn campaign(
                         break;
                     }
                 } else if !standing_by {
-                    tracing::info!("{}", log.standing_by);
+                    tracing::info!("{}", L::STANDBY_LOG.standing_by);
                     standing_by = true;
                 }
             }
             Err(e) => {
                 if let Transition::Started { .. } = lock_errors.failure("database") {
-                    tracing::warn!(error = %e, "{}", log.unreachable);
+                    tracing::warn!(error = %e, "{}", L::STANDBY_LOG.unreachable);
                 }
             }
         }

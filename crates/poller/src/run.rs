@@ -18,16 +18,17 @@ impl Poller {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let config = &self.inner.config;
         let lock = LeaderLock::new(&self.inner.pool, config.lock_key);
-        let log = StandbyLog {
-            reachable_again: "leader lock reachable again",
-            standing_by: "another poller holds the leader lock; standing by",
-            unreachable: "cannot reach the database for the leader lock",
-        };
-        campaign(&self, lock, config.lock_retry, &mut shutdown, log).await;
+        campaign(&self, lock, config.lock_retry, &mut shutdown).await;
     }
 }
 
 impl Leader for Poller {
+    const STANDBY_LOG: StandbyLog = StandbyLog {
+        reachable_again: "leader lock reachable again",
+        standing_by: "another poller holds the leader lock; standing by",
+        unreachable: "cannot reach the database for the leader lock",
+    };
+
     /// One term as leader.
     async fn lead(&self, lock: &mut LeaderLock, shutdown: &mut watch::Receiver<bool>) -> TermEnd {
         let stats = &self.inner.stats;

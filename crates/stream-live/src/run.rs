@@ -21,16 +21,17 @@ impl StreamPoller {
         }
         let config = &self.inner.config;
         let lock = LeaderLock::new(&self.inner.pool, config.lock_key);
-        let log = StandbyLog {
-            reachable_again: "stream poller lock reachable again",
-            standing_by: "another process detects streams; standing by",
-            unreachable: "cannot reach the database for the stream poller lock",
-        };
-        campaign(&self, lock, config.lock_retry, &mut shutdown, log).await;
+        campaign(&self, lock, config.lock_retry, &mut shutdown).await;
     }
 }
 
 impl Leader for StreamPoller {
+    const STANDBY_LOG: StandbyLog = StandbyLog {
+        reachable_again: "stream poller lock reachable again",
+        standing_by: "another process detects streams; standing by",
+        unreachable: "cannot reach the database for the stream poller lock",
+    };
+
     async fn lead(&self, lock: &mut LeaderLock, shutdown: &mut watch::Receiver<bool>) -> TermEnd {
         tracing::info!(
             platforms = ?self.platforms(),
