@@ -60,37 +60,33 @@ pub async fn rows_or_empty<T>(result: Result<Vec<T>, sqlx::Error>) -> ApiResult<
 }
 
 async fn leaderboards(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let items: Vec<LeaderboardRead> = rows_or_empty(
-        sqlx::query_as(
-            "SELECT leaderboard_id, name, is_ranked, updated_at FROM live.leaderboards
-              ORDER BY leaderboard_id",
-        )
-        .fetch_all(&state.pool)
-        .await,
-    )
-    .await?;
-    let envelope = ListEnvelope {
-        last_polled_at: items.iter().map(|i| i.updated_at).max(),
-        items,
-    };
-    Ok(respond(&envelope, CacheClass::Static, &headers))
+    let sql = "SELECT leaderboard_id, name, is_ranked, updated_at FROM live.leaderboards
+                ORDER BY leaderboard_id";
+    catalog_list(&state, &headers, sql, |l: &LeaderboardRead| l.updated_at).await
 }
 
 async fn civilizations(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let items: Vec<CivilizationRead> = rows_or_empty(
-        sqlx::query_as(
-            "SELECT civilization_id, name, updated_at FROM live.civilizations
-              ORDER BY civilization_id",
-        )
-        .fetch_all(&state.pool)
-        .await,
-    )
-    .await?;
+    let sql = "SELECT civilization_id, name, updated_at FROM live.civilizations
+                ORDER BY civilization_id";
+    catalog_list(&state, &headers, sql, |c: &CivilizationRead| c.updated_at).await
+}
+
+/// One catalog table as a list; `last_polled_at` is its newest row's `updated_at`.
+async fn catalog_list<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    sql: &'static str,
+    updated_at: fn(&T) -> DateTime<Utc>,
+) -> ApiResult<Response>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Serialize + Send + Unpin,
+{
+    let items: Vec<T> = rows_or_empty(sqlx::query_as(sql).fetch_all(&state.pool).await).await?;
     let envelope = ListEnvelope {
-        last_polled_at: items.iter().map(|i| i.updated_at).max(),
+        last_polled_at: items.iter().map(updated_at).max(),
         items,
     };
-    Ok(respond(&envelope, CacheClass::Static, &headers))
+    Ok(respond(&envelope, CacheClass::Static, headers))
 }
 
 /// Civilization id → name, for folding names into standings and match reads.

@@ -3,9 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -15,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::ApiResult;
-use crate::respond::{cached, CacheClass};
+use crate::respond::{cached_read, CacheClass};
 use crate::standings::{display_name, load, Loaded};
 use crate::tournaments::TournamentRead;
 use crate::wire::{ser_dt, ser_opt_dt};
@@ -81,21 +78,7 @@ fn ser_buckets<S: serde::Serializer>(b: &[DateTime<Utc>], s: S) -> Result<S::Ok,
     s.collect_seq(b.iter().map(|d| Dt(*d)))
 }
 
-async fn history(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    cached(
-        &state,
-        &slug,
-        "standings/history".into(),
-        CacheClass::AuthAware,
-        &headers,
-        |t| compute(&state, t),
-    )
-    .await
-}
+cached_read!(history, "standings/history", CacheClass::AuthAware, compute);
 
 /// One entrant's inputs to the sweep.
 struct Entrant {

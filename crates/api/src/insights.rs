@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::catalog::ListEnvelope;
 use crate::error::ApiResult;
 use crate::query::Params;
-use crate::respond::{cached, CacheClass};
+use crate::respond::{cached, cached_read, CacheClass};
 use crate::standings::{display_name, load, parse_outcome, Loaded};
 use crate::tournaments::TournamentRead;
 use crate::wire::{ser_dt, ser_opt_dt};
@@ -125,21 +125,12 @@ pub(crate) struct TeamStandingRow {
     win_pct: Option<f64>,
 }
 
-async fn team_standings(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    cached(
-        &state,
-        &slug,
-        "teams/standings".to_string(),
-        CacheClass::AuthAware,
-        &headers,
-        |t| team_standings_body(&state, t),
-    )
-    .await
-}
+cached_read!(
+    team_standings,
+    "teams/standings",
+    CacheClass::AuthAware,
+    team_standings_body
+);
 
 async fn team_standings_body(
     state: &AppState,
@@ -247,21 +238,12 @@ pub(crate) struct CivStats {
     by_player: Vec<PlayerCivStats>,
 }
 
-async fn civ_stats(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    cached(
-        &state,
-        &slug,
-        "civ-stats".to_string(),
-        CacheClass::AuthAware,
-        &headers,
-        |t| civ_stats_body(&state, t),
-    )
-    .await
-}
+cached_read!(
+    civ_stats,
+    "civ-stats",
+    CacheClass::AuthAware,
+    civ_stats_body
+);
 
 async fn civ_stats_body(state: &AppState, t: TournamentRead) -> ApiResult<CivStats> {
     let data = loaded(state, &t).await?;
@@ -432,21 +414,12 @@ pub(crate) struct PlayerProgression {
     points: Vec<RatingPoint>,
 }
 
-async fn progression(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    cached(
-        &state,
-        &slug,
-        "progression".to_string(),
-        CacheClass::AuthAware,
-        &headers,
-        |t| progression_body(&state, t),
-    )
-    .await
-}
+cached_read!(
+    progression,
+    "progression",
+    CacheClass::AuthAware,
+    progression_body
+);
 
 async fn progression_body(
     state: &AppState,

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use crate::catalog::ListEnvelope;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Params;
-use crate::respond::{cache_key, cached, respond, CacheClass};
+use crate::respond::{cache_key, cached, cached_read, respond, CacheClass};
 use crate::tournaments::{find_cached, TournamentRead};
 use crate::wire::{ser_dt, ser_opt_dt};
 use crate::AppState;
@@ -100,6 +100,15 @@ pub async fn with_players(pool: &PgPool, mut matches: Vec<MatchRead>) -> ApiResu
     Ok(matches)
 }
 
+/// Matches with their players, as a list whose `last_polled_at` is the newest match's.
+async fn listed(pool: &PgPool, rows: Vec<MatchRead>) -> ApiResult<ListEnvelope<MatchRead>> {
+    let items = with_players(pool, rows).await?;
+    Ok(ListEnvelope {
+        last_polled_at: items.iter().map(|m| m.updated_at).max(),
+        items,
+    })
+}
+
 const STATES: [&str; 3] = ["staging", "in_progress", "completed"];
 
 async fn list(
@@ -166,11 +175,7 @@ async fn list_body(
         .bind(f.limit)
         .fetch_all(&state.pool)
         .await?;
-    let items = with_players(&state.pool, rows).await?;
-    Ok(ListEnvelope {
-        last_polled_at: items.iter().map(|m| m.updated_at).max(),
-        items,
-    })
+    listed(&state.pool, rows).await
 }
 
 async fn detail(
@@ -212,21 +217,7 @@ async fn detail(
     Ok(respond(&detail, class, &headers))
 }
 
-async fn live(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    cached(
-        &state,
-        &slug,
-        "live".into(),
-        CacheClass::Live,
-        &headers,
-        |t| live_body(&state, t),
-    )
-    .await
-}
+cached_read!(live, "live", CacheClass::Live, live_body);
 
 async fn live_body(state: &AppState, t: TournamentRead) -> ApiResult<ListEnvelope<MatchRead>> {
     let sql = format!(
@@ -241,9 +232,5 @@ async fn live_body(state: &AppState, t: TournamentRead) -> ApiResult<ListEnvelop
         .bind(t.id)
         .fetch_all(&state.pool)
         .await?;
-    let items = with_players(&state.pool, rows).await?;
-    Ok(ListEnvelope {
-        last_polled_at: items.iter().map(|m| m.updated_at).max(),
-        items,
-    })
+    listed(&state.pool, rows).await
 }

@@ -113,6 +113,23 @@ pub fn respond<T: Serialize>(value: &T, class: CacheClass, request: &HeaderMap) 
     conditional(&render(value), class.header(request), request)
 }
 
+/// Defines the axum handler of a cached per-tournament read that takes no query parameters:
+/// `cached_read!(name, "cache key", CacheClass::X, body)` where `body(&AppState, TournamentRead)`
+/// computes the response on a miss (see [`cached`]).
+macro_rules! cached_read {
+    ($handler:ident, $key:literal, $class:expr, $body:path) => {
+        async fn $handler(
+            axum::extract::State(state): axum::extract::State<$crate::AppState>,
+            axum::extract::Path(slug): axum::extract::Path<String>,
+            headers: axum::http::HeaderMap,
+        ) -> $crate::error::ApiResult<axum::response::Response> {
+            let fill = |t| $body(&state, t);
+            $crate::respond::cached(&state, &slug, $key.into(), $class, &headers, fill).await
+        }
+    };
+}
+pub(crate) use cached_read;
+
 /// Serves a per-tournament read: resolves the slug, then answers from the response cache,
 /// computing the body with `fill` on a miss. Without a cache (no nudge feed to invalidate it)
 /// every request computes.

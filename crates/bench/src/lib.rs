@@ -6,7 +6,9 @@
 //! - the `rebuild` binary: times a full rebuild of the `core` projector from position 0 and
 //!   checks its tables against the one-event-at-a-time reference.
 //! - [`tournament`]: a tournament of simulator players, for the pipeline benchmarks.
+//! - [`rig`]: a data directory for the throwaway cluster and the service's read side.
 
 pub mod procstat;
+pub mod rig;
 pub mod synth;
 pub mod tournament;

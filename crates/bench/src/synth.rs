@@ -972,6 +972,16 @@ impl Synth {
         }
     }
 
+    /// Lists a lobby: its `LiveMatchStarted` now, and it stays open until a later step.
+    fn start_lobby(&mut self, snapshot: LobbySnapshot, finished: bool, at: DateTime<Utc>) {
+        let event = LobbyEvent::LiveMatchStarted {
+            snapshot: snapshot.clone(),
+            started_at: at,
+        };
+        self.emit("Lobby", snapshot.lobby_id.to_string(), POLLER, &event);
+        self.open.push(OpenLobby { snapshot, finished });
+    }
+
     fn lobby_members(&mut self) -> Vec<i64> {
         let size = self.rng.gen_range(2..=8);
         let tracked = self.rng.gen_range(1..=3.min(size));
@@ -1002,15 +1012,7 @@ impl Synth {
                 .iter()
                 .any(|o| o.snapshot.lobby_id == snapshot.lobby_id)
             {
-                let event = LobbyEvent::LiveMatchStarted {
-                    snapshot: snapshot.clone(),
-                    started_at: clock,
-                };
-                self.emit("Lobby", snapshot.lobby_id.to_string(), POLLER, &event);
-                self.open.push(OpenLobby {
-                    snapshot,
-                    finished: true,
-                });
+                self.start_lobby(snapshot, true, clock);
             }
             return;
         }
@@ -1029,15 +1031,7 @@ impl Synth {
                 state: LobbyState::Staging,
                 members,
             };
-            let event = LobbyEvent::LiveMatchStarted {
-                snapshot: snapshot.clone(),
-                started_at: clock,
-            };
-            self.emit("Lobby", snapshot.lobby_id.to_string(), POLLER, &event);
-            self.open.push(OpenLobby {
-                snapshot,
-                finished: false,
-            });
+            self.start_lobby(snapshot, false, clock);
             return;
         }
         let i = self.rng.gen_range(0..self.open.len());

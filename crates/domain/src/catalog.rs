@@ -4,11 +4,9 @@
 //! (`matchtypes` → `leaderboardmap`), and an empty catalog would zero every standings table.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 
 /// The one catalog aggregate's id.
 pub const CATALOG_ID: &str = "age2";
@@ -48,19 +46,10 @@ pub enum CatalogEvent {
     },
 }
 
-impl DomainEvent for CatalogEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::LeaderboardsObserved { .. } => "LeaderboardsObserved",
-            Self::CivilizationsObserved { .. } => "CivilizationsObserved",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(CatalogEvent {
+    LeaderboardsObserved,
+    CivilizationsObserved
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
@@ -68,19 +57,10 @@ pub struct Catalog {
     pub civilizations: Vec<Civilization>,
 }
 
-impl Aggregate for Catalog {
-    const TYPE: &'static str = "Catalog";
-    type Command = CatalogCommand;
-    type Event = CatalogEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(Catalog: CatalogCommand => CatalogEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Catalog {
+    fn decide(&self, command: CatalogCommand) -> Result<Vec<CatalogEvent>, ObservationError> {
         let CatalogCommand::Observe {
             mut leaderboards,
             mut civilizations,
@@ -93,24 +73,25 @@ impl Aggregate for Catalog {
             board.matchtype_ids.dedup();
         }
         civilizations.sort_by_key(|c| c.civilization_id);
+        let mut events = Vec::new();
         if !leaderboards.is_empty() && leaderboards != self.leaderboards {
             let event = CatalogEvent::LeaderboardsObserved {
                 leaderboards,
                 observed_at,
             };
-            sink.write(event, self).await;
+            events.push(event);
         }
         if !civilizations.is_empty() && civilizations != self.civilizations {
             let event = CatalogEvent::CivilizationsObserved {
                 civilizations,
                 observed_at,
             };
-            sink.write(event, self).await;
+            events.push(event);
         }
-        Ok(())
+        Ok(events)
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn evolve(&mut self, event: CatalogEvent) {
         match event {
             CatalogEvent::LeaderboardsObserved { leaderboards, .. } => {
                 self.leaderboards = leaderboards

@@ -13,11 +13,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 
 /// The aggregate id for `leaderboard_id` at `at`: `<leaderboard>@<YYYY-MM-DDTHH>` (UTC hour).
 pub fn ladder_id(leaderboard_id: i64, at: DateTime<Utc>) -> String {
@@ -54,18 +52,9 @@ pub enum LadderEvent {
     },
 }
 
-impl DomainEvent for LadderEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::LadderRanksObserved { .. } => "LadderRanksObserved",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(LadderEvent {
+    LadderRanksObserved
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ladder {
@@ -74,7 +63,7 @@ pub struct Ladder {
 }
 
 impl Ladder {
-    fn decide(&self, command: LadderCommand) -> Option<LadderEvent> {
+    fn decide(&self, command: LadderCommand) -> Result<Option<LadderEvent>, ObservationError> {
         let LadderCommand::ObserveRanks {
             leaderboard_id,
             ranks,
@@ -86,34 +75,20 @@ impl Ladder {
                 changed.insert(rank.profile_id, rank);
             }
         }
-        (!changed.is_empty()).then(|| LadderEvent::LadderRanksObserved {
-            leaderboard_id,
-            observed_at,
-            ranks: changed.into_values().collect(),
-        })
+        Ok(
+            (!changed.is_empty()).then(|| LadderEvent::LadderRanksObserved {
+                leaderboard_id,
+                observed_at,
+                ranks: changed.into_values().collect(),
+            }),
+        )
     }
 }
 
-impl Aggregate for Ladder {
-    const TYPE: &'static str = "Ladder";
-    type Command = LadderCommand;
-    type Event = LadderEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(Ladder: LadderCommand => LadderEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        if let Some(event) = self.decide(command) {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Ladder {
+    fn evolve(&mut self, event: LadderEvent) {
         let LadderEvent::LadderRanksObserved { ranks, .. } = event;
         for rank in ranks {
             self.ranks.insert(rank.profile_id, rank);

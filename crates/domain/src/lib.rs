@@ -18,6 +18,9 @@
 //! Observation aggregates (profile, ladder, match, lobby, catalog, stream channel) append an event **only when something
 //! changed**: their state is the dedupe.
 
+#[macro_use]
+mod macros;
+
 pub mod catalog;
 pub mod event;
 pub mod ladder;

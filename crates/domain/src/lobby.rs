@@ -2,11 +2,9 @@
 //! lobby with a tracked player in it, from first sighting until it leaves the lobby list.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,39 +51,21 @@ pub enum LobbyEvent {
     },
 }
 
-impl DomainEvent for LobbyEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::LiveMatchStarted { .. } => "LiveMatchStarted",
-            Self::LiveMatchUpdated { .. } => "LiveMatchUpdated",
-            Self::LiveMatchEnded { .. } => "LiveMatchEnded",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(LobbyEvent {
+    LiveMatchStarted,
+    LiveMatchUpdated,
+    LiveMatchEnded
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lobby {
     pub open: Option<LobbySnapshot>,
 }
 
-impl Aggregate for Lobby {
-    const TYPE: &'static str = "Lobby";
-    type Command = LobbyCommand;
-    type Event = LobbyEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(Lobby: LobbyCommand => LobbyEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Lobby {
+    fn decide(&self, command: LobbyCommand) -> Result<Option<LobbyEvent>, ObservationError> {
         let event = match command {
             LobbyCommand::Observe {
                 mut snapshot,
@@ -112,13 +92,10 @@ impl Aggregate for Lobby {
                 })
             }
         };
-        if let Some(event) = event {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        Ok(event)
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn evolve(&mut self, event: LobbyEvent) {
         match event {
             LobbyEvent::LiveMatchStarted { snapshot, .. }
             | LobbyEvent::LiveMatchUpdated { snapshot, .. } => self.open = Some(snapshot),

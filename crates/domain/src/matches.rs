@@ -4,11 +4,9 @@
 //! out of upstream's window; only the first observation appends `MatchFinished`.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,34 +53,17 @@ pub enum MatchEvent {
     MatchFinished(FinishedMatch),
 }
 
-impl DomainEvent for MatchEvent {
-    fn event_type(&self) -> String {
-        "MatchFinished".to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(MatchEvent { MatchFinished });
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     pub recorded: bool,
 }
 
-impl Aggregate for Match {
-    const TYPE: &'static str = "Match";
-    type Command = MatchCommand;
-    type Event = MatchEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(Match: MatchCommand => MatchEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Match {
+    fn decide(&self, command: MatchCommand) -> Result<Option<MatchEvent>, ObservationError> {
         let MatchCommand::RecordFinishedMatch(finished) = command;
         if finished.players.is_empty() {
             return Err(ObservationError::Invalid(format!(
@@ -90,13 +71,10 @@ impl Aggregate for Match {
                 finished.match_id
             )));
         }
-        if !self.recorded {
-            sink.write(MatchEvent::MatchFinished(finished), self).await;
-        }
-        Ok(())
+        Ok((!self.recorded).then_some(MatchEvent::MatchFinished(finished)))
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn evolve(&mut self, event: MatchEvent) {
         let MatchEvent::MatchFinished(_) = event;
         self.recorded = true;
     }

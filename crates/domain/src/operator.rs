@@ -4,11 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 
 /// The one operator aggregate's id.
 pub const OPERATOR_ID: &str = "creators";
@@ -30,38 +28,20 @@ pub enum OperatorEvent {
     },
 }
 
-impl DomainEvent for OperatorEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::CreatorGranted { .. } => "CreatorGranted",
-            Self::CreatorRevoked { .. } => "CreatorRevoked",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(OperatorEvent {
+    CreatorGranted,
+    CreatorRevoked
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Operator {
     pub creators: BTreeSet<String>,
 }
 
-impl Aggregate for Operator {
-    const TYPE: &'static str = "Operator";
-    type Command = OperatorCommand;
-    type Event = OperatorEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(Operator: OperatorCommand => OperatorEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl Operator {
+    fn decide(&self, command: OperatorCommand) -> Result<Option<OperatorEvent>, ObservationError> {
         let event = match command {
             OperatorCommand::GrantCreator { user_id, at } => {
                 if user_id.trim().is_empty() {
@@ -79,13 +59,10 @@ impl Aggregate for Operator {
                 .contains(&user_id)
                 .then_some(OperatorEvent::CreatorRevoked { user_id }),
         };
-        if let Some(event) = event {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        Ok(event)
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn evolve(&mut self, event: OperatorEvent) {
         match event {
             OperatorEvent::CreatorGranted { user_id, .. } => {
                 self.creators.insert(user_id);

@@ -9,11 +9,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileIdentity {
@@ -96,20 +94,11 @@ pub enum ProfileEvent {
     },
 }
 
-impl DomainEvent for ProfileEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::ProfileObserved { .. } => "ProfileObserved",
-            Self::RatingObserved { .. } => "RatingObserved",
-            Self::RankObserved { .. } => "RankObserved",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(ProfileEvent {
+    ProfileObserved,
+    RatingObserved,
+    RankObserved
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LadderState {
@@ -123,7 +112,8 @@ pub struct Profile {
 }
 
 impl Profile {
-    fn decide(&self, observe: ObserveStats) -> Vec<ProfileEvent> {
+    fn decide(&self, command: ProfileCommand) -> Result<Vec<ProfileEvent>, ObservationError> {
+        let ProfileCommand::ObserveStats(observe) = command;
         let ObserveStats {
             profile_id,
             identity,
@@ -151,31 +141,14 @@ impl Profile {
                 }),
             }
         }
-        events
+        Ok(events)
     }
 }
 
-impl Aggregate for Profile {
-    const TYPE: &'static str = "Profile";
-    type Command = ProfileCommand;
-    type Event = ProfileEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(Profile: ProfileCommand => ProfileEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        let ProfileCommand::ObserveStats(observe) = command;
-        for event in self.decide(observe) {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Profile {
+    fn evolve(&mut self, event: ProfileEvent) {
         match event {
             ProfileEvent::ProfileObserved { identity, .. } => self.identity = Some(identity),
             ProfileEvent::RatingObserved { stats, .. } => {
@@ -205,6 +178,7 @@ impl Aggregate for Profile {
 mod tests {
     use super::*;
     use cqrs_es::test::TestFramework;
+    use cqrs_es::Aggregate;
 
     type F = TestFramework<Profile>;
 

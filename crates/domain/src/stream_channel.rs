@@ -13,11 +13,9 @@
 //! categories are `None`, as the contract stores them.
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{ObservationError, CURRENT_EVENT_VERSION};
+use crate::event::ObservationError;
 use crate::streams::{Channel, Platform};
 
 /// A broadcast as a platform reports it.
@@ -91,20 +89,11 @@ impl StreamChannelEvent {
     }
 }
 
-impl DomainEvent for StreamChannelEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::StreamWentLive { .. } => "StreamWentLive",
-            Self::StreamUpdated { .. } => "StreamUpdated",
-            Self::StreamWentOffline { .. } => "StreamWentOffline",
-        }
-        .to_string()
-    }
-
-    fn event_version(&self) -> String {
-        CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(StreamChannelEvent {
+    StreamWentLive,
+    StreamUpdated,
+    StreamWentOffline
+});
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamChannel {
@@ -112,19 +101,13 @@ pub struct StreamChannel {
     pub live: Option<LiveStream>,
 }
 
-impl Aggregate for StreamChannel {
-    const TYPE: &'static str = "StreamChannel";
-    type Command = StreamChannelCommand;
-    type Event = StreamChannelEvent;
-    type Error = ObservationError;
-    type Services = ();
+aggregate!(StreamChannel: StreamChannelCommand => StreamChannelEvent, ObservationError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
+impl StreamChannel {
+    fn decide(
+        &self,
+        command: StreamChannelCommand,
+    ) -> Result<Option<StreamChannelEvent>, ObservationError> {
         let StreamChannelCommand::Observe {
             channel,
             live,
@@ -173,13 +156,10 @@ impl Aggregate for StreamChannel {
                 }
             }
         };
-        if let Some(event) = event {
-            sink.write(event, self).await;
-        }
-        Ok(())
+        Ok(event)
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn evolve(&mut self, event: StreamChannelEvent) {
         match event {
             StreamChannelEvent::StreamWentLive {
                 title,

@@ -9,8 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -240,33 +239,24 @@ pub enum TournamentEvent {
     },
 }
 
-impl DomainEvent for TournamentEvent {
-    fn event_type(&self) -> String {
-        let name = match self {
-            Self::TournamentCreated { .. } => "TournamentCreated",
-            Self::TournamentUpdated { .. } => "TournamentUpdated",
-            Self::TournamentDeleted { .. } => "TournamentDeleted",
-            Self::OwnerGranted { .. } => "OwnerGranted",
-            Self::OwnerRevoked { .. } => "OwnerRevoked",
-            Self::PlayerAddedToRoster { .. } => "PlayerAddedToRoster",
-            Self::PlayerRemovedFromRoster { .. } => "PlayerRemovedFromRoster",
-            Self::RosterPlayerLinked { .. } => "RosterPlayerLinked",
-            Self::RosterPlayerUpdated { .. } => "RosterPlayerUpdated",
-            Self::TeamCreated { .. } => "TeamCreated",
-            Self::TeamUpdated { .. } => "TeamUpdated",
-            Self::TeamDeleted { .. } => "TeamDeleted",
-            Self::TeamMemberAdded { .. } => "TeamMemberAdded",
-            Self::TeamMemberRemoved { .. } => "TeamMemberRemoved",
-            Self::TeamCaptainSet { .. } => "TeamCaptainSet",
-            Self::TeamCaptainCleared { .. } => "TeamCaptainCleared",
-        };
-        name.to_string()
-    }
-
-    fn event_version(&self) -> String {
-        crate::event::CURRENT_EVENT_VERSION.to_string()
-    }
-}
+domain_event!(TournamentEvent {
+    TournamentCreated,
+    TournamentUpdated,
+    TournamentDeleted,
+    OwnerGranted,
+    OwnerRevoked,
+    PlayerAddedToRoster,
+    PlayerRemovedFromRoster,
+    RosterPlayerLinked,
+    RosterPlayerUpdated,
+    TeamCreated,
+    TeamUpdated,
+    TeamDeleted,
+    TeamMemberAdded,
+    TeamMemberRemoved,
+    TeamCaptainSet,
+    TeamCaptainCleared,
+});
 
 /// How the API should answer an error: the status class, with the contract's exact text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -376,6 +366,16 @@ pub struct TeamState {
     pub initials: String,
     pub members: BTreeSet<i64>,
     pub captain: Option<i64>,
+}
+
+impl TeamState {
+    /// Takes a player off the team; a captain who leaves is no longer captain.
+    fn remove_member(&mut self, tournament_player_id: i64) {
+        self.members.remove(&tournament_player_id);
+        if self.captain == Some(tournament_player_id) {
+            self.captain = None;
+        }
+    }
 }
 
 /// Aggregate state: what the rules need, plus roster presentation (for `as_of` replays).
@@ -860,26 +860,10 @@ fn apply_patch(
     Ok((next, changed))
 }
 
-impl Aggregate for Tournament {
-    const TYPE: &'static str = "Tournament";
-    type Command = TournamentCommand;
-    type Event = TournamentEvent;
-    type Error = TournamentError;
-    type Services = ();
+aggregate!(Tournament: TournamentCommand => TournamentEvent, TournamentError);
 
-    async fn handle(
-        &mut self,
-        command: Self::Command,
-        _services: &Self::Services,
-        sink: &EventSink<Self>,
-    ) -> Result<(), Self::Error> {
-        for event in self.decide(command)? {
-            sink.write(event, self).await;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, event: Self::Event) {
+impl Tournament {
+    fn evolve(&mut self, event: TournamentEvent) {
         use TournamentEvent as E;
         match event {
             E::TournamentCreated {
@@ -924,10 +908,7 @@ impl Aggregate for Tournament {
             } => {
                 self.roster.remove(&tournament_player_id);
                 for team in self.teams.values_mut() {
-                    team.members.remove(&tournament_player_id);
-                    if team.captain == Some(tournament_player_id) {
-                        team.captain = None;
-                    }
+                    team.remove_member(tournament_player_id);
                 }
             }
             E::RosterPlayerLinked {
@@ -992,10 +973,7 @@ impl Aggregate for Tournament {
                 ..
             } => {
                 if let Some(team) = self.teams.get_mut(&team_id) {
-                    team.members.remove(&tournament_player_id);
-                    if team.captain == Some(tournament_player_id) {
-                        team.captain = None;
-                    }
+                    team.remove_member(tournament_player_id);
                 }
             }
             E::TeamCaptainSet {

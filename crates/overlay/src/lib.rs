@@ -121,6 +121,7 @@ fn not_found(detail: &'static str) -> Response {
         .into_response()
 }
 
+// Like `api::cache::accepts`, copied: the overlay crate does not depend on `api`.
 fn accepts_gzip(request: &HeaderMap) -> bool {
     request
         .get_all(header::ACCEPT_ENCODING)

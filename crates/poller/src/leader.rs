@@ -197,3 +197,77 @@ pub async fn hold(
     }
     end
 }
+
+/// A process that leads while it holds a lock (see [`campaign`]).
+pub trait Leader {
+    /// What the standby loop logs about this process's lock.
+    const STANDBY_LOG: StandbyLog;
+
+    /// One term as leader: usually ends with [`hold`].
+    fn lead(
+        &self,
+        lock: &mut LeaderLock,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = TermEnd> + Send;
+}
+
+/// The log lines of one process's standby loop (each names its own lock).
+pub struct StandbyLog {
+    pub reachable_again: &'static str,
+    pub standing_by: &'static str,
+    pub unreachable: &'static str,
+}
+
+/// Runs `leader` for a term each time this process takes `lock`; stands by (retrying every
+/// `retry`) while another process holds it. Returns when `shutdown` becomes `true` (or its
+/// sender is dropped), releasing the lock. The upstream poller and the stream poller both
+/// campaign this way, each on a lock key of its own.
+pub async fn campaign<L: Leader + Sync>(
+    leader: &L,
+    mut lock: LeaderLock,
+    retry: std::time::Duration,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) {
+    use crate::burst::{Burst, Transition};
+    let mut lock_errors = Burst::default();
+    let mut standing_by = false;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match lock.try_acquire().await {
+            Ok(held) => {
+                if let Transition::Recovered { failed_cycles, .. } = lock_errors.success() {
+                    tracing::info!(
+                        failed_tries = failed_cycles,
+                        "{}",
+                        L::STANDBY_LOG.reachable_again
+                    );
+                }
+                if held {
+                    standing_by = false;
+                    if leader.lead(&mut lock, shutdown).await == TermEnd::Shutdown {
+                        break;
+                    }
+                } else if !standing_by {
+                    tracing::info!("{}", L::STANDBY_LOG.standing_by);
+                    standing_by = true;
+                }
+            }
+            Err(e) => {
+                if let Transition::Started { .. } = lock_errors.failure("database") {
+                    tracing::warn!(error = %e, "{}", L::STANDBY_LOG.unreachable);
+                }
+            }
+        }
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep(retry) => {}
+        }
+    }
+    lock.release().await;
+}

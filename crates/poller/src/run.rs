@@ -8,59 +8,26 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::burst::{retry_delay, Burst, Transition};
-use crate::leader::{hold, LeaderLock, TermEnd};
+use crate::burst::retry_delay;
+use crate::leader::{campaign, hold, Leader, LeaderLock, StandbyLog, TermEnd};
 use crate::{CycleKind, Poller};
 
 impl Poller {
     /// Polls while this process holds the leader lock; stands by while another does. Returns
     /// when `shutdown` becomes `true` (or its sender is dropped), releasing the lock.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let config = self.inner.config.clone();
-        let mut lock = LeaderLock::new(&self.inner.pool, config.lock_key);
-        let mut lock_errors = Burst::default();
-        let mut standing_by = false;
-        loop {
-            if stopping(&shutdown) {
-                break;
-            }
-            match lock.try_acquire().await {
-                Ok(true) => {
-                    if let Transition::Recovered { failed_cycles, .. } = lock_errors.success() {
-                        tracing::info!(failed_tries = failed_cycles, "leader lock reachable again");
-                    }
-                    standing_by = false;
-                    let end = self.lead(&mut lock, &mut shutdown).await;
-                    if end == TermEnd::Shutdown {
-                        break;
-                    }
-                }
-                Ok(false) => {
-                    if let Transition::Recovered { failed_cycles, .. } = lock_errors.success() {
-                        tracing::info!(failed_tries = failed_cycles, "leader lock reachable again");
-                    }
-                    if !standing_by {
-                        tracing::info!("another poller holds the leader lock; standing by");
-                        standing_by = true;
-                    }
-                }
-                Err(e) => {
-                    if let Transition::Started { .. } = lock_errors.failure("database") {
-                        tracing::warn!(error = %e, "cannot reach the database for the leader lock");
-                    }
-                }
-            }
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                }
-                _ = tokio::time::sleep(config.lock_retry) => {}
-            }
-        }
-        lock.release().await;
+        let config = &self.inner.config;
+        let lock = LeaderLock::new(&self.inner.pool, config.lock_key);
+        campaign(&self, lock, config.lock_retry, &mut shutdown).await;
     }
+}
+
+impl Leader for Poller {
+    const STANDBY_LOG: StandbyLog = StandbyLog {
+        reachable_again: "leader lock reachable again",
+        standing_by: "another poller holds the leader lock; standing by",
+        unreachable: "cannot reach the database for the leader lock",
+    };
 
     /// One term as leader.
     async fn lead(&self, lock: &mut LeaderLock, shutdown: &mut watch::Receiver<bool>) -> TermEnd {
@@ -93,7 +60,9 @@ impl Poller {
         stats.lock_backend_pid.store(0, Ordering::Relaxed);
         end
     }
+}
 
+impl Poller {
     /// Cycles of one kind until `stop`: after a success the next comes one interval later,
     /// after failures sooner (a jittered backoff that grows to the interval).
     async fn cycle_loop(

@@ -16,7 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use store::RecordedEvent;
 
 /// One quarantined aggregate of one build: where it stopped, and what it held back since.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, sqlx::FromRow)]
 pub struct Quarantined {
     pub projector: String,
     pub build: i64,
@@ -26,6 +26,7 @@ pub struct Quarantined {
     pub aggregate_type: String,
     pub aggregate_id: String,
     /// The tournament's slug when the aggregate is a tournament.
+    #[sqlx(default)]
     pub tournament: Option<String>,
     pub error: String,
     /// Later events of the aggregate not applied because of it.
@@ -39,47 +40,24 @@ const TOURNAMENT: &str = "Tournament";
 
 /// Every quarantined aggregate of every build, oldest event first.
 pub async fn list(db: &PgPool) -> sqlx::Result<Vec<Quarantined>> {
-    type Row = (String, i64, i64, String, String, String, String, i64, bool);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.name, q.build, q.global_position, q.event_type, q.aggregate_type,
-                q.aggregate_id, q.error,
+    let mut rows: Vec<Quarantined> = sqlx::query_as(
+        "SELECT c.name AS projector, q.build, q.global_position AS position, q.event_type,
+                q.aggregate_type, q.aggregate_id, q.error,
                 (SELECT count(*) FROM projection_quarantine h
                   WHERE h.build = q.build AND h.aggregate_type = q.aggregate_type
-                    AND h.aggregate_id = q.aggregate_id AND h.error IS NULL),
+                    AND h.aggregate_id = q.aggregate_id AND h.error IS NULL) AS held_back,
                 EXISTS (SELECT 1 FROM event_repairs r WHERE r.global_position = q.global_position)
+                  AS repaired
            FROM projection_quarantine q JOIN projection_checkpoints c USING (build)
           WHERE q.error IS NOT NULL
           ORDER BY q.global_position, q.build",
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                projector,
-                build,
-                position,
-                event_type,
-                aggregate_type,
-                aggregate_id,
-                error,
-                held_back,
-                repaired,
-            )| Quarantined {
-                tournament: (aggregate_type == TOURNAMENT).then(|| aggregate_id.clone()),
-                projector,
-                build,
-                position,
-                event_type,
-                aggregate_type,
-                aggregate_id,
-                error,
-                held_back,
-                repaired,
-            },
-        )
-        .collect())
+    for row in &mut rows {
+        row.tournament = (row.aggregate_type == TOURNAMENT).then(|| row.aggregate_id.clone());
+    }
+    Ok(rows)
 }
 
 /// The quarantined aggregates of a build, as `(type, id) -> sequence` of the event each stopped

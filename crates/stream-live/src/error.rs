@@ -45,3 +45,11 @@ impl From<reqwest::Error> for PlatformError {
         PlatformError::Transport(e.without_url().to_string())
     }
 }
+
+/// The HTTP client of a platform: every call (and its connect) bounded by `timeout`.
+pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, PlatformError> {
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()?)
+}

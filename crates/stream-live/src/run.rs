@@ -4,8 +4,8 @@
 //! the upstream poller.
 
 use domain::streams::Platform;
-use poller::burst::{retry_delay, Burst, Transition};
-use poller::leader::{hold, LeaderLock, TermEnd};
+use poller::burst::retry_delay;
+use poller::leader::{campaign, hold, Leader, LeaderLock, StandbyLog, TermEnd};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -19,46 +19,18 @@ impl StreamPoller {
         if self.platforms().is_empty() {
             return;
         }
-        let config = self.inner.config.clone();
-        let mut lock = LeaderLock::new(&self.inner.pool, config.lock_key);
-        let mut lock_errors = Burst::default();
-        let mut standing_by = false;
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            match lock.try_acquire().await {
-                Ok(held) => {
-                    if let Transition::Recovered { .. } = lock_errors.success() {
-                        tracing::info!("stream poller lock reachable again");
-                    }
-                    if held {
-                        standing_by = false;
-                        if self.lead(&mut lock, &mut shutdown).await == TermEnd::Shutdown {
-                            break;
-                        }
-                    } else if !standing_by {
-                        tracing::info!("another process detects streams; standing by");
-                        standing_by = true;
-                    }
-                }
-                Err(e) => {
-                    if let Transition::Started { .. } = lock_errors.failure("database") {
-                        tracing::warn!(error = %e, "cannot reach the database for the stream poller lock");
-                    }
-                }
-            }
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                }
-                _ = tokio::time::sleep(config.lock_retry) => {}
-            }
-        }
-        lock.release().await;
+        let config = &self.inner.config;
+        let lock = LeaderLock::new(&self.inner.pool, config.lock_key);
+        campaign(&self, lock, config.lock_retry, &mut shutdown).await;
     }
+}
+
+impl Leader for StreamPoller {
+    const STANDBY_LOG: StandbyLog = StandbyLog {
+        reachable_again: "stream poller lock reachable again",
+        standing_by: "another process detects streams; standing by",
+        unreachable: "cannot reach the database for the stream poller lock",
+    };
 
     async fn lead(&self, lock: &mut LeaderLock, shutdown: &mut watch::Receiver<bool>) -> TermEnd {
         tracing::info!(
@@ -76,7 +48,9 @@ impl StreamPoller {
         let check_every = self.inner.config.lock_check;
         hold(lock, loops, stop_tx, shutdown, check_every, "stream poller").await
     }
+}
 
+impl StreamPoller {
     /// Cycles of one platform until `stop`: the next one an interval after a success, sooner
     /// after failures (a jittered backoff that grows to the interval).
     async fn cycle_loop(self, platform: Platform, mut stop: watch::Receiver<bool>) {

@@ -63,10 +63,7 @@ struct HelixStream {
 
 impl TwitchClient {
     pub fn new(config: TwitchConfig, timeout: Duration) -> Result<Self, PlatformError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()?;
+        let http = crate::error::http_client(timeout)?;
         Ok(Self {
             http,
             config,

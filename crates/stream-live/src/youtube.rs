@@ -105,10 +105,7 @@ struct ItemsResponse {
 
 impl YoutubeClient {
     pub fn new(config: YoutubeConfig, timeout: Duration) -> Result<Self, PlatformError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()?;
+        let http = crate::error::http_client(timeout)?;
         Ok(Self {
             http,
             quota: Mutex::new(Quota::new(config.daily_quota)),

@@ -135,7 +135,8 @@ pub struct ProjectionHealth {
 }
 
 /// An event a projector build could not apply (`projections::Quarantined`): its aggregate's
-/// later events are held back behind it, every other aggregate keeps moving.
+/// later events are held back behind it, every other aggregate keeps moving. A copy of that
+/// struct's fields, kept here so that `projections` need not depend on `schemars`.
 #[derive(Serialize, JsonSchema)]
 pub struct QuarantinedEvent {
     pub projector: String,

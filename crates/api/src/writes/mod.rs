@@ -5,6 +5,10 @@
 //!
 //! Bodies are typed (`TournamentCreate`, `TeamUpdate`, ..., beside their handlers) and read by
 //! `body.rs`; the same types are the request schemas of `/openapi.json` (see `body.rs`).
+//!
+//! Each handler spells out `owner` → read body → `manage` → status although they look alike:
+//! the order decides which error a bad request gets (401/404/403 before 422), and a shared
+//! wrapper would hide it.
 
 mod body;
 mod owners;

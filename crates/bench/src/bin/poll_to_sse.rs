@@ -34,7 +34,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use bench::tournament::{seed, wait_tracked};
 use clap::Parser;
-use embedded_pg::{Cluster, ClusterConfig};
+use embedded_pg::ClusterConfig;
 use poller::{CycleKind, Poller, PollerConfig};
 
 const SLUG: &str = "latency";
@@ -66,33 +66,20 @@ async fn main() -> anyhow::Result<()> {
     if args.iterations == 0 || !(2..=32).contains(&args.players) {
         bail!("need --iterations ≥ 1 and 2 ≤ --players ≤ 32");
     }
-    let dir = tempfile::Builder::new()
-        .prefix("standings-latency-")
-        .tempdir_in("/tmp")
-        .context("create a data directory under /tmp")?
-        .keep();
+    let dir = bench::rig::data_dir("standings-latency-")?;
     let config = if args.fast {
         ClusterConfig::throwaway(&dir)
     } else {
         ClusterConfig::persistent(&dir)
     };
-    let cluster = Cluster::start(config).await.context("start PostgreSQL")?;
-    let outcome = async {
-        cluster.create_database("latency").await?;
-        run(&cluster.database_url("latency"), &args).await
-    }
-    .await;
-    cluster.stop().await.context("stop PostgreSQL")?;
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    bench::rig::on_cluster(config, &dir, "latency", async |_, url| {
+        run(&url, &args).await
+    })
+    .await
 }
 
 async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .connect(url)
-        .await?;
-    store::migrate(&pool).await?;
+    let pool = bench::rig::migrated_pool(url, 10).await?;
 
     // The simulator, behind a middleware that notes when each response left its handler.
     let sim = sim::SimHandle::new(sim::SimConfig {
@@ -130,24 +117,7 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
 
     // The service, wired as `main.rs::run_service` wires it.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(projections::runner::run(
-        pool.clone(),
-        projections::core::Core,
-        500,
-        stop_rx.clone(),
-    ));
-    let hub = sse::Hub::new(sse::HubConfig::default());
-    let cache = Arc::new(api::ResponseCache::default());
-    let invalidated = cache.clone();
-    hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
-    tokio::spawn(sse::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
-    let stream_state = sse::StreamState::new(hub.clone(), pool.clone());
-    let app = api::router(api::AppState::with_cache(pool.clone(), cache))
-        .merge(sse::router(stream_state.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let api_addr = listener.local_addr()?;
-    let listener = sse::LeanListener::new(listener, stream_state, sse::LeanOptions::default())?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let api_addr = bench::rig::start_service(&pool, sse::HubConfig::default(), &stop_rx).await?;
 
     let poller = Poller::new(
         PollerConfig::with_base_url(format!("http://{sim_addr}")),

@@ -11,16 +11,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use bench::procstat;
 use bench::synth::{self, Spec, Synth};
 use clap::{Parser, ValueEnum};
 use domain::AnyEvent;
-use embedded_pg::{Cluster, ClusterConfig};
+use embedded_pg::ClusterConfig;
 use projections::core::Core;
 use projections::runner::{promote, start_build, step, ApplyFuture};
 use projections::{Nudges, Projector};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
 use store::log::{read_after, LogPosition};
 use store::RecordedEvent;
@@ -123,28 +122,16 @@ async fn main() -> anyhow::Result<()> {
     if let Some(url) = &args.database_url {
         return run(url, args.postmaster_pid, &args).await;
     }
-    // The server runs as `postgres` when we are root: a directory under /tmp it can reach.
-    let dir = tempfile::Builder::new()
-        .prefix("standings-bench-")
-        .tempdir_in("/tmp")
-        .context("create a data directory under /tmp")?
-        // The throwaway cluster deletes it on stop.
-        .keep();
-    let cluster = Cluster::start(ClusterConfig::throwaway(&dir))
-        .await
-        .context("start PostgreSQL")?;
-    let outcome = async {
-        cluster.create_database("bench").await?;
-        run(&cluster.database_url("bench"), Some(cluster.pid()), &args).await
-    }
-    .await;
-    cluster.stop().await.context("stop PostgreSQL")?;
-    outcome
+    let dir = bench::rig::data_dir("standings-bench-")?;
+    let config = ClusterConfig::throwaway(&dir);
+    bench::rig::on_cluster(config, &dir, "bench", async |cluster, url| {
+        run(&url, Some(cluster.pid()), &args).await
+    })
+    .await
 }
 
 async fn run(url: &str, postmaster: Option<u32>, args: &Args) -> anyhow::Result<()> {
-    let pool = PgPoolOptions::new().max_connections(4).connect(url).await?;
-    store::migrate(&pool).await?;
+    let pool = bench::rig::migrated_pool(url, 4).await?;
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&pool)
         .await?;

@@ -269,11 +269,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         load_average()
     );
 
-    let dir = tempfile::Builder::new()
-        .prefix("standings-fleet-")
-        .tempdir_in("/tmp")
-        .context("create a data directory under /tmp")?
-        .keep();
+    let dir = bench::rig::data_dir("standings-fleet-")?;
     let cluster = Cluster::start(ClusterConfig::throwaway(&dir))
         .await
         .context("start PostgreSQL")?;

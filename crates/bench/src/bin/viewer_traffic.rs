@@ -31,10 +31,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use bench::tournament::{seed, wait_tracked};
 use clap::Parser;
-use embedded_pg::{Cluster, ClusterConfig};
+use embedded_pg::ClusterConfig;
 use poller::{Poller, PollerConfig};
 use rand::{Rng, SeedableRng};
 
@@ -90,22 +90,12 @@ async fn main() -> anyhow::Result<()> {
     if !(2..=32).contains(&args.players) {
         bail!("need 2 ≤ --players ≤ 32");
     }
-    let dir = tempfile::Builder::new()
-        .prefix("standings-viewers-")
-        .tempdir_in("/tmp")
-        .context("create a data directory under /tmp")?
-        .keep();
-    let cluster = Cluster::start(ClusterConfig::throwaway(&dir))
-        .await
-        .context("start PostgreSQL")?;
-    let outcome = async {
-        cluster.create_database("viewers").await?;
-        run(&cluster.database_url("viewers"), &args).await
-    }
-    .await;
-    cluster.stop().await.context("stop PostgreSQL")?;
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    let dir = bench::rig::data_dir("standings-viewers-")?;
+    let config = ClusterConfig::throwaway(&dir);
+    bench::rig::on_cluster(config, &dir, "viewers", async |_, url| {
+        run(&url, &args).await
+    })
+    .await
 }
 
 /// `d` of simulated time, in wall time.
@@ -114,11 +104,7 @@ fn wall(d: Duration, speed: f64) -> Duration {
 }
 
 async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .connect(url)
-        .await?;
-    store::migrate(&pool).await?;
+    let pool = bench::rig::migrated_pool(url, 10).await?;
 
     let sim = sim::SimHandle::new(sim::SimConfig {
         players: 200,
@@ -136,27 +122,11 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
 
     // The service, wired as `main.rs::run_service` wires it.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(projections::runner::run(
-        pool.clone(),
-        projections::core::Core,
-        500,
-        stop_rx.clone(),
-    ));
-    let hub = sse::Hub::new(sse::HubConfig {
+    let hub = sse::HubConfig {
         coalesce_window: wall(Duration::from_millis(args.coalesce_millis), args.speed),
         ..sse::HubConfig::default()
-    });
-    let cache = Arc::new(api::ResponseCache::default());
-    let invalidated = cache.clone();
-    hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
-    tokio::spawn(sse::run_feed(pool.clone(), hub.clone(), stop_rx.clone()));
-    let stream_state = sse::StreamState::new(hub.clone(), pool.clone());
-    let app = api::router(api::AppState::with_cache(pool.clone(), cache))
-        .merge(sse::router(stream_state.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let api_addr = listener.local_addr()?;
-    let listener = sse::LeanListener::new(listener, stream_state, sse::LeanOptions::default())?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    };
+    let api_addr = bench::rig::start_service(&pool, hub, &stop_rx).await?;
 
     let defaults = PollerConfig::with_base_url(format!("http://{sim_addr}"));
     let poller_config = PollerConfig {
