@@ -17,7 +17,6 @@ use common::*;
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::catalog::{Catalog, CatalogCommand, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
 use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::tournament::Tournament;
@@ -149,23 +148,8 @@ impl From<String> for Body {
 /// The catalog (ladder 3 is a supported ranked board) and `OWNER` on the creator allowlist.
 async fn seed(pool: &PgPool) {
     let store = EventStore::new(pool.clone());
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![],
-                observed_at: Utc::now(),
-            },
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .unwrap();
+    let solo_rm = vec![testkit::seed::solo_rm()];
+    testkit::seed::catalog(&store, solo_rm, vec![], Utc::now()).await;
     store
         .execute::<Operator>(
             OPERATOR_ID,
