@@ -36,11 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::catalog::Leaderboard;
-use domain::event::Actor;
-use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::tournament::{Tournament, TournamentAction};
-use domain::EventMetadata;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -72,13 +68,8 @@ impl Env {
         let pool = store::testing::migrated_pool("fuzz").await;
         let key = auth::DevKey::generate();
         let config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(projections::runner::run(
-            pool.clone(),
-            projections::core::Core,
-            500,
-            stopped.clone(),
-        ));
+        let stop = seed::run_core(&pool);
+        let stopped = stop.subscribe();
         let seeded = seed(&pool).await;
 
         let hub = sse::Hub::new(sse::HubConfig::default());
@@ -146,31 +137,15 @@ async fn seed(pool: &PgPool) -> Vec<i64> {
     use store::ids::{next_id, IdKind};
     let id = |kind| async move { next_id(pool, kind).await.unwrap() };
     let store = EventStore::new(pool.clone());
-    let unranked = Leaderboard {
-        leaderboard_id: 5,
-        name: "UNRANKED".into(),
-        is_ranked: false,
-        matchtype_ids: vec![0],
-    };
     let bohemians = seed::civilization(4, "Bohemians");
     seed::catalog(
         &store,
-        vec![seed::solo_rm(), unranked],
+        vec![seed::solo_rm(), seed::unranked()],
         vec![bohemians],
         at(0),
     )
     .await;
-    store
-        .execute::<Operator>(
-            OPERATOR_ID,
-            OperatorCommand::GrantCreator {
-                user_id: OWNER.into(),
-                at: at(0),
-            },
-            &EventMetadata::new(Actor::Operator("fuzz".into())),
-        )
-        .await
-        .unwrap();
+    seed::grant_creators(&store, &[OWNER], "fuzz", at(0)).await;
     for slug in ["hera", "spare"] {
         let tournament_id = id(IdKind::Tournament).await;
         let config = seed::cup(&format!("{slug} cup"), Some(at(1)));

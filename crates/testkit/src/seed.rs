@@ -7,11 +7,13 @@ use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALO
 use domain::event::Actor;
 use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
+use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
 use domain::tournament::{
     CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
     TournamentCommand, TournamentConfig,
 };
+use domain::EventMetadata;
 use sqlx::PgPool;
 use store::EventStore;
 
@@ -253,4 +255,66 @@ pub async fn project(pool: &PgPool) {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     panic!("projections did not catch up");
+}
+
+/// The unranked board (5): the catalog knows it, a tournament may not rank by it.
+pub fn unranked() -> Leaderboard {
+    Leaderboard {
+        leaderboard_id: 5,
+        name: "UNRANKED".into(),
+        is_ranked: false,
+        matchtype_ids: vec![0],
+    }
+}
+
+/// Puts `users` on the creator allowlist, as `operator:<operator>` at `granted`.
+pub async fn grant_creators(
+    store: &EventStore,
+    users: &[&str],
+    operator: &str,
+    granted: DateTime<Utc>,
+) {
+    let meta = EventMetadata::new(Actor::Operator(operator.into()));
+    for &user in users {
+        store
+            .execute::<Operator>(
+                OPERATOR_ID,
+                OperatorCommand::GrantCreator {
+                    user_id: user.into(),
+                    at: granted,
+                },
+                &meta,
+            )
+            .await
+            .expect("grant creator");
+    }
+}
+
+/// Waits until a running projector has `n` creators on the allowlist (the API reads the
+/// creator facts from the read models).
+pub async fn wait_for_creators(pool: &PgPool, n: i64) {
+    for _ in 0..1000 {
+        let creators: i64 = sqlx::query_scalar("SELECT count(*) FROM live.tournament_creators")
+            .fetch_one(pool)
+            .await
+            .unwrap_or(0);
+        if creators == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("projector did not apply the seed");
+}
+
+/// Runs the `core` projector in the background (batches of 500) until the returned sender
+/// says stop or is dropped.
+pub fn run_core(pool: &PgPool) -> tokio::sync::watch::Sender<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(projections::runner::run(
+        pool.clone(),
+        projections::core::Core,
+        500,
+        stopped,
+    ));
+    stop
 }
