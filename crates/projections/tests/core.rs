@@ -125,19 +125,8 @@ async fn seed(store: &EventStore) {
     seed::open_lobby(store, "Hera vs ACCM", at(3)).await;
 }
 
-/// Every live table as JSON rows in a stable order, for row-by-row comparison.
 async fn dump(pool: &PgPool) -> Vec<(String, Vec<Value>)> {
-    let mut out = vec![];
-    for table in <Core as projections::Projector>::TABLES {
-        let rows: Vec<Value> = sqlx::query_scalar(&format!(
-            "SELECT to_jsonb(t) FROM live.{table} t ORDER BY to_jsonb(t)::text"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
+    seed::core_rows(pool).await
 }
 
 /// Catches up until every appended event is applied (other tests' transactions on the shared

@@ -124,19 +124,8 @@ async fn roster(pool: &PgPool, tournament_id: i64) -> Vec<i64> {
         .unwrap()
 }
 
-/// Every live table as JSON rows in a stable order.
 async fn dump(pool: &PgPool) -> Vec<(String, Vec<Value>)> {
-    let mut out = vec![];
-    for table in <Core as projections::Projector>::TABLES {
-        let rows: Vec<Value> = sqlx::query_scalar(&format!(
-            "SELECT to_jsonb(t) FROM live.{table} t ORDER BY to_jsonb(t)::text"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
+    seed::core_rows(pool).await
 }
 
 /// A fresh database holding `pool`'s log as readers see it (repairs applied), same positions

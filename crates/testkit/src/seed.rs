@@ -318,3 +318,19 @@ pub fn run_core(pool: &PgPool) -> tokio::sync::watch::Sender<bool> {
     ));
     stop
 }
+
+/// Every live `core` table as JSON rows in a stable order, for row-by-row comparison of two
+/// builds.
+pub async fn core_rows(pool: &PgPool) -> Vec<(String, Vec<serde_json::Value>)> {
+    let mut out = vec![];
+    for table in <projections::core::Core as projections::Projector>::TABLES {
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+            "SELECT to_jsonb(t) FROM live.{table} t ORDER BY to_jsonb(t)::text"
+        ))
+        .fetch_all(pool)
+        .await
+        .expect("read a live table");
+        out.push((table.to_string(), rows));
+    }
+    out
+}
