@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use domain::tournament::TournamentAction;
@@ -53,17 +52,7 @@ async fn seed(pool: &PgPool) {
         tournament_player_id: 10,
     });
     seed::manage_all(&store, "hera", actions).await;
-    for (profile, alias, rating) in [(HERA, "Hera", 2788), (ACCM, "ACCM", 2718)] {
-        seed::profile(
-            &store,
-            profile,
-            alias,
-            vec![seed::ladder(rating, rating + 100, 100)],
-        )
-        .await;
-    }
-    seed::finished_match(&store, false).await;
-    seed::open_lobby(&store, "Hera vs ACCM", at(50)).await;
+    seed::played(&store).await;
     seed::project(pool).await;
 }
 
@@ -85,17 +74,9 @@ impl Server {
             .sse_subscribers_from(move || counted.subscriber_count() as u64);
         let app = api::router(AppState::new(pool.clone()).with_edge(Arc::new(edge)))
             .merge(sse::router(sse::StreamState::new(hub, pool)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-        });
+        let base = testkit::serve(app).await;
         Server {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::new(),
             _stop: stop,
         }

@@ -31,7 +31,6 @@ mod common;
 use common::*;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,15 +80,7 @@ impl Env {
         let hub_cache = cache.clone();
         hub.observe(move |nudge| hub_cache.invalidate(nudge.tournament_ids.as_deref()));
         let app = api::router(state).merge(sse::router(sse::StreamState::new(hub, pool.clone())));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-        });
+        let base = testkit::serve(app).await;
 
         let now = Utc::now().timestamp();
         let claims = |sub: &str, exp: i64| json!({"sub": sub, "aud": auth::AUDIENCE, "exp": exp, "iat": now});
@@ -107,7 +98,7 @@ impl Env {
             "x".repeat(6000),
         ];
         Env {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -186,17 +177,7 @@ async fn seed(pool: &PgPool) -> Vec<i64> {
     });
     seeded.push(team_id);
     seed::manage_all(&store, "hera", actions).await;
-    for (profile, alias, rating) in [(HERA, "Hera", 2788), (ACCM, "ACCM", 2718)] {
-        seed::profile(
-            &store,
-            profile,
-            alias,
-            vec![seed::ladder(rating, rating + 100, 100)],
-        )
-        .await;
-    }
-    seed::finished_match(&store, false).await;
-    seed::open_lobby(&store, "Hera vs ACCM", at(50)).await;
+    seed::played(&store).await;
     caught_up(pool, Duration::from_secs(10)).await.unwrap();
     seeded
 }

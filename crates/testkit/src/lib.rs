@@ -6,7 +6,8 @@
 //! - [`seed`]: commands appended through the real event store (catalog, tournament, roster,
 //!   profiles, a finished match, an open lobby) and [`seed::project`] to apply them.
 //! - [`process`]: the `standings` binary's "listening on" line, read from a child process.
-//! - [`jwks_server`]: a JWKS document served over HTTP, as `AUTH_JWKS_URL` points at it.
+//! - [`serve`]: a router on a free port; [`jwks_server`]: a JWKS document served over HTTP, as
+//!   `AUTH_JWKS_URL` points at it.
 
 pub mod people;
 pub mod process;
@@ -26,4 +27,21 @@ pub async fn jwks_server(jwks: serde_json::Value) -> String {
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/auth/jwks")
+}
+
+/// Serves `app` on a free loopback port (with the peer address as `ConnectInfo`, as the binary
+/// serves it) until the test's runtime ends; returns the base URL `http://ADDR`.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    format!("http://{addr}")
 }

@@ -334,3 +334,19 @@ pub async fn core_rows(pool: &PgPool) -> Vec<(String, Vec<serde_json::Value>)> {
     }
     out
 }
+
+/// What the poller saw of Hera and ACCM: their stats (2788 and 2718, each peak 100 higher),
+/// their finished match [`MATCH_ID`] and their open lobby (at minute 50).
+pub async fn played(store: &EventStore) {
+    for (profile_id, alias, rating) in [(HERA, "Hera", 2788), (ACCM, "ACCM", 2718)] {
+        profile(
+            store,
+            profile_id,
+            alias,
+            vec![ladder(rating, rating + 100, 100)],
+        )
+        .await;
+    }
+    finished_match(store, false).await;
+    open_lobby(store, "Hera vs ACCM", at(50)).await;
+}
