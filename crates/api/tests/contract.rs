@@ -43,18 +43,7 @@ async fn seed(pool: &PgPool) {
         };
         seed::manage_all(&store, "hera", [player]).await;
     }
-    let team = [
-        TournamentAction::CreateTeam {
-            team_id: 20,
-            name: "Vikings".into(),
-            initials: "VK".into(),
-        },
-        TournamentAction::AddTeamMember {
-            team_id: 20,
-            tournament_player_id: 10,
-        },
-    ];
-    seed::manage_all(&store, "hera", team).await;
+    seed::manage_all(&store, "hera", seed::vikings()).await;
     seed::profile(&store, HERA, "Hera", vec![seed::ladder(2788, 3045, 100)]).await;
     seed::profile(&store, ACCM, "ACCM", vec![seed::ladder(2718, 2892, 90)]).await;
     seed::finished_match(&store, true).await;

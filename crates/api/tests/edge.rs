@@ -42,15 +42,7 @@ async fn seed(pool: &PgPool) {
             presentation: json!({}),
         });
     }
-    actions.push(TournamentAction::CreateTeam {
-        team_id: 20,
-        name: "Vikings".into(),
-        initials: "VK".into(),
-    });
-    actions.push(TournamentAction::AddTeamMember {
-        team_id: 20,
-        tournament_player_id: 10,
-    });
+    actions.extend(seed::vikings());
     seed::manage_all(&store, "hera", actions).await;
     seed::played(&store).await;
     seed::project(pool).await;

@@ -35,26 +35,18 @@ async fn seed(store: &EventStore) {
             }
         });
     seed::manage_all(store, "hera", roster).await;
-    let team = [
-        TournamentAction::UpdateRosterPlayer {
-            tournament_player_id: 11,
-            presentation: None,
-            profile_id: Some(347269),
-        },
-        TournamentAction::CreateTeam {
-            team_id: 20,
-            name: "Vikings".into(),
-            initials: "VK".into(),
-        },
-        TournamentAction::AddTeamMember {
-            team_id: 20,
-            tournament_player_id: 10,
-        },
-        TournamentAction::SetTeamCaptain {
-            team_id: 20,
-            tournament_player_id: 10,
-        },
-    ];
+    let relink = TournamentAction::UpdateRosterPlayer {
+        tournament_player_id: 11,
+        presentation: None,
+        profile_id: Some(347269),
+    };
+    let captain = TournamentAction::SetTeamCaptain {
+        team_id: 20,
+        tournament_player_id: 10,
+    };
+    let team = std::iter::once(relink)
+        .chain(seed::vikings())
+        .chain([captain]);
     seed::manage_all(store, "hera", team).await;
     for (minute, rating) in [(1, 2780), (2, 2788)] {
         store

@@ -350,3 +350,18 @@ pub async fn played(store: &EventStore) {
     finished_match(store, false).await;
     open_lobby(store, "Hera vs ACCM", at(50)).await;
 }
+
+/// Team 20, "Vikings" (VK), with roster row 10 (Hera in every seed) as its member.
+pub fn vikings() -> [TournamentAction; 2] {
+    [
+        TournamentAction::CreateTeam {
+            team_id: 20,
+            name: "Vikings".into(),
+            initials: "VK".into(),
+        },
+        TournamentAction::AddTeamMember {
+            team_id: 20,
+            tournament_player_id: 10,
+        },
+    ]
+}
