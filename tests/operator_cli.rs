@@ -40,14 +40,7 @@ async fn operator_commands_and_dev_tokens_work_without_an_auth_service() {
     ok(standings(&url, &key, &["migrate"]));
     // The catalog the worker would load from upstream (ladder 3 is a supported board).
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-    let solo_rm = vec![testkit::seed::solo_rm()];
-    testkit::seed::catalog(
-        &store::EventStore::new(pool.clone()),
-        solo_rm,
-        vec![],
-        Utc::now(),
-    )
-    .await;
+    testkit::seed::solo_rm_catalog(&store::EventStore::new(pool.clone()), Utc::now()).await;
 
     let granted = ok(standings(
         &url,

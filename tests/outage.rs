@@ -55,14 +55,7 @@ async fn start_cluster(dir: &Path) -> Cluster {
 async fn seed(url: &str) {
     let pool = sqlx::PgPool::connect(url).await.expect("connect");
     store::migrate(&pool).await.expect("migrate");
-    let solo_rm = vec![testkit::seed::solo_rm()];
-    testkit::seed::catalog(
-        &store::EventStore::new(pool.clone()),
-        solo_rm,
-        vec![],
-        Utc::now(),
-    )
-    .await;
+    testkit::seed::solo_rm_catalog(&store::EventStore::new(pool.clone()), Utc::now()).await;
     pool.close().await;
     // Operator commands catch the read models up (the catalog included) before they finish.
     let granted = Command::new(BIN)

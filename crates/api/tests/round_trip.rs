@@ -139,8 +139,7 @@ impl From<String> for Body {
 /// The catalog (ladder 3 is a supported ranked board) and `OWNER` on the creator allowlist.
 async fn seed(pool: &PgPool) {
     let store = EventStore::new(pool.clone());
-    let solo_rm = vec![testkit::seed::solo_rm()];
-    testkit::seed::catalog(&store, solo_rm, vec![], Utc::now()).await;
+    testkit::seed::solo_rm_catalog(&store, Utc::now()).await;
     testkit::seed::grant_creators(&store, &[OWNER], "test", Utc::now()).await;
     testkit::seed::wait_for_creators(pool, 1).await;
 }

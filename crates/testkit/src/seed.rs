@@ -365,3 +365,9 @@ pub fn vikings() -> [TournamentAction; 2] {
         },
     ]
 }
+
+/// The smallest catalog the write rules accept: ladder 3 ([`solo_rm`]) only, no civilizations,
+/// observed at `observed_at`.
+pub async fn solo_rm_catalog(store: &EventStore, observed_at: DateTime<Utc>) {
+    catalog(store, vec![solo_rm()], vec![], observed_at).await;
+}
