@@ -42,18 +42,9 @@ async fn start(env: &[(&str, &str)]) -> Server {
         command.env(name, value);
     }
     let mut child = command.spawn().expect("spawn standings");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("standings: listening on http://") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
-    let listening: SocketAddr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("no listening line: {}", read(&log)))
+    let listening: SocketAddr = testkit::process::listening_on(&mut child)
+        .unwrap_or_else(|| panic!("no listening line: {}", read(&log)))
+        .trim_start_matches("http://")
         .parse()
         .expect("address");
     Server {

@@ -2,15 +2,10 @@
 //! actor `operator:<name>`, `standings token` mints a dev token, and `standings serve` (no
 //! AUTH_JWKS_URL, not production) accepts it and publishes the dev key set.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use chrono::Utc;
-use domain::catalog::{Catalog, CatalogCommand, Leaderboard, CATALOG_ID};
-use domain::event::Actor;
-use domain::EventMetadata;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_standings");
@@ -45,23 +40,7 @@ async fn operator_commands_and_dev_tokens_work_without_an_auth_service() {
     ok(standings(&url, &key, &["migrate"]));
     // The catalog the worker would load from upstream (ladder 3 is a supported board).
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-    store::EventStore::new(pool.clone())
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![],
-                observed_at: Utc::now(),
-            },
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .expect("catalog");
+    testkit::seed::solo_rm_catalog(&store::EventStore::new(pool.clone()), Utc::now()).await;
 
     let granted = ok(standings(
         &url,
@@ -143,16 +122,7 @@ async fn operator_commands_and_dev_tokens_work_without_an_auth_service() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn serve");
-    let stdout = server.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("standings: listening on ") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("listening");
+    let base = testkit::process::listening_on(&mut server).expect("listening");
     let client = reqwest::Client::new();
     let me: Value = client
         .get(format!("{base}/v1/me"))

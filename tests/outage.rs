@@ -3,16 +3,12 @@
 //! cache keep answering (marked `X-Served-Stale`), other reads get 503 with `Retry-After`
 //! at once, and everything recovers when the database is back.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::catalog::{Catalog, CatalogCommand, Leaderboard, CATALOG_ID};
-use domain::event::Actor;
-use domain::EventMetadata;
 use embedded_pg::{Cluster, ClusterConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_standings");
@@ -38,24 +34,14 @@ fn start_server(url: &str, log: &Path) -> (Server, String) {
         .stderr(std::fs::File::create(log).expect("stderr log"))
         .spawn()
         .expect("spawn standings");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("standings: listening on ") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
+    let base = testkit::process::listening_on(&mut child);
     let server = Server(child);
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| {
-            panic!(
-                "no listening line: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
+    let base = base.unwrap_or_else(|| {
+        panic!(
+            "no listening line: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        )
+    });
     (server, base)
 }
 
@@ -69,23 +55,7 @@ async fn start_cluster(dir: &Path) -> Cluster {
 async fn seed(url: &str) {
     let pool = sqlx::PgPool::connect(url).await.expect("connect");
     store::migrate(&pool).await.expect("migrate");
-    store::EventStore::new(pool.clone())
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![],
-                observed_at: Utc::now(),
-            },
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .expect("catalog");
+    testkit::seed::solo_rm_catalog(&store::EventStore::new(pool.clone()), Utc::now()).await;
     pool.close().await;
     // Operator commands catch the read models up (the catalog included) before they finish.
     let granted = Command::new(BIN)

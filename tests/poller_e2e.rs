@@ -8,18 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::event::Actor;
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::TournamentAction;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::EventStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_standings");
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 
 fn signal(child: &Child, sig: i32) {
     // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
@@ -92,53 +86,25 @@ async fn sim_serves_the_simulated_api_until_signalled() {
 }
 
 async fn seed(store: &EventStore, roster: &[i64]) {
-    let meta = EventMetadata::new(Actor::User(OWNER.into()));
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: 1,
-            slug: "e2e".into(),
-            config: TournamentConfig {
-                name: "E2E".into(),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: None,
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: serde_json::json!({}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: Utc::now(),
-        }),
-    };
-    store
-        .execute::<Tournament>("e2e", create, &meta)
-        .await
-        .expect("create");
-    for (i, &profile) in roster.iter().enumerate() {
-        let add = TournamentCommand::Manage {
-            actor: Actor::User(OWNER.into()),
-            action: TournamentAction::AddPlayerToRoster {
+    testkit::seed::tournament(
+        store,
+        1,
+        "e2e",
+        testkit::seed::plain("E2E", None),
+        Utc::now(),
+    )
+    .await;
+    let players =
+        roster
+            .iter()
+            .enumerate()
+            .map(|(i, &profile)| TournamentAction::AddPlayerToRoster {
                 tournament_player_id: 10 + i as i64,
                 name: format!("p{i}"),
                 profile_id: Some(profile),
                 presentation: serde_json::json!({}),
-            },
-        };
-        store
-            .execute::<Tournament>("e2e", add, &meta)
-            .await
-            .expect("add player");
-    }
+            });
+    testkit::seed::manage_all(store, "e2e", players).await;
 }
 
 fn start_worker(url: &str, upstream: &str, log: &Path) -> Child {

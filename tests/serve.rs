@@ -3,7 +3,6 @@
 //! These tests start the binary as a child process with a private DATA_DIR, talk to it over
 //! HTTP and check that no postgres process of that data directory outlives it.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,18 +40,8 @@ fn start(data: &Path) -> Server {
         .stderr(std::fs::File::create(&stderr_log).expect("stderr log"))
         .spawn()
         .expect("spawn standings");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("standings: listening on ") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("no listening line; stderr: {}", read(&stderr_log)));
+    let base = testkit::process::listening_on(&mut child)
+        .unwrap_or_else(|| panic!("no listening line; stderr: {}", read(&stderr_log)));
     Server {
         child,
         base,

@@ -4,134 +4,24 @@
 mod common;
 use common::*;
 
-use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
-use domain::event::Actor;
-use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
-use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::TournamentAction;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
-
-fn owner() -> EventMetadata {
-    EventMetadata::new(Actor::User(OWNER.into()))
-}
-
-fn manage(action: TournamentAction) -> TournamentCommand {
-    TournamentCommand::Manage {
-        actor: Actor::User(OWNER.into()),
-        action,
-    }
-}
+use testkit::seed;
 
 async fn create_tournament(store: &EventStore, id: i64, slug: &str, start: i64) {
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: id,
-            slug: slug.into(),
-            config: TournamentConfig {
-                name: format!("Tournament {slug}"),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: Some(at(start)),
-                end_date: None,
-                prize_pool_cents: Some(50_000),
-                host_stream_urls: vec!["https://twitch.tv/host".into()],
-                presentation: json!({"accent": "gold"}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: at(start),
-        }),
-    };
-    store
-        .execute::<Tournament>(slug, create, &owner())
-        .await
-        .unwrap();
-}
-
-fn stats(rating: i64, highest: i64, wins: i64) -> LadderStats {
-    LadderStats {
-        leaderboard_id: 3,
-        rating,
-        highest_rating: highest,
-        wins,
-        losses: 10,
-        streak: 2,
-        drops: 0,
-        rank: Some(5),
-        rank_total: Some(47807),
-        region_rank: None,
-        region_rank_total: None,
-        last_match_at: Some(at(20)),
-    }
-}
-
-async fn observe(store: &EventStore, profile: i64, alias: &str, ladder: LadderStats) {
-    store
-        .execute::<Profile>(
-            &profile.to_string(),
-            ProfileCommand::ObserveStats(ObserveStats {
-                profile_id: profile,
-                identity: Some(ProfileIdentity {
-                    alias: alias.into(),
-                    country: Some("ca".into()),
-                    steam_id: None,
-                    level: 1,
-                    xp: 1,
-                    region_id: 0,
-                    clan_name: None,
-                }),
-                ladders: vec![ladder],
-                observed_at: at(21),
-            }),
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .unwrap();
+    let config = seed::cup(&format!("Tournament {slug}"), Some(at(start)));
+    seed::tournament(store, id, slug, config, at(start)).await;
 }
 
 async fn seed(pool: &PgPool) {
     let store = EventStore::new(pool.clone());
-    let poller = EventMetadata::new(Actor::Poller);
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![
-                    Civilization {
-                        civilization_id: 4,
-                        name: "Bohemians".into(),
-                    },
-                    Civilization {
-                        civilization_id: 23,
-                        name: "Japanese".into(),
-                    },
-                ],
-                observed_at: at(0),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
+    let civilizations = vec![
+        seed::civilization(4, "Bohemians"),
+        seed::civilization(23, "Japanese"),
+    ];
+    seed::catalog(&store, vec![seed::solo_rm()], civilizations, at(0)).await;
     create_tournament(&store, 1, "hera", 1).await;
     create_tournament(&store, 2, "later", 5).await;
     for (id, name, profile, presentation) in [
@@ -145,71 +35,21 @@ async fn seed(pool: &PgPool) {
         (12, "Zed Placeholder", None, json!({})),
         (13, "Never Polled", Some(5555), json!({})),
     ] {
-        store
-            .execute::<Tournament>(
-                "hera",
-                manage(TournamentAction::AddPlayerToRoster {
-                    tournament_player_id: id,
-                    name: name.into(),
-                    profile_id: profile,
-                    presentation,
-                }),
-                &owner(),
-            )
-            .await
-            .unwrap();
+        let player = TournamentAction::AddPlayerToRoster {
+            tournament_player_id: id,
+            name: name.into(),
+            profile_id: profile,
+            presentation,
+        };
+        seed::manage_all(&store, "hera", [player]).await;
     }
-    for action in [
-        TournamentAction::CreateTeam {
-            team_id: 20,
-            name: "Vikings".into(),
-            initials: "VK".into(),
-        },
-        TournamentAction::AddTeamMember {
-            team_id: 20,
-            tournament_player_id: 10,
-        },
-    ] {
-        store
-            .execute::<Tournament>("hera", manage(action), &owner())
-            .await
-            .unwrap();
-    }
-    observe(&store, HERA, "Hera", stats(2788, 3045, 100)).await;
-    observe(&store, ACCM, "ACCM", stats(2718, 2892, 90)).await;
-    let player = |profile_id, alias: &str, civ, team, outcome, old, new| MatchPlayer {
-        profile_id,
-        alias: Some(alias.into()),
-        civilization_id: civ,
-        team_id: team,
-        outcome: Some(outcome),
-        old_rating: Some(old),
-        new_rating: Some(new),
-        xp_gained: 1,
-    };
-    store
-        .execute::<Match>(
-            &MATCH_ID.to_string(),
-            MatchCommand::RecordFinishedMatch(FinishedMatch {
-                match_id: MATCH_ID,
-                map_name: "Arabia".into(),
-                matchtype_id: 6,
-                leaderboard_id: Some(3),
-                started_at: at(10),
-                completed_at: Some(at(40)),
-                description: Some("AUTOMATCH".into()),
-                players: vec![
-                    player(ACCM, "ACCM", 23, 0, Outcome::Loss, 2726, 2718),
-                    player(HERA, "Hera", 4, 1, Outcome::Win, 2780, 2788),
-                ],
-            }),
-            &poller,
-        )
-        .await
-        .unwrap();
-    common::open_lobby(&store, "Hera vs ACCM - Bo7 G3").await;
+    seed::manage_all(&store, "hera", seed::vikings()).await;
+    seed::profile(&store, HERA, "Hera", vec![seed::ladder(2788, 3045, 100)]).await;
+    seed::profile(&store, ACCM, "ACCM", vec![seed::ladder(2718, 2892, 90)]).await;
+    seed::finished_match(&store, true).await;
+    seed::open_lobby(&store, "Hera vs ACCM - Bo7 G3", at(50)).await;
     // Apply everything to the read models.
-    settle(pool).await;
+    seed::project(pool).await;
 }
 
 struct Server {
@@ -706,26 +546,6 @@ async fn players_teams_civs_head_to_head_progression_and_summary() {
     );
 }
 
-/// Runs the projector until every appended event is applied (other tests' transactions on the
-/// shared cluster may hold the log back for a moment).
-async fn settle(pool: &PgPool) {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    for _ in 0..4000 {
-        projections::runner::catch_up(pool, &projections::core::Core, 500)
-            .await
-            .unwrap();
-        let builds = projections::runner::builds(pool).await.unwrap();
-        if builds.iter().any(|b| b.is_live() && b.events == total) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("projections did not catch up");
-}
-
 #[tokio::test]
 async fn hot_reads_come_from_memory_until_a_nudge_invalidates_them() {
     let pool = store::testing::migrated_pool("api_cache").await;
@@ -746,8 +566,8 @@ async fn hot_reads_come_from_memory_until_a_nudge_invalidates_them() {
 
     // Hera reaches a new peak; until the nudge arrives, the cached table is served.
     let store = EventStore::new(pool.clone());
-    observe(&store, HERA, "Hera", stats(3100, 3100, 101)).await;
-    settle(&pool).await;
+    seed::profile(&store, HERA, "Hera", vec![seed::ladder(3100, 3100, 101)]).await;
+    seed::project(&pool).await;
     let (_, cached) = s.json("/v1/tournaments/hera/standings").await;
     assert_eq!(max_of_hera(&cached), Some(3045), "served from memory");
     cache.invalidate(Some(&[2]));

@@ -4,21 +4,13 @@
 mod common;
 use common::*;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
-use domain::event::Actor;
-use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
-use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::TournamentAction;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
+use testkit::seed;
 
 use api::openapi::writes::NOT_YET_SERVED;
 use api::ratelimit::{RateLimitConfig, TrustedProxies};
@@ -28,63 +20,14 @@ use api::{AppState, Edge};
 /// a finished match and an open lobby: every read has rows.
 async fn seed(pool: &PgPool) {
     let store = EventStore::new(pool.clone());
-    let poller = EventMetadata::new(Actor::Poller);
-    let owner = EventMetadata::new(Actor::User(OWNER.into()));
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![Civilization {
-                    civilization_id: 4,
-                    name: "Bohemians".into(),
-                }],
-                observed_at: at(0),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: 1,
-            slug: "hera".into(),
-            config: TournamentConfig {
-                name: "Hera Cup".into(),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: Some(at(1)),
-                end_date: None,
-                prize_pool_cents: Some(50_000),
-                host_stream_urls: vec!["https://twitch.tv/host".into()],
-                presentation: json!({"accent": "gold"}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: at(1),
-        }),
-    };
-    store
-        .execute::<Tournament>("hera", create, &owner)
-        .await
-        .unwrap();
-    let manage = |action| TournamentCommand::Manage {
-        actor: Actor::User(OWNER.into()),
-        action,
-    };
+    seed::catalog(
+        &store,
+        vec![seed::solo_rm()],
+        vec![seed::civilization(4, "Bohemians")],
+        at(0),
+    )
+    .await;
+    seed::tournament(&store, 1, "hera", seed::cup("Hera Cup", Some(at(1))), at(1)).await;
     let mut actions = vec![];
     for (id, name, profile) in [
         (10, "Hera", Some(HERA)),
@@ -99,103 +42,10 @@ async fn seed(pool: &PgPool) {
             presentation: json!({}),
         });
     }
-    actions.push(TournamentAction::CreateTeam {
-        team_id: 20,
-        name: "Vikings".into(),
-        initials: "VK".into(),
-    });
-    actions.push(TournamentAction::AddTeamMember {
-        team_id: 20,
-        tournament_player_id: 10,
-    });
-    for action in actions {
-        store
-            .execute::<Tournament>("hera", manage(action), &owner)
-            .await
-            .unwrap();
-    }
-    for (profile, alias, rating) in [(HERA, "Hera", 2788), (ACCM, "ACCM", 2718)] {
-        store
-            .execute::<Profile>(
-                &profile.to_string(),
-                ProfileCommand::ObserveStats(ObserveStats {
-                    profile_id: profile,
-                    identity: Some(ProfileIdentity {
-                        alias: alias.into(),
-                        country: Some("ca".into()),
-                        steam_id: None,
-                        level: 1,
-                        xp: 1,
-                        region_id: 0,
-                        clan_name: None,
-                    }),
-                    ladders: vec![LadderStats {
-                        leaderboard_id: 3,
-                        rating,
-                        highest_rating: rating + 100,
-                        wins: 100,
-                        losses: 10,
-                        streak: 2,
-                        drops: 0,
-                        rank: Some(5),
-                        rank_total: Some(47807),
-                        region_rank: None,
-                        region_rank_total: None,
-                        last_match_at: Some(at(20)),
-                    }],
-                    observed_at: at(21),
-                }),
-                &poller,
-            )
-            .await
-            .unwrap();
-    }
-    let player = |profile_id, civ, team, outcome, old, new| MatchPlayer {
-        profile_id,
-        alias: None,
-        civilization_id: civ,
-        team_id: team,
-        outcome: Some(outcome),
-        old_rating: Some(old),
-        new_rating: Some(new),
-        xp_gained: 1,
-    };
-    store
-        .execute::<Match>(
-            &MATCH_ID.to_string(),
-            MatchCommand::RecordFinishedMatch(FinishedMatch {
-                match_id: MATCH_ID,
-                map_name: "Arabia".into(),
-                matchtype_id: 6,
-                leaderboard_id: Some(3),
-                started_at: at(10),
-                completed_at: Some(at(40)),
-                description: Some("AUTOMATCH".into()),
-                players: vec![
-                    player(ACCM, 23, 0, Outcome::Loss, 2726, 2718),
-                    player(HERA, 4, 1, Outcome::Win, 2780, 2788),
-                ],
-            }),
-            &poller,
-        )
-        .await
-        .unwrap();
-    common::open_lobby(&store, "Hera vs ACCM").await;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    for _ in 0..4000 {
-        projections::runner::catch_up(pool, &projections::core::Core, 500)
-            .await
-            .unwrap();
-        let builds = projections::runner::builds(pool).await.unwrap();
-        if builds.iter().any(|b| b.is_live() && b.events == total) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    panic!("projections did not catch up");
+    actions.extend(seed::vikings());
+    seed::manage_all(&store, "hera", actions).await;
+    seed::played(&store).await;
+    seed::project(pool).await;
 }
 
 struct Server {
@@ -216,17 +66,9 @@ impl Server {
             .sse_subscribers_from(move || counted.subscriber_count() as u64);
         let app = api::router(AppState::new(pool.clone()).with_edge(Arc::new(edge)))
             .merge(sse::router(sse::StreamState::new(hub, pool)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-        });
+        let base = testkit::serve(app).await;
         Server {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::new(),
             _stop: stop,
         }

@@ -31,27 +31,18 @@ mod common;
 use common::*;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
-use domain::event::Actor;
-use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
-use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
-use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::{Tournament, TournamentAction};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use sqlx::PgPool;
 use store::EventStore;
+use testkit::seed;
 
 const SEED: u64 = 0x5eed_f022;
 const REQUESTS: usize = 2_000;
@@ -76,13 +67,8 @@ impl Env {
         let pool = store::testing::migrated_pool("fuzz").await;
         let key = auth::DevKey::generate();
         let config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(projections::runner::run(
-            pool.clone(),
-            projections::core::Core,
-            500,
-            stopped.clone(),
-        ));
+        let stop = seed::run_core(&pool);
+        let stopped = stop.subscribe();
         let seeded = seed(&pool).await;
 
         let hub = sse::Hub::new(sse::HubConfig::default());
@@ -94,15 +80,7 @@ impl Env {
         let hub_cache = cache.clone();
         hub.observe(move |nudge| hub_cache.invalidate(nudge.tournament_ids.as_deref()));
         let app = api::router(state).merge(sse::router(sse::StreamState::new(hub, pool.clone())));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-        });
+        let base = testkit::serve(app).await;
 
         let now = Utc::now().timestamp();
         let claims = |sub: &str, exp: i64| json!({"sub": sub, "aud": auth::AUDIENCE, "exp": exp, "iat": now});
@@ -120,7 +98,7 @@ impl Env {
             "x".repeat(6000),
         ];
         Env {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -150,79 +128,19 @@ async fn seed(pool: &PgPool) -> Vec<i64> {
     use store::ids::{next_id, IdKind};
     let id = |kind| async move { next_id(pool, kind).await.unwrap() };
     let store = EventStore::new(pool.clone());
-    let poller = EventMetadata::new(Actor::Poller);
-    let owner = EventMetadata::new(Actor::User(OWNER.into()));
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![
-                    Leaderboard {
-                        leaderboard_id: 3,
-                        name: "SOLO_RM_RANKED".into(),
-                        is_ranked: true,
-                        matchtype_ids: vec![6],
-                    },
-                    Leaderboard {
-                        leaderboard_id: 5,
-                        name: "UNRANKED".into(),
-                        is_ranked: false,
-                        matchtype_ids: vec![0],
-                    },
-                ],
-                civilizations: vec![Civilization {
-                    civilization_id: 4,
-                    name: "Bohemians".into(),
-                }],
-                observed_at: at(0),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
-    store
-        .execute::<Operator>(
-            OPERATOR_ID,
-            OperatorCommand::GrantCreator {
-                user_id: OWNER.into(),
-                at: at(0),
-            },
-            &EventMetadata::new(Actor::Operator("fuzz".into())),
-        )
-        .await
-        .unwrap();
+    let bohemians = seed::civilization(4, "Bohemians");
+    seed::catalog(
+        &store,
+        vec![seed::solo_rm(), seed::unranked()],
+        vec![bohemians],
+        at(0),
+    )
+    .await;
+    seed::grant_creators(&store, &[OWNER], "fuzz", at(0)).await;
     for slug in ["hera", "spare"] {
-        let create = TournamentCommand::Create {
-            actor: Actor::User(OWNER.into()),
-            create: Box::new(CreateTournament {
-                tournament_id: id(IdKind::Tournament).await,
-                slug: slug.into(),
-                config: TournamentConfig {
-                    name: format!("{slug} cup"),
-                    leaderboard_id: 3,
-                    rank_by: RankBy::PeakRating,
-                    start_date: Some(at(1)),
-                    end_date: None,
-                    prize_pool_cents: Some(50_000),
-                    host_stream_urls: vec!["https://twitch.tv/host".into()],
-                    presentation: json!({"accent": "gold"}),
-                },
-                owner: Some(OWNER.into()),
-                creator: CreatorFacts {
-                    on_allowlist: true,
-                    owned_tournaments: 0,
-                },
-                leaderboard: Some(LeaderboardFacts {
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                }),
-                at: at(1),
-            }),
-        };
-        store
-            .execute::<Tournament>(slug, create, &owner)
-            .await
-            .unwrap();
+        let tournament_id = id(IdKind::Tournament).await;
+        let config = seed::cup(&format!("{slug} cup"), Some(at(1)));
+        seed::tournament(&store, tournament_id, slug, config, at(1)).await;
     }
     let mut actions = vec![];
     let mut seeded = vec![];
@@ -258,83 +176,8 @@ async fn seed(pool: &PgPool) -> Vec<i64> {
         tournament_player_id: seeded[0],
     });
     seeded.push(team_id);
-    for action in actions {
-        let command = TournamentCommand::Manage {
-            actor: Actor::User(OWNER.into()),
-            action,
-        };
-        store
-            .execute::<Tournament>("hera", command, &owner)
-            .await
-            .unwrap();
-    }
-    for (profile, alias, rating) in [(HERA, "Hera", 2788), (ACCM, "ACCM", 2718)] {
-        store
-            .execute::<Profile>(
-                &profile.to_string(),
-                ProfileCommand::ObserveStats(ObserveStats {
-                    profile_id: profile,
-                    identity: Some(ProfileIdentity {
-                        alias: alias.into(),
-                        country: Some("ca".into()),
-                        steam_id: None,
-                        level: 1,
-                        xp: 1,
-                        region_id: 0,
-                        clan_name: None,
-                    }),
-                    ladders: vec![LadderStats {
-                        leaderboard_id: 3,
-                        rating,
-                        highest_rating: rating + 100,
-                        wins: 100,
-                        losses: 10,
-                        streak: 2,
-                        drops: 0,
-                        rank: Some(5),
-                        rank_total: Some(47807),
-                        region_rank: None,
-                        region_rank_total: None,
-                        last_match_at: Some(at(20)),
-                    }],
-                    observed_at: at(21),
-                }),
-                &poller,
-            )
-            .await
-            .unwrap();
-    }
-    let player = |profile_id, civ, team, outcome, old, new| MatchPlayer {
-        profile_id,
-        alias: None,
-        civilization_id: civ,
-        team_id: team,
-        outcome: Some(outcome),
-        old_rating: Some(old),
-        new_rating: Some(new),
-        xp_gained: 1,
-    };
-    store
-        .execute::<Match>(
-            &MATCH_ID.to_string(),
-            MatchCommand::RecordFinishedMatch(FinishedMatch {
-                match_id: MATCH_ID,
-                map_name: "Arabia".into(),
-                matchtype_id: 6,
-                leaderboard_id: Some(3),
-                started_at: at(10),
-                completed_at: Some(at(40)),
-                description: Some("AUTOMATCH".into()),
-                players: vec![
-                    player(ACCM, 23, 0, Outcome::Loss, 2726, 2718),
-                    player(HERA, 4, 1, Outcome::Win, 2780, 2788),
-                ],
-            }),
-            &poller,
-        )
-        .await
-        .unwrap();
-    common::open_lobby(&store, "Hera vs ACCM").await;
+    seed::manage_all(&store, "hera", actions).await;
+    seed::played(&store).await;
     caught_up(pool, Duration::from_secs(10)).await.unwrap();
     seeded
 }

@@ -7,63 +7,23 @@ use chrono::Utc;
 use domain::event::Actor;
 use domain::ladder::{ladder_id, Ladder, LadderCommand, LadderRank};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
+use domain::tournament::TournamentAction;
 use domain::EventMetadata;
 use serde_json::Value;
 use store::EventStore;
+use testkit::seed;
 
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 const PROFILE: i64 = 199_325;
 
 async fn create_cup(store: &EventStore) {
-    let owner = EventMetadata::new(Actor::User(OWNER.into()));
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: 1,
-            slug: "cup".into(),
-            config: TournamentConfig {
-                name: "Cup".into(),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: None,
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: serde_json::json!({}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: Utc::now(),
-        }),
+    seed::tournament(store, 1, "cup", seed::plain("Cup", None), Utc::now()).await;
+    let add = TournamentAction::AddPlayerToRoster {
+        tournament_player_id: 10,
+        name: "Hera".into(),
+        profile_id: Some(PROFILE),
+        presentation: serde_json::json!({}),
     };
-    store
-        .execute::<Tournament>("cup", create, &owner)
-        .await
-        .expect("create");
-    let add = TournamentCommand::Manage {
-        actor: Actor::User(OWNER.into()),
-        action: TournamentAction::AddPlayerToRoster {
-            tournament_player_id: 10,
-            name: "Hera".into(),
-            profile_id: Some(PROFILE),
-            presentation: serde_json::json!({}),
-        },
-    };
-    store
-        .execute::<Tournament>("cup", add, &owner)
-        .await
-        .expect("roster");
+    seed::manage_all(store, "cup", [add]).await;
 }
 
 async fn observe_ranks(store: &EventStore, rank: i64) {

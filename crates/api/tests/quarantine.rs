@@ -1,8 +1,6 @@
 //! `/health` and `/metrics` name a quarantined poison event and its tournament (issue 11,
 //! item 3), with the real projector and the real HTTP server.
 
-use std::net::SocketAddr;
-
 use api::AppState;
 use projections::core::Core;
 use projections::runner::catch_up;
@@ -37,18 +35,7 @@ async fn poison(pool: &PgPool) -> i64 {
 }
 
 async fn serve(pool: PgPool) -> String {
-    let app = api::router(AppState::new(pool));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    format!("http://{addr}")
+    testkit::serve(api::router(AppState::new(pool))).await
 }
 
 #[tokio::test]

@@ -17,11 +17,7 @@ use common::*;
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::catalog::{Catalog, CatalogCommand, Leaderboard, CATALOG_ID};
-use domain::event::Actor;
-use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::tournament::Tournament;
-use domain::EventMetadata;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
 use serde_json::{json, Value};
@@ -41,13 +37,7 @@ impl Env {
         let pool = store::testing::migrated_pool(prefix).await;
         let key = auth::DevKey::generate();
         let config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(projections::runner::run(
-            pool.clone(),
-            projections::core::Core,
-            500,
-            stop_rx,
-        ));
+        let stop = testkit::seed::run_core(&pool);
         seed(&pool).await;
         let cache = std::sync::Arc::new(api::ResponseCache::default());
         let state =
@@ -149,45 +139,9 @@ impl From<String> for Body {
 /// The catalog (ladder 3 is a supported ranked board) and `OWNER` on the creator allowlist.
 async fn seed(pool: &PgPool) {
     let store = EventStore::new(pool.clone());
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![],
-                observed_at: Utc::now(),
-            },
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .unwrap();
-    store
-        .execute::<Operator>(
-            OPERATOR_ID,
-            OperatorCommand::GrantCreator {
-                user_id: OWNER.into(),
-                at: Utc::now(),
-            },
-            &EventMetadata::new(Actor::Operator("test".into())),
-        )
-        .await
-        .unwrap();
-    for _ in 0..1000 {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM live.tournament_creators")
-            .fetch_one(pool)
-            .await
-            .unwrap_or(0);
-        if n == 1 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("projector did not apply the seed");
+    testkit::seed::solo_rm_catalog(&store, Utc::now()).await;
+    testkit::seed::grant_creators(&store, &[OWNER], "test", Utc::now()).await;
+    testkit::seed::wait_for_creators(pool, 1).await;
 }
 
 fn cup(slug: &str) -> Value {

@@ -8,14 +8,13 @@ use common::*;
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::catalog::{Catalog, CatalogCommand, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
-use domain::operator::{Operator, OperatorCommand, OPERATOR_ID};
 use domain::tournament::{Tournament, TournamentAction, TournamentCommand};
 use domain::EventMetadata;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
+use testkit::seed;
 
 const THIRD: &str = "33333333-3333-3333-3333-333333333333";
 
@@ -37,13 +36,7 @@ impl Env {
         let key = auth::DevKey::generate();
         let mut config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
         config.issuer = issuer.map(str::to_string);
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(projections::runner::run(
-            pool.clone(),
-            projections::core::Core,
-            500,
-            stop_rx,
-        ));
+        let stop = testkit::seed::run_core(&pool);
         seed(&pool).await;
         let cache = std::sync::Arc::new(api::ResponseCache::default());
         let mut state =
@@ -136,57 +129,11 @@ impl Env {
 /// The catalog (ladder 3 is a supported ranked board) and the creator allowlist.
 async fn seed(pool: &PgPool) {
     let store = EventStore::new(pool.clone());
-    let operator = EventMetadata::new(Actor::Operator("test".into()));
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![
-                    Leaderboard {
-                        leaderboard_id: 3,
-                        name: "SOLO_RM_RANKED".into(),
-                        is_ranked: true,
-                        matchtype_ids: vec![6],
-                    },
-                    Leaderboard {
-                        leaderboard_id: 5,
-                        name: "UNRANKED".into(),
-                        is_ranked: false,
-                        matchtype_ids: vec![0],
-                    },
-                ],
-                civilizations: vec![],
-                observed_at: Utc::now(),
-            },
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .unwrap();
-    for user in [OWNER, OTHER] {
-        store
-            .execute::<Operator>(
-                OPERATOR_ID,
-                OperatorCommand::GrantCreator {
-                    user_id: user.into(),
-                    at: Utc::now(),
-                },
-                &operator,
-            )
-            .await
-            .unwrap();
-    }
+    let boards = vec![seed::solo_rm(), seed::unranked()];
+    seed::catalog(&store, boards, vec![], Utc::now()).await;
+    seed::grant_creators(&store, &[OWNER, OTHER], "test", Utc::now()).await;
     // The creator facts come from the read models: wait for them.
-    for _ in 0..1000 {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM live.tournament_creators")
-            .fetch_one(pool)
-            .await
-            .unwrap_or(0);
-        if n == 2 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("projector did not apply the seed");
+    seed::wait_for_creators(pool, 2).await;
 }
 
 fn cup(slug: &str) -> Value {

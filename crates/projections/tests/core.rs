@@ -2,133 +2,52 @@
 //! commit, rebuilds identical to live builds, and a poison event is quarantined (see also
 //! tests/quarantine.rs).
 
-use chrono::{DateTime, Utc};
-use domain::catalog::{Catalog, CatalogCommand, Civilization, Leaderboard, CATALOG_ID};
 use domain::event::Actor;
-use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
+use domain::tournament::TournamentAction;
 use domain::EventMetadata;
 use projections::core::Core;
 use projections::runner::{builds, catch_up, start_build};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
-
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
-
-fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
-}
-
-fn meta() -> EventMetadata {
-    EventMetadata::new(Actor::User(OWNER.into()))
-}
-
-fn manage(action: TournamentAction) -> TournamentCommand {
-    TournamentCommand::Manage {
-        actor: Actor::User(OWNER.into()),
-        action,
-    }
-}
+use testkit::{at, seed};
 
 async fn seed(store: &EventStore) {
     let poller = EventMetadata::new(Actor::Poller);
-    store
-        .execute::<Catalog>(
-            CATALOG_ID,
-            CatalogCommand::Observe {
-                leaderboards: vec![Leaderboard {
-                    leaderboard_id: 3,
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                    matchtype_ids: vec![6],
-                }],
-                civilizations: vec![Civilization {
-                    civilization_id: 4,
-                    name: "Bohemians".into(),
-                }],
-                observed_at: at(0),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: 1,
-            slug: "hera".into(),
-            config: TournamentConfig {
-                name: "Hera Invitational".into(),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: Some(at(0)),
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: json!({}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: at(0),
-        }),
+    seed::catalog(
+        store,
+        vec![seed::solo_rm()],
+        vec![seed::civilization(4, "Bohemians")],
+        at(0),
+    )
+    .await;
+    let config = seed::plain("Hera Invitational", Some(at(0)));
+    seed::tournament(store, 1, "hera", config, at(0)).await;
+    let roster =
+        [(10, "Hera", Some(199325)), (11, "Placeholder", None)].map(|(id, name, profile)| {
+            TournamentAction::AddPlayerToRoster {
+                tournament_player_id: id,
+                name: name.into(),
+                profile_id: profile,
+                presentation: json!({"displayName": name}),
+            }
+        });
+    seed::manage_all(store, "hera", roster).await;
+    let relink = TournamentAction::UpdateRosterPlayer {
+        tournament_player_id: 11,
+        presentation: None,
+        profile_id: Some(347269),
     };
-    store
-        .execute::<Tournament>("hera", create, &meta())
-        .await
-        .unwrap();
-    for (id, name, profile) in [(10, "Hera", Some(199325)), (11, "Placeholder", None)] {
-        store
-            .execute::<Tournament>(
-                "hera",
-                manage(TournamentAction::AddPlayerToRoster {
-                    tournament_player_id: id,
-                    name: name.into(),
-                    profile_id: profile,
-                    presentation: json!({"displayName": name}),
-                }),
-                &meta(),
-            )
-            .await
-            .unwrap();
-    }
-    for action in [
-        TournamentAction::UpdateRosterPlayer {
-            tournament_player_id: 11,
-            presentation: None,
-            profile_id: Some(347269),
-        },
-        TournamentAction::CreateTeam {
-            team_id: 20,
-            name: "Vikings".into(),
-            initials: "VK".into(),
-        },
-        TournamentAction::AddTeamMember {
-            team_id: 20,
-            tournament_player_id: 10,
-        },
-        TournamentAction::SetTeamCaptain {
-            team_id: 20,
-            tournament_player_id: 10,
-        },
-    ] {
-        store
-            .execute::<Tournament>("hera", manage(action), &meta())
-            .await
-            .unwrap();
-    }
+    let captain = TournamentAction::SetTeamCaptain {
+        team_id: 20,
+        tournament_player_id: 10,
+    };
+    let team = std::iter::once(relink)
+        .chain(seed::vikings())
+        .chain([captain]);
+    seed::manage_all(store, "hera", team).await;
     for (minute, rating) in [(1, 2780), (2, 2788)] {
         store
             .execute::<Profile>(
@@ -195,39 +114,11 @@ async fn seed(store: &EventStore) {
         )
         .await
         .unwrap();
-    store
-        .execute::<Lobby>(
-            "486002117",
-            LobbyCommand::Observe {
-                snapshot: LobbySnapshot {
-                    lobby_id: 486002117,
-                    map_name: "Arena".into(),
-                    description: Some("Hera vs ACCM".into()),
-                    matchtype_id: 0,
-                    state: LobbyState::Staging,
-                    members: vec![199325, 347269],
-                },
-                observed_at: at(3),
-            },
-            &poller,
-        )
-        .await
-        .unwrap();
+    seed::open_lobby(store, "Hera vs ACCM", at(3)).await;
 }
 
-/// Every live table as JSON rows in a stable order, for row-by-row comparison.
 async fn dump(pool: &PgPool) -> Vec<(String, Vec<Value>)> {
-    let mut out = vec![];
-    for table in <Core as projections::Projector>::TABLES {
-        let rows: Vec<Value> = sqlx::query_scalar(&format!(
-            "SELECT to_jsonb(t) FROM live.{table} t ORDER BY to_jsonb(t)::text"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
+    seed::core_rows(pool).await
 }
 
 /// Catches up until every appended event is applied (other tests' transactions on the shared

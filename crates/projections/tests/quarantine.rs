@@ -6,10 +6,7 @@
 use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig, TournamentEvent,
-};
+use domain::tournament::{RankBy, TournamentAction, TournamentConfig, TournamentEvent};
 use domain::EventMetadata;
 use projections::core::Core;
 use projections::runner::{builds, catch_up, start_build};
@@ -18,70 +15,30 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::repair::{self, RepairError};
 use store::EventStore;
+use testkit::{at, seed};
 
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 /// Tournament 1 (`hera`, the one poisoned) has profile 100 on its roster; tournament 2
 /// (`tatoh`) has profile 200.
 const HERA_PLAYER: i64 = 100;
 const TATOH_PLAYER: i64 = 200;
 
-fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
-}
-
-fn owner() -> EventMetadata {
-    EventMetadata::new(Actor::User(OWNER.into()))
-}
-
 fn config(name: &str, presentation: Value) -> TournamentConfig {
     TournamentConfig {
-        name: name.into(),
-        leaderboard_id: 3,
         rank_by: RankBy::CurrentRating,
-        start_date: Some(at(0)),
-        end_date: None,
-        prize_pool_cents: None,
-        host_stream_urls: vec![],
         presentation,
+        ..seed::plain(name, Some(at(0)))
     }
 }
 
 async fn create(store: &EventStore, id: i64, slug: &str, player: i64) {
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: id,
-            slug: slug.into(),
-            config: config(slug, json!({})),
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: at(0),
-        }),
+    seed::tournament(store, id, slug, config(slug, json!({})), at(0)).await;
+    let add = TournamentAction::AddPlayerToRoster {
+        tournament_player_id: id * 10,
+        name: format!("player {player}"),
+        profile_id: Some(player),
+        presentation: json!({}),
     };
-    store
-        .execute::<Tournament>(slug, create, &owner())
-        .await
-        .unwrap();
-    let add = TournamentCommand::Manage {
-        actor: Actor::User(OWNER.into()),
-        action: TournamentAction::AddPlayerToRoster {
-            tournament_player_id: id * 10,
-            name: format!("player {player}"),
-            profile_id: Some(player),
-            presentation: json!({}),
-        },
-    };
-    store
-        .execute::<Tournament>(slug, add, &owner())
-        .await
-        .unwrap();
+    seed::manage_all(store, slug, [add]).await;
 }
 
 async fn observe(store: &EventStore, profile_id: i64, rating: i64, minute: i64) {
@@ -167,19 +124,8 @@ async fn roster(pool: &PgPool, tournament_id: i64) -> Vec<i64> {
         .unwrap()
 }
 
-/// Every live table as JSON rows in a stable order.
 async fn dump(pool: &PgPool) -> Vec<(String, Vec<Value>)> {
-    let mut out = vec![];
-    for table in <Core as projections::Projector>::TABLES {
-        let rows: Vec<Value> = sqlx::query_scalar(&format!(
-            "SELECT to_jsonb(t) FROM live.{table} t ORDER BY to_jsonb(t)::text"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        out.push((table.to_string(), rows));
-    }
-    out
+    seed::core_rows(pool).await
 }
 
 /// A fresh database holding `pool`'s log as readers see it (repairs applied), same positions

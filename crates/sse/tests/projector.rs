@@ -3,29 +3,15 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use domain::event::Actor;
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::TournamentAction;
 use projections::core::Core;
 use projections::runner::catch_up;
 use sse::{FeedOptions, Hub, HubConfig, StreamState};
 use store::EventStore;
+use testkit::at;
 use tokio::sync::watch;
 
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 const WAIT: Duration = Duration::from_secs(5);
-
-fn at(minute: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
-}
-
-fn meta() -> EventMetadata {
-    EventMetadata::new(Actor::User(OWNER.into()))
-}
 
 /// Reads the stream until `count` events (not comments) arrived; returns their text blocks.
 async fn events(response: &mut reqwest::Response, count: usize) -> Vec<String> {
@@ -54,37 +40,8 @@ async fn events(response: &mut reqwest::Response, count: usize) -> Vec<String> {
 async fn projector_nudges_reach_filtered_streams() {
     let pool = store::testing::migrated_pool("stream_projector").await;
     let store = EventStore::new(pool.clone());
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id: 5,
-            slug: "hera".into(),
-            config: TournamentConfig {
-                name: "Hera Invitational".into(),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: Some(at(0)),
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: serde_json::json!({}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: at(0),
-        }),
-    };
-    store
-        .execute::<Tournament>("hera", create, &meta())
-        .await
-        .unwrap();
+    let config = testkit::seed::plain("Hera Invitational", Some(at(0)));
+    testkit::seed::tournament(&store, 5, "hera", config, at(0)).await;
     catch_up(&pool, &Core, 500).await.unwrap();
 
     let hub = Hub::new(HubConfig::default());
@@ -127,22 +84,13 @@ async fn projector_nudges_reach_filtered_streams() {
         .unwrap();
     assert_eq!(other.status(), 404);
 
-    store
-        .execute::<Tournament>(
-            "hera",
-            TournamentCommand::Manage {
-                actor: Actor::User(OWNER.into()),
-                action: TournamentAction::AddPlayerToRoster {
-                    tournament_player_id: 10,
-                    name: "Hera".into(),
-                    profile_id: Some(199325),
-                    presentation: serde_json::json!({}),
-                },
-            },
-            &meta(),
-        )
-        .await
-        .unwrap();
+    let hera = TournamentAction::AddPlayerToRoster {
+        tournament_player_id: 10,
+        name: "Hera".into(),
+        profile_id: Some(199325),
+        presentation: serde_json::json!({}),
+    };
+    testkit::seed::manage_all(&store, "hera", [hera]).await;
     catch_up(&pool, &Core, 500).await.unwrap();
     let written: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, kind FROM nudge_log WHERE id > $1 ORDER BY id")

@@ -3,7 +3,6 @@
 //! runs; every exported file must equal that server's answer over real HTTP byte for byte,
 //! the manifest's sizes and hashes must match the files, and bad requests fail cleanly.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -46,16 +45,7 @@ fn start(url: &str, key: &Path, args: &[&str]) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn standings");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("standings: listening on ") {
-                let _ = tx.send(addr.to_string());
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("listening");
+    let base = testkit::process::listening_on(&mut child).expect("listening");
     (child, base)
 }
 

@@ -9,19 +9,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::event::Actor;
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::TournamentAction;
 use poller::{CycleKind, Poller, PollerConfig};
 use sim::{SimConfig, SimHandle};
 use sqlx::PgPool;
 use store::EventStore;
 use upstream::UpstreamConfig;
-
-pub const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 
 /// A served simulator and a database; the server stops when this is dropped.
 pub struct Env {
@@ -125,54 +118,18 @@ pub async fn seed_tournament(
     players: &[i64],
     first_player_id: i64,
 ) {
-    let owner = EventMetadata::new(Actor::User(OWNER.into()));
-    let create = TournamentCommand::Create {
-        actor: Actor::User(OWNER.into()),
-        create: Box::new(CreateTournament {
-            tournament_id,
-            slug: slug.into(),
-            config: TournamentConfig {
-                name: format!("Tournament {slug}"),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: None,
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: serde_json::json!({}),
-            },
-            owner: Some(OWNER.into()),
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: Utc::now(),
-        }),
-    };
-    store
-        .execute::<Tournament>(slug, create, &owner)
-        .await
-        .expect("create tournament");
-    for (i, &profile) in players.iter().enumerate() {
+    let config = testkit::seed::plain(&format!("Tournament {slug}"), None);
+    testkit::seed::tournament(store, tournament_id, slug, config, Utc::now()).await;
+    let roster = players.iter().enumerate().map(|(i, &profile)| {
         let id = first_player_id + i as i64;
-        let add = TournamentCommand::Manage {
-            actor: Actor::User(OWNER.into()),
-            action: TournamentAction::AddPlayerToRoster {
-                tournament_player_id: id,
-                name: format!("player-{id}"),
-                profile_id: Some(profile),
-                presentation: serde_json::json!({}),
-            },
-        };
-        store
-            .execute::<Tournament>(slug, add, &owner)
-            .await
-            .expect("add roster player");
-    }
+        TournamentAction::AddPlayerToRoster {
+            tournament_player_id: id,
+            name: format!("player-{id}"),
+            profile_id: Some(profile),
+            presentation: serde_json::json!({}),
+        }
+    });
+    testkit::seed::manage_all(store, slug, roster).await;
 }
 
 /// Runs the core projector until the tracked set has `n` profiles.

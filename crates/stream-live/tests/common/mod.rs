@@ -8,19 +8,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::event::Actor;
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
-use serde_json::{json, Value};
+use domain::tournament::{TournamentAction, TournamentConfig};
+use serde_json::Value;
 use sim::{StreamsFake, StreamsFakeConfig};
 use sqlx::PgPool;
 use store::EventStore;
 use stream_live::{StreamPoller, StreamsConfig, TwitchConfig, YoutubeConfig};
-
-pub const OWNER: &str = "11111111-1111-1111-1111-111111111111";
+use testkit::seed;
 
 pub struct Env {
     pub pool: PgPool,
@@ -181,37 +175,11 @@ impl Env {
     }
 
     pub async fn create_tournament(&self, slug: &str, id: i64, hosts: &[&str]) {
-        let create = TournamentCommand::Create {
-            actor: Actor::User(OWNER.into()),
-            create: Box::new(CreateTournament {
-                tournament_id: id,
-                slug: slug.into(),
-                config: TournamentConfig {
-                    name: format!("Tournament {slug}"),
-                    leaderboard_id: 3,
-                    rank_by: RankBy::PeakRating,
-                    start_date: None,
-                    end_date: None,
-                    prize_pool_cents: None,
-                    host_stream_urls: hosts.iter().map(|h| h.to_string()).collect(),
-                    presentation: json!({}),
-                },
-                owner: Some(OWNER.into()),
-                creator: CreatorFacts {
-                    on_allowlist: true,
-                    owned_tournaments: 0,
-                },
-                leaderboard: Some(LeaderboardFacts {
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                }),
-                at: Utc::now(),
-            }),
+        let config = TournamentConfig {
+            host_stream_urls: hosts.iter().map(|h| h.to_string()).collect(),
+            ..seed::plain(&format!("Tournament {slug}"), None)
         };
-        self.store
-            .execute::<Tournament>(slug, create, &owner())
-            .await
-            .expect("create tournament");
+        seed::tournament(&self.store, id, slug, config, Utc::now()).await;
     }
 
     /// An unlinked roster row (visible in standings without any ladder data).
@@ -229,19 +197,8 @@ impl Env {
     }
 
     pub async fn manage(&self, slug: &str, action: TournamentAction) {
-        let command = TournamentCommand::Manage {
-            actor: Actor::User(OWNER.into()),
-            action,
-        };
-        self.store
-            .execute::<Tournament>(slug, command, &owner())
-            .await
-            .expect("manage tournament");
+        seed::manage_all(&self.store, slug, [action]).await;
     }
-}
-
-pub fn owner() -> EventMetadata {
-    EventMetadata::new(Actor::User(OWNER.into()))
 }
 
 /// Waits (polling every 10 ms) until `cond` holds; panics after `within`.
