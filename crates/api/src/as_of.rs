@@ -235,8 +235,10 @@ async fn profiles_indexed(
     // its start, so one starting more than an hour (of slack) before the oldest unsettled
     // rating holds nothing newer than it.
     let mut unsettled = rated.clone();
-    let mut hour = at + Duration::hours(1);
-    // Hours per query: a few, then more while the walk goes on (a ladder left unpolled).
+    // Nothing is recorded in the future: a far-future `at` starts from now.
+    let mut hour = at.min(Utc::now()) + Duration::hours(1);
+    // Hours per query: a few, then doubling while the walk goes on (a ladder left unpolled),
+    // so even a year is a dozen queries.
     let mut span = 3;
     while let Some(oldest) = unsettled.values().map(|(_, t)| *t).min() {
         if hour < oldest - Duration::hours(2) {
@@ -246,7 +248,7 @@ async fn profiles_indexed(
             .map(|h| ladder_id(board, hour - Duration::hours(h)))
             .collect();
         hour -= Duration::hours(span);
-        span = (span * 2).min(96);
+        span = (span * 2).min(24 * 32);
         let ladder: Vec<StoredEvent> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM events
               WHERE aggregate_type = 'Ladder' AND aggregate_id = ANY($1) AND recorded_at <= $2
