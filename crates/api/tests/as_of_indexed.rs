@@ -168,15 +168,33 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     instants.push(instant().await);
     // A ladder event before any rating: ignored for everyone.
     ranks(&store, 1, &[(a, 900), (b, 901)]).await;
-    observe(&store, a, "Alpha", vec![stats(BOARD, 2100, 70), stats(4, 1500, 5)]).await;
+    observe(
+        &store,
+        a,
+        "Alpha",
+        vec![stats(BOARD, 2100, 70), stats(4, 1500, 5)],
+    )
+    .await;
     instants.push(instant().await);
     observe(&store, b, "Bravo", vec![stats(4, 1600, 6)]).await;
     ranks(&store, 1, &[(a, 60)]).await;
     instants.push(instant().await);
-    observe(&store, b, "Bravo2", vec![stats(BOARD, 2200, 50), stats(4, 1601, 6)]).await;
+    observe(
+        &store,
+        b,
+        "Bravo2",
+        vec![stats(BOARD, 2200, 50), stats(4, 1601, 6)],
+    )
+    .await;
     instants.push(instant().await);
     // Another ladder moves for `a` only: `a`'s tournament figures stay.
-    observe(&store, a, "Alpha", vec![stats(BOARD, 2100, 70), stats(4, 1510, 5)]).await;
+    observe(
+        &store,
+        a,
+        "Alpha",
+        vec![stats(BOARD, 2100, 70), stats(4, 1510, 5)],
+    )
+    .await;
     ranks(&store, 0, &[(a, 55), (b, 45)]).await;
     instants.push(instant().await);
     ranks(&store, 0, &[(b, 44)]).await;
@@ -207,8 +225,16 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
             .find(|r| r["tournament_player_id"] == player)
             .map(|r| (r["rank"].as_i64(), r["current_rating"].as_i64()))
     };
-    assert_eq!(row(2, 10), Some((Some(70), Some(2100))), "rating over older ranks");
-    assert_eq!(row(3, 10), Some((Some(60), Some(2100))), "ladder over rating");
+    assert_eq!(
+        row(2, 10),
+        Some((Some(70), Some(2100))),
+        "rating over older ranks"
+    );
+    assert_eq!(
+        row(3, 10),
+        Some((Some(60), Some(2100))),
+        "ladder over rating"
+    );
     assert_eq!(row(4, 11), Some((Some(50), Some(2200))));
     assert_eq!(row(6, 10), Some((Some(65), Some(2120))));
     assert_eq!(row(7, 11), Some((Some(43), Some(2200))));
