@@ -267,7 +267,7 @@ async fn load_history(
     while written + chunk.len() < events {
         let (aggregate_type, aggregate_id, event_type, payload) = if n as i64 % per_cycle == 0 {
             let id = ladder_id(BOARD, at);
-            let first = sequences.get(&id).is_none();
+            let first = !sequences.contains_key(&id);
             let mut ranks = Vec::new();
             for i in 0..PLAYERS {
                 if first || rng.gen_bool(0.1) {
