@@ -48,6 +48,10 @@ const OUTAGE_SHORTCUT: Duration = Duration::from_secs(1);
 /// strings that did not).
 const MAX_LAST_KNOWN: usize = 100_000;
 
+/// Bound on cached responses: some keys are client-chosen (an as-of instant), and an entry
+/// lives until its tournament's next nudge, which a finished tournament never gets.
+const MAX_ENTRIES: usize = 20_000;
+
 /// How long a slug resolution is trusted without a nudge.
 const SLUG_TTL: Duration = Duration::from_secs(5);
 
@@ -109,7 +113,10 @@ impl ResponseCache {
         });
         if self.ticket(tournament_id) == ticket {
             if let Ok(mut entries) = self.entries.write() {
-                entries.insert(key, entry.clone());
+                // Full (keys clients choose, e.g. as-of instants): serve it uncached.
+                if entries.len() < MAX_ENTRIES || entries.contains_key(&key) {
+                    entries.insert(key, entry.clone());
+                }
             }
         }
         entry

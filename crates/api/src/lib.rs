@@ -43,6 +43,28 @@ use sqlx::PgPool;
 pub use standings::{compute as compute_standings, StandingRow};
 pub use writes::parse_datetime;
 
+/// The as-of table of `slug` at `at` as JSON, served (`indexed`) or by the full replay: lets
+/// tests and the bench compare the two ways. Not part of the API.
+#[doc(hidden)]
+pub async fn as_of_standings_json(
+    pool: &PgPool,
+    slug: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    indexed: bool,
+) -> Result<serde_json::Value, String> {
+    let method = if indexed {
+        as_of::Method::Indexed
+    } else {
+        as_of::Method::Replay
+    };
+    let run = async {
+        let t = tournaments::find(pool, slug).await?;
+        as_of::standings(pool, &t, at, method).await
+    };
+    let table = run.await.map_err(|e| format!("{e:?}"))?;
+    serde_json::to_value(&table).map_err(|e| e.to_string())
+}
+
 pub use cache::ResponseCache;
 pub use cors::CorsPolicy;
 pub use directory::UserDirectory;

@@ -20,8 +20,7 @@ use sqlx::PgPool;
 
 use crate::catalog::{civ_names, ListEnvelope};
 use crate::error::{ApiError, ApiResult};
-use crate::respond::{cached, respond, CacheClass};
-use crate::tournaments::find_cached;
+use crate::respond::{cached, CacheClass};
 use crate::tournaments::TournamentRead;
 use crate::wire::ser_opt_dt;
 use crate::AppState;
@@ -82,9 +81,15 @@ async fn as_of(
 ) -> ApiResult<Response> {
     let at = crate::writes::parse_datetime(text)
         .ok_or_else(|| ApiError::query("as_of", "Input should be a valid datetime"))?;
-    let t = find_cached(state, slug).await?;
-    let table = crate::as_of::standings(&state.pool, &t, at).await?;
-    Ok(respond(&table, CacheClass::AuthAware, headers))
+    // Keyed by the exact instant (to the microsecond the log stores): a coarser bucket would
+    // answer for another instant than asked. Entries go with the tournament's next nudge
+    // like every other, and the cache's size bound caps what distinct instants can pile up.
+    let key = format!("as-of|{}", at.timestamp_micros());
+    let pool = state.pool.clone();
+    cached(state, slug, key, CacheClass::AuthAware, headers, |t| async move {
+        crate::as_of::standings(&pool, &t, at, crate::as_of::Method::Indexed).await
+    })
+    .await
 }
 
 /// The team a standings row's player belongs to.
