@@ -8,7 +8,6 @@
 //!
 //! `cargo run -p bench --bin as_of -- --events 1000000 --requests 400 --replays 20`
 
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,7 +24,6 @@ use domain::tournament::{
 use domain::EventMetadata;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::postgres::PgPoolOptions;
 use store::EventStore;
 
 #[derive(Parser)]
@@ -53,19 +51,13 @@ fn profile(i: i64) -> i64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = tempfile::Builder::new()
-        .prefix("bench-as-of-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
-    let cluster =
-        embedded_pg::Cluster::start(embedded_pg::ClusterConfig::throwaway(dir.path().join("pg")))
-            .await?;
-    cluster.create_database("bench").await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect(&cluster.database_url("bench"))
-        .await?;
-    store::migrate(&pool).await?;
+    let dir = bench::rig::data_dir("bench-as-of-")?;
+    let config = embedded_pg::ClusterConfig::throwaway(&dir);
+    bench::rig::on_cluster(config, &dir, "bench", async |_, url| run(&url, &args).await).await
+}
+
+async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
+    let pool = bench::rig::migrated_pool(url, 8).await?;
 
     let end = Utc::now() - Duration::hours(1);
     let start = end - Duration::days(DAYS);
@@ -156,7 +148,6 @@ async fn main() -> anyhow::Result<()> {
     report("full replay (before), in process", &mut replays);
     println!("indexed == replay at {} instants", args.replays);
     pool.close().await;
-    cluster.stop().await?;
     Ok(())
 }
 
