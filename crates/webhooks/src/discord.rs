@@ -248,7 +248,10 @@ mod tests {
         let embed = &m["embeds"][0];
         assert_eq!(embed["title"], "Hera won on Arabia");
         assert_eq!(embed["url"], "https://example.org/t/cup");
-        assert_eq!(embed["fields"][0]["value"], "Mayans, team 1, 2000 → 2012 (+12)");
+        assert_eq!(
+            embed["fields"][0]["value"],
+            "Mayans, team 1, 2000 → 2012 (+12)"
+        );
         assert_eq!(embed["fields"].as_array().unwrap().len(), 2);
         assert_eq!(m["content"], "Winter Cup: Hera won on Arabia");
     }
@@ -267,10 +270,14 @@ mod tests {
         assert!(m["content"].as_str().unwrap().chars().count() <= CONTENT_MAX);
         let fields = embed["fields"].as_array().unwrap();
         assert!(fields.len() <= FIELDS_MAX);
-        let total: usize = [&embed["title"], &embed["description"], &embed["footer"]["text"]]
-            .iter()
-            .map(|v| v.as_str().unwrap().chars().count())
-            .sum::<usize>()
+        let total: usize = [
+            &embed["title"],
+            &embed["description"],
+            &embed["footer"]["text"],
+        ]
+        .iter()
+        .map(|v| v.as_str().unwrap().chars().count())
+        .sum::<usize>()
             + fields
                 .iter()
                 .map(|f| {
@@ -292,8 +299,14 @@ mod tests {
             "window_opened",
             "window_closed",
         ] {
-            let m = render(&json!({"kind": kind, "tournament": {"name": "Cup"}, "data": {}}), None);
-            assert!(!m["embeds"][0]["title"].as_str().unwrap().is_empty(), "{kind}");
+            let m = render(
+                &json!({"kind": kind, "tournament": {"name": "Cup"}, "data": {}}),
+                None,
+            );
+            assert!(
+                !m["embeds"][0]["title"].as_str().unwrap().is_empty(),
+                "{kind}"
+            );
         }
     }
 }

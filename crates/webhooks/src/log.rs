@@ -91,10 +91,19 @@ pub async fn lag(pool: &PgPool) -> sqlx::Result<Vec<SubscriptionLag>> {
 
 /// The delivery log of one subscription: its state, its last `limit` attempts and its dead
 /// letters. The caller has checked the subscription belongs to the tournament and owner.
-pub async fn deliveries(pool: &PgPool, subscription_id: &str, limit: i64) -> sqlx::Result<DeliveryLog> {
+pub async fn deliveries(
+    pool: &PgPool,
+    subscription_id: &str,
+    limit: i64,
+) -> sqlx::Result<DeliveryLog> {
+    // One snapshot: the state, attempts and dead letters agree with each other.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let state = sqlx::query_as(&format!("{LAG_SQL} WHERE s.subscription_id = $1"))
         .bind(subscription_id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *tx)
         .await?;
     let attempts = sqlx::query_as(
         "SELECT notification_id, attempt, outcome, status, error, latency_ms, at
@@ -102,15 +111,16 @@ pub async fn deliveries(pool: &PgPool, subscription_id: &str, limit: i64) -> sql
     )
     .bind(subscription_id)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let dead_letters = sqlx::query_as(
         "SELECT notification_id, position, ordinal, attempts, last_error, dead_at, requeued
            FROM webhook_dead_letters WHERE subscription_id = $1 ORDER BY position, ordinal",
     )
     .bind(subscription_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(DeliveryLog {
         state,
         attempts,

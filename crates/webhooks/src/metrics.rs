@@ -49,7 +49,9 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     pub(crate) fn attempt(&self, outcome: &'static str, seconds: Option<f64>) {
-        self.deliveries.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
         if let Some(seconds) = seconds {
             self.latency.observe(seconds);
         }
@@ -63,7 +65,9 @@ impl Metrics {
 
     /// Deliveries counted so far with `outcome` (tests, bench).
     pub fn count(&self, outcome: &'static str) -> u64 {
-        self.deliveries.get_or_create(&OutcomeLabels { outcome }).get()
+        self.deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .get()
     }
 
     /// Writes the metrics into a scrape (names get the registry's `standings_` prefix).

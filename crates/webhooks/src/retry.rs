@@ -35,7 +35,10 @@ pub fn hint(headers: &HeaderMap, body: &[u8]) -> Option<Duration> {
             return seconds_f64(seconds);
         }
         if let Ok(at) = httpdate::parse_http_date(value) {
-            return Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO));
+            return Some(
+                at.duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO),
+            );
         }
     }
     let body: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -90,7 +93,8 @@ mod tests {
         let date = httpdate::fmt_http_date(later);
         let h = hint(&headers(&date), b"").unwrap();
         assert!(h > Duration::from_secs(100) && h <= Duration::from_secs(120));
-        let discord = br#"{"message": "You are being rate limited.", "retry_after": 1.5, "global": false}"#;
+        let discord =
+            br#"{"message": "You are being rate limited.", "retry_after": 1.5, "global": false}"#;
         assert_eq!(
             hint(&HeaderMap::new(), discord),
             Some(Duration::from_millis(1500))

@@ -136,7 +136,15 @@ impl Leader for Deliverer {
         let mut loops = JoinSet::new();
         loops.spawn(self.clone().deliver_loop(stop_rx));
         let check_every = self.inner.config.lock_check;
-        hold(lock, loops, stop_tx, shutdown, check_every, "webhook worker").await
+        hold(
+            lock,
+            loops,
+            stop_tx,
+            shutdown,
+            check_every,
+            "webhook worker",
+        )
+        .await
     }
 }
 
@@ -244,7 +252,11 @@ impl Deliverer {
 
     /// Sends the subscription's notifications in order until it is caught up, waits for a
     /// retry, or `stop`.
-    async fn deliver_subscription(&self, id: &str, stop: watch::Receiver<bool>) -> sqlx::Result<()> {
+    async fn deliver_subscription(
+        &self,
+        id: &str,
+        stop: watch::Receiver<bool>,
+    ) -> sqlx::Result<()> {
         let pool = &self.inner.pool;
         while !*stop.borrow() {
             let Some(sub) = store::subscription(pool, id).await? else {
@@ -273,14 +285,21 @@ impl Deliverer {
     }
 
     /// One POST of `item` to `sub`, recorded.
-    async fn attempt(&self, sub: &Subscription, item: &Item, attempt: i32) -> sqlx::Result<Recorded> {
+    async fn attempt(
+        &self,
+        sub: &Subscription,
+        item: &Item,
+        attempt: i32,
+    ) -> sqlx::Result<Recorded> {
         let config = &self.inner.config;
         let sent = match self.request(sub, item).await {
             Ok((headers, body)) => self.inner.client.post(&sub.url, headers, body).await,
             Err(e) => Err(e),
         };
         let (status, error, hint, latency) = match &sent {
-            Ok(r) if (200..300).contains(&r.status) => (Some(r.status), None, None, Some(r.latency)),
+            Ok(r) if (200..300).contains(&r.status) => {
+                (Some(r.status), None, None, Some(r.latency))
+            }
             Ok(r) => (
                 Some(r.status),
                 Some(snippet(&r.body)),
@@ -342,17 +361,27 @@ impl Deliverer {
     }
 
     /// The headers and body of `item` for `sub`'s format.
-    async fn request(&self, sub: &Subscription, item: &Item) -> Result<(HeaderMap, Vec<u8>), SendError> {
+    async fn request(
+        &self,
+        sub: &Subscription,
+        item: &Item,
+    ) -> Result<(HeaderMap, Vec<u8>), SendError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             HeaderName::from_static(ID_HEADER),
-            HeaderValue::from_str(&item.id).map_err(|_| SendError::Refused("bad notification id".into()))?,
+            HeaderValue::from_str(&item.id)
+                .map_err(|_| SendError::Refused("bad notification id".into()))?,
         );
         let now = Utc::now().timestamp();
-        headers.insert(HeaderName::from_static(TIMESTAMP_HEADER), HeaderValue::from(now));
+        headers.insert(
+            HeaderName::from_static(TIMESTAMP_HEADER),
+            HeaderValue::from(now),
+        );
         if sub.format == "discord" {
             let live_page = match (&self.inner.config.public_base_url, &item.slug) {
-                (Some(base), Some(slug)) => Some(format!("{}/t/{slug}", base.trim_end_matches('/'))),
+                (Some(base), Some(slug)) => {
+                    Some(format!("{}/t/{slug}", base.trim_end_matches('/')))
+                }
                 _ => None,
             };
             let message = discord::render(&item.body, live_page.as_deref());
@@ -366,7 +395,8 @@ impl Deliverer {
         let signature = signature(&Secret::new(secret), now, &body);
         headers.insert(
             HeaderName::from_static(SIGNATURE_HEADER),
-            HeaderValue::from_str(&signature).map_err(|_| SendError::Refused("bad signature".into()))?,
+            HeaderValue::from_str(&signature)
+                .map_err(|_| SendError::Refused("bad signature".into()))?,
         );
         Ok((headers, body))
     }
@@ -377,8 +407,9 @@ impl Deliverer {
 async fn listen(pool: &PgPool) -> Option<PgListener> {
     let listening = async {
         let mut l = PgListener::connect_with(pool).await?;
-        l.listen_all([projections::nudge::CHANNEL, store::CHANNEL]).await?;
-        sqlx::Result::Ok(l)
+        l.listen_all([projections::nudge::CHANNEL, store::CHANNEL])
+            .await?;
+        Ok::<_, sqlx::Error>(l)
     };
     match tokio::time::timeout(Duration::from_secs(10), listening).await {
         Ok(Ok(l)) => Some(l),

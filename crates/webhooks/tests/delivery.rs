@@ -27,16 +27,34 @@ async fn a_receiver_that_fails_then_recovers_gets_everything_in_order_with_the_s
     // Another tournament's notification is not for this subscription.
     notify(&pool, 2, 15).await;
     let (_stop, worker) = start(&pool, fast_config());
-    receiver.wait_for(WAIT, |log| log.iter().filter(|r| r.status == 200).count() >= 5).await;
+    receiver
+        .wait_for(WAIT, |log| {
+            log.iter().filter(|r| r.status == 200).count() >= 5
+        })
+        .await;
     assert_eq!(receiver.delivered_ids(), ids);
     let all: Vec<_> = receiver.received().iter().map(|r| r.id.clone()).collect();
     // The first three tries were the first notification, retried with the same id.
     assert_eq!(all[..4], [&ids[0]; 4].map(String::clone));
-    let log = webhooks::log::deliveries(&pool, "sub-a", 50).await.unwrap();
-    let failed = log.attempts.iter().filter(|a| a.outcome == "failed").count();
+    let log = log_until(&pool, "sub-a", WAIT, |log| {
+        log.state.as_ref().is_some_and(|s| s.pending == 0)
+    })
+    .await;
+    let failed = log
+        .attempts
+        .iter()
+        .filter(|a| a.outcome == "failed")
+        .count();
     assert_eq!(failed, 3);
     assert!(log.attempts.iter().any(|a| a.status == Some(503)));
     assert_eq!(log.state.as_ref().map(|s| s.pending), Some(0));
+    // The counters move right after the commit the log shows.
+    for _ in 0..100 {
+        if worker.metrics().count("delivered") == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(worker.metrics().count("delivered"), 5);
     assert_eq!(worker.metrics().count("failed"), 3);
 }
@@ -55,30 +73,37 @@ async fn a_dead_endpoint_dead_letters_and_replays_after_a_fix() {
     };
     let (_stop, _worker) = start(&pool, config);
     // Two attempts each, then the cursor moves on.
-    receiver.wait_for(WAIT, |log| log.len() >= 4).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    let log = loop {
-        let log = webhooks::log::deliveries(&pool, "sub-dead", 50).await.unwrap();
-        if log.dead_letters.len() == 2 || std::time::Instant::now() > deadline {
-            break log;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let dead: Vec<_> = log.dead_letters.iter().map(|d| d.notification_id.clone()).collect();
+    let log = log_until(&pool, "sub-dead", WAIT, |log| log.dead_letters.len() == 2).await;
+    assert_eq!(receiver.received().len(), 4);
+    let dead: Vec<_> = log
+        .dead_letters
+        .iter()
+        .map(|d| d.notification_id.clone())
+        .collect();
     assert_eq!(dead, [first.clone(), second.clone()]);
-    assert!(log.dead_letters.iter().all(|d| d.attempts == 2 && d.last_error.contains("500")));
+    assert!(log
+        .dead_letters
+        .iter()
+        .all(|d| d.attempts == 2 && d.last_error.contains("500")));
     assert_eq!(log.state.as_ref().map(|s| s.pending), Some(0));
     assert_eq!(log.state.as_ref().map(|s| s.dead_letters), Some(2));
     // The endpoint is fixed; the owner replays: both arrive, in order, with the same ids.
     *receiver.fail_first.lock().unwrap() = 0;
     assert_eq!(webhooks::log::replay(&pool, "sub-dead").await.unwrap(), 2);
-    receiver.wait_for(WAIT, |log| log.iter().filter(|r| r.status == 200).count() >= 2).await;
+    receiver
+        .wait_for(WAIT, |log| {
+            log.iter().filter(|r| r.status == 200).count() >= 2
+        })
+        .await;
     assert_eq!(receiver.delivered_ids(), [first.clone(), second.clone()]);
     let third = notify(&pool, 1, 22).await;
-    receiver.wait_for(WAIT, |log| log.iter().filter(|r| r.status == 200).count() >= 3).await;
+    receiver
+        .wait_for(WAIT, |log| {
+            log.iter().filter(|r| r.status == 200).count() >= 3
+        })
+        .await;
     assert_eq!(receiver.delivered_ids(), [first, second, third]);
-    let log = webhooks::log::deliveries(&pool, "sub-dead", 50).await.unwrap();
-    assert!(log.dead_letters.is_empty(), "{:?}", log.dead_letters);
+    log_until(&pool, "sub-dead", WAIT, |log| log.dead_letters.is_empty()).await;
 }
 
 #[tokio::test]
@@ -97,19 +122,15 @@ async fn internal_addresses_are_refused_without_the_allowlist() {
     };
     let (_stop, _worker) = start(&pool, config);
     for sub in ["sub-ip", "sub-name"] {
-        let deadline = std::time::Instant::now() + WAIT;
-        let log = loop {
-            let log = webhooks::log::deliveries(&pool, sub, 50).await.unwrap();
-            if !log.dead_letters.is_empty() || std::time::Instant::now() > deadline {
-                break log;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let log = log_until(&pool, sub, WAIT, |log| !log.dead_letters.is_empty()).await;
         assert_eq!(log.dead_letters.len(), 1, "{sub}: {log:?}");
         let error = log.attempts[0].error.clone().unwrap_or_default();
         assert!(error.contains("internal address"), "{sub}: {error}");
     }
-    assert!(receiver.received().is_empty(), "nothing may reach the receiver");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing may reach the receiver"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +192,10 @@ async fn retry_after_and_discord_retry_after_are_honoured() {
     subscribe(&pool, "sub-discord", 1, &discord_url, "discord").await;
     notify(&pool, 1, 50).await;
     let (_stop, _worker) = start(&pool, fast_config());
-    for (receiver, at_least) in [(&plain, Duration::from_secs(1)), (&discord, Duration::from_millis(700))] {
+    for (receiver, at_least) in [
+        (&plain, Duration::from_secs(1)),
+        (&discord, Duration::from_millis(700)),
+    ] {
         receiver.wait_for(WAIT, |log| log.len() >= 2).await;
         let log = receiver.received();
         // A lower bound only: the backoff alone (at most 100 ms here) would retry sooner.
@@ -182,8 +206,14 @@ async fn retry_after_and_discord_retry_after_are_honoured() {
     // The Discord format: a rendered message, no signature.
     let message = body_json(&discord.received()[1]);
     assert_eq!(message["embeds"][0]["title"], "Hera won on Arabia");
-    assert!(message["content"].as_str().unwrap().starts_with("Winter Cup: "));
-    assert!(discord.received()[1].headers.get("x-standings-signature").is_none());
+    assert!(message["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("Winter Cup: "));
+    assert!(discord.received()[1]
+        .headers
+        .get("x-standings-signature")
+        .is_none());
 }
 
 #[tokio::test]
@@ -218,15 +248,10 @@ async fn a_paused_subscription_skips_what_it_missed() {
         .unwrap();
     notify(&pool, 1, 70).await;
     let (_stop, _worker) = start(&pool, fast_config());
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let log = webhooks::log::deliveries(&pool, "sub-paused", 50).await.unwrap();
-        if log.state.as_ref().is_some_and(|s| s.position == 70) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "cursor never moved: {log:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    log_until(&pool, "sub-paused", WAIT, |log| {
+        log.state.as_ref().is_some_and(|s| s.position == 70)
+    })
+    .await;
     sqlx::query("UPDATE live.webhook_subscriptions SET paused = false")
         .execute(&pool)
         .await

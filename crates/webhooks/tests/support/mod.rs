@@ -165,14 +165,21 @@ impl Receiver {
             assert!(
                 Instant::now() < deadline,
                 "receiver: condition not met within {within:?}; got {:?}",
-                self.received().iter().map(|r| (&r.id, r.status)).collect::<Vec<_>>()
+                self.received()
+                    .iter()
+                    .map(|r| (&r.id, r.status))
+                    .collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let delay = *r.delay.lock().unwrap();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -204,9 +211,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: axum::body
     });
     let mut response = (StatusCode::from_u16(status).unwrap(), text).into_response();
     for (name, value) in extra {
-        response
-            .headers_mut()
-            .insert(name, value.parse().unwrap());
+        response.headers_mut().insert(name, value.parse().unwrap());
     }
     response
 }
@@ -226,7 +231,10 @@ pub fn fast_config() -> webhooks::DeliveryConfig {
 }
 
 /// Runs a worker until the returned sender is dropped or sends `true`.
-pub fn start(pool: &PgPool, config: webhooks::DeliveryConfig) -> (tokio::sync::watch::Sender<bool>, webhooks::Deliverer) {
+pub fn start(
+    pool: &PgPool,
+    config: webhooks::DeliveryConfig,
+) -> (tokio::sync::watch::Sender<bool>, webhooks::Deliverer) {
     let deliverer = webhooks::Deliverer::new(config, pool.clone()).expect("client");
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(deliverer.clone().run(rx));
@@ -235,4 +243,28 @@ pub fn start(pool: &PgPool, config: webhooks::DeliveryConfig) -> (tokio::sync::w
 
 pub fn body_json(r: &Received) -> Value {
     serde_json::from_slice(&r.body).expect("a JSON body")
+}
+
+/// Polls `sub`'s delivery log until `done` holds for it (the receiver sees a request before
+/// the worker commits its outcome); panics after `within`.
+pub async fn log_until(
+    pool: &PgPool,
+    sub: &str,
+    within: Duration,
+    done: impl Fn(&webhooks::log::DeliveryLog) -> bool,
+) -> webhooks::log::DeliveryLog {
+    let deadline = Instant::now() + within;
+    loop {
+        let log = webhooks::log::deliveries(pool, sub, 50)
+            .await
+            .expect("read the delivery log");
+        if done(&log) {
+            return log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sub}: not reached within {within:?}: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
