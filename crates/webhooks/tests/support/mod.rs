@@ -114,13 +114,16 @@ pub struct Received {
     pub status: u16,
 }
 
+/// A failure answer: status, headers, body.
+pub type Failure = (u16, Vec<(&'static str, String)>, String);
+
 /// A local endpoint: answers `fail_first` requests with `failure` (status, headers, body),
 /// then 200; records every request.
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub log: Arc<Mutex<Vec<Received>>>,
     pub fail_first: Arc<Mutex<usize>>,
-    pub failure: Arc<Mutex<(u16, Vec<(&'static str, String)>, String)>>,
+    pub failure: Arc<Mutex<Failure>>,
     pub delay: Arc<Mutex<Duration>>,
 }
 
