@@ -467,9 +467,6 @@ impl WebhookDeliveryArgs {
             timeout: self.webhook_timeout_seconds,
             sweep: self.webhook_sweep_seconds,
             public_base_url: self.public_base_url.clone(),
-            // A dead leader is replaced within two sweeps.
-            lock_retry: self.webhook_sweep_seconds,
-            lock_check: self.webhook_sweep_seconds,
             ..webhooks::DeliveryConfig::default()
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct AttemptRow {
     pub notification_id: String,
     pub attempt: i32,
@@ -20,7 +20,7 @@ pub struct AttemptRow {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct DeadLetter {
     pub notification_id: String,
     pub position: i64,
@@ -33,7 +33,7 @@ pub struct DeadLetter {
 }
 
 /// Where a subscription stands.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct SubscriptionLag {
     pub subscription_id: String,
     pub tournament_id: i64,
@@ -52,7 +52,7 @@ pub struct SubscriptionLag {
     pub dead_letters: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DeliveryLog {
     pub state: Option<SubscriptionLag>,
     /// Newest first.
@@ -79,6 +79,22 @@ SELECT s.subscription_id, s.tournament_id, s.paused,
          AND (n.position, n.ordinal) > (COALESCE(c.position, 0), COALESCE(c.ordinal, -1))
          AND n.position > s.created_position
          AND (cardinality(s.kinds) = 0 OR n.kind = ANY (s.kinds))) p";
+
+/// Whether `subscription_id` is a subscription of `tournament_id`.
+pub async fn belongs(
+    pool: &PgPool,
+    subscription_id: &str,
+    tournament_id: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM live.webhook_subscriptions
+                         WHERE subscription_id = $1 AND tournament_id = $2)",
+    )
+    .bind(subscription_id)
+    .bind(tournament_id)
+    .fetch_one(pool)
+    .await
+}
 
 /// Every subscription's lag (`standings projections status`, the worker's gauges).
 pub async fn lag(pool: &PgPool) -> sqlx::Result<Vec<SubscriptionLag>> {

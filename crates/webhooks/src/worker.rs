@@ -222,7 +222,13 @@ impl Deliverer {
         stop: watch::Receiver<bool>,
     ) -> sqlx::Result<Option<chrono::DateTime<Utc>>> {
         let pool = &self.inner.pool;
-        for id in store::due(pool).await? {
+        let due = store::due(pool).await?;
+        tracing::trace!(
+            due = due.len(),
+            in_flight = in_flight.len(),
+            "webhook sweep"
+        );
+        for id in due {
             if in_flight.len() >= self.inner.config.concurrency.max(1) {
                 break;
             }
@@ -292,6 +298,7 @@ impl Deliverer {
         attempt: i32,
     ) -> sqlx::Result<Recorded> {
         let config = &self.inner.config;
+        tracing::trace!(subscription = %sub.subscription_id, notification = %item.id, attempt, "webhook attempt");
         let sent = match self.request(sub, item).await {
             Ok((headers, body)) => self.inner.client.post(&sub.url, headers, body).await,
             Err(e) => Err(e),
@@ -308,6 +315,11 @@ impl Deliverer {
             ),
             Err(e) => (None, Some(e.to_string()), None, None),
         };
+        tracing::trace!(
+            status,
+            error = error.as_deref().unwrap_or(""),
+            "webhook attempt answered"
+        );
         let ok = error.is_none();
         let outcome = if ok {
             Outcome::Delivered

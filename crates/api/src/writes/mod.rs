@@ -11,6 +11,7 @@
 //! wrapper would hide it.
 
 mod body;
+mod deliveries;
 mod owners;
 mod roster;
 mod teams;
@@ -32,6 +33,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 pub use body::parse_datetime;
+pub(crate) use deliveries::ReplayRead;
 pub(crate) use owners::{TournamentOwnerCreate, TournamentOwnerRead};
 pub(crate) use roster::{RosterPlayerCreate, RosterPlayerUpdate};
 pub(crate) use teams::{TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead, TeamUpdate};
@@ -45,7 +47,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn router() -> Router<AppState> {
     use crate::openapi::writes::{
         CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS, TOURNAMENT,
-        TOURNAMENTS,
+        TOURNAMENTS, WEBHOOK_DELIVERIES, WEBHOOK_REPLAY,
     };
     Router::new()
         .route(TOURNAMENTS, post(tournaments::create))
@@ -65,6 +67,8 @@ pub fn router() -> Router<AppState> {
         )
         .route(OWNERS, axum::routing::get(owners::list).post(owners::grant))
         .route(OWNER, delete(owners::revoke))
+        .route(WEBHOOK_DELIVERIES, axum::routing::get(deliveries::log))
+        .route(WEBHOOK_REPLAY, post(deliveries::replay))
 }
 
 /// An authenticated owner of the tournament at `slug` (writes use the literal slug: the

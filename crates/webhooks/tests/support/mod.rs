@@ -125,6 +125,8 @@ pub struct Receiver {
     pub fail_first: Arc<Mutex<usize>>,
     pub failure: Arc<Mutex<Failure>>,
     pub delay: Arc<Mutex<Duration>>,
+    /// Requests that arrived (counted before the delay; `log` has those answered).
+    pub arrivals: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Receiver {
@@ -183,6 +185,7 @@ async fn receive(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    r.arrivals.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let delay = *r.delay.lock().unwrap();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

@@ -1,0 +1,108 @@
+//! `kill -9` of the webhook worker mid-delivery loses nothing: the real `standings` binary
+//! delivers to a slow local receiver, is SIGKILLed while a request is in flight, and a second
+//! process finishes the job. The receiver may see a duplicate id, never a missing one, and
+//! first sees them in order.
+
+#[path = "../crates/webhooks/tests/support/mod.rs"]
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// The worker process, SIGKILLed when dropped (a failing test leaves no process behind).
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(url: &str) -> Worker {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standings"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("BIND", "127.0.0.1:0")
+        .env("ROLE", "worker")
+        .env("LOG_LEVEL", "warn")
+        // Nothing listens there: the poller fails quietly and polls nothing.
+        .env("UPSTREAM_BASE_URL", "http://127.0.0.1:9")
+        .env("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+        .env("WEBHOOK_SWEEP_SECONDS", "0.2")
+        .env("WEBHOOK_BACKOFF_BASE_SECONDS", "0.05")
+        .env("WEBHOOK_BACKOFF_CAP_SECONDS", "0.2")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start standings");
+    let listening = testkit::process::listening_on(&mut child);
+    let worker = Worker(child);
+    listening.expect("the worker listens");
+    worker
+}
+
+#[tokio::test]
+async fn kill_9_mid_delivery_loses_nothing() {
+    let url = embedded_pg::testing::fresh_database("webhook_kill").await;
+    let status = Command::new(env!("CARGO_BIN_EXE_standings"))
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("LOG_LEVEL", "warn")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    stand_ins(&pool).await;
+    let receiver = Receiver::default();
+    *receiver.delay.lock().unwrap() = Duration::from_millis(150);
+    let endpoint = receiver.serve().await;
+    subscribe(&pool, "sub-kill", 1, &endpoint, "json").await;
+    let mut ids = vec![];
+    for position in 100..130 {
+        ids.push(notify(&pool, 1, position).await);
+    }
+
+    let mut first = worker(&url);
+    // SIGKILL as the 8th request arrives: it is in flight, its outcome not committed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.arrivals.load(Ordering::SeqCst) < 8 {
+        assert!(
+            Instant::now() < deadline,
+            "the first worker never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    first.0.kill().expect("SIGKILL the worker");
+    first.0.wait().unwrap();
+    let before_restart = receiver.delivered_ids().len();
+    assert!(
+        before_restart < ids.len(),
+        "killed too late to prove anything"
+    );
+
+    let second = worker(&url);
+    receiver
+        .wait_for(Duration::from_secs(40), |log| {
+            let got: std::collections::HashSet<_> = log.iter().map(|r| r.id.as_str()).collect();
+            ids.iter().all(|id| got.contains(id.as_str()))
+        })
+        .await;
+    drop(second);
+
+    // Every id arrived; first arrivals are in order; anything extra is a repeat.
+    let delivered = receiver.delivered_ids();
+    let mut firsts: Vec<String> = vec![];
+    for id in &delivered {
+        if !firsts.contains(id) {
+            firsts.push(id.clone());
+        }
+    }
+    assert_eq!(firsts, ids);
+    assert!(
+        delivered.len() <= ids.len() + 2,
+        "at most the in-flight one (and its neighbour) again: {delivered:?}"
+    );
+}
