@@ -358,11 +358,15 @@ impl Doc {
 }
 
 /// The original's tags (orval splits generated files by tag), then ours for what we added.
-const TAGS: [(&str, &str); 14] = [
+const TAGS: [(&str, &str); 15] = [
     ("tournaments", "Tournaments, their standings and insights."),
     ("players", "The roster with polled identities and ratings."),
     ("teams", "Teams of a tournament (owner writes)."),
     ("owners", "Who may edit a tournament (owner only)."),
+    (
+        "webhooks",
+        "Webhook and Discord notifications of a tournament (owner only).",
+    ),
     ("matches", "Finished games of rostered players."),
     (
         "live",
@@ -408,6 +412,10 @@ fn path_param(name: &str) -> Parameter {
         "user_id" => (
             json_schema!({"type": "string"}),
             "User id (the JWT `sub`, a UUID).",
+        ),
+        "webhook_id" => (
+            json_schema!({"type": "string"}),
+            "Webhook (subscription) id.",
         ),
         other => panic!(
             "path parameter {{{other}}} has no description in openapi::path_param (the \
