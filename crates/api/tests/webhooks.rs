@@ -116,10 +116,7 @@ impl Env {
     }
 
     /// `(url, format, kinds, description, paused, fingerprint)` of the read-table row.
-    async fn row(
-        &self,
-        id: &str,
-    ) -> Option<(String, String, Vec<String>, Option<String>, bool, String)> {
+    async fn row(&self, id: &str) -> Option<Row> {
         sqlx::query_as(
             "SELECT url, format, kinds, description, paused, secret_fingerprint
                FROM live.webhook_subscriptions WHERE subscription_id = $1",
@@ -130,6 +127,9 @@ impl Env {
         .unwrap()
     }
 }
+
+/// `(url, format, kinds, description, paused, fingerprint)` of a `webhook_subscriptions` row.
+type Row = (String, String, Vec<String>, Option<String>, bool, String);
 
 const HOOKS: &str = "/v1/tournaments/cup/webhooks";
 

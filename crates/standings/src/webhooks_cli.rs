@@ -89,21 +89,24 @@ async fn manage(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct Listed {
+    subscription_id: String,
+    url: String,
+    format: String,
+    kinds: Vec<String>,
+    paused: bool,
+    secret_fingerprint: String,
+    created_at: DateTime<Utc>,
+}
+
 async fn list(pool: &PgPool, args: &WebhookTournamentArgs) -> anyhow::Result<()> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        Vec<String>,
-        bool,
-        String,
-        DateTime<Utc>,
-    )> = sqlx::query_as(
+    let rows: Vec<Listed> = sqlx::query_as(
         "SELECT w.subscription_id, w.url, w.format, w.kinds, w.paused, w.secret_fingerprint,
-                    w.created_at
-               FROM live.webhook_subscriptions w
-               JOIN live.tournaments t ON t.id = w.tournament_id
-              WHERE t.slug = $1 ORDER BY w.created_position",
+                w.created_at
+           FROM live.webhook_subscriptions w
+           JOIN live.tournaments t ON t.id = w.tournament_id
+          WHERE t.slug = $1 ORDER BY w.created_position",
     )
     .bind(&args.tournament)
     .fetch_all(pool)
@@ -111,17 +114,20 @@ async fn list(pool: &PgPool, args: &WebhookTournamentArgs) -> anyhow::Result<()>
     if rows.is_empty() {
         println!("no webhooks on {}", args.tournament);
     }
-    for (id, url, format, kinds, paused, fingerprint, created_at) in rows {
-        let kinds = if kinds.is_empty() {
+    for w in rows {
+        let kinds = if w.kinds.is_empty() {
             "all kinds".to_string()
         } else {
-            kinds.join(",")
+            w.kinds.join(",")
         };
-        let state = if paused { "paused" } else { "active" };
+        let state = if w.paused { "paused" } else { "active" };
         println!(
-            "{id}  {format:<7} {state:<6} {}  {kinds}  secret {fingerprint}  since {}",
-            redact(&url),
-            created_at.format("%Y-%m-%d %H:%M")
+            "{}  {:<7} {state:<6} {}  {kinds}  secret {}  since {}",
+            w.subscription_id,
+            w.format,
+            redact(&w.url),
+            w.secret_fingerprint,
+            w.created_at.format("%Y-%m-%d %H:%M")
         );
     }
     Ok(())
