@@ -237,6 +237,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                     "    curl -X PATCH http://{addr}/v1/tournaments/{slug} -H \"Authorization: Bearer $TOKEN\" \\"
                 );
                 println!("         -H 'Content-Type: application/json' -d '{{\"name\": \"My Cup\"}}'");
+                println!("  Post its notifications to a Discord channel (docs/notifications.md):");
+                println!(
+                    "    curl -X POST http://{addr}/v1/tournaments/{slug}/webhooks -H \"Authorization: Bearer $TOKEN\" \\"
+                );
+                println!(
+                    "         -H 'Content-Type: application/json' -d '{{\"url\": \"https://discord.com/api/webhooks/ID/TOKEN\", \"format\": \"discord\"}}'"
+                );
             }
             None => println!("  Writes need a token from AUTH_JWKS_URL's auth service."),
         }
