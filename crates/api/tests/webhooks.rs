@@ -445,6 +445,18 @@ async fn edits_pause_resume_and_delete_reach_the_read_table() {
     .fetch_all(&env.pool)
     .await
     .unwrap();
+    // Deleting the tournament takes its subscriptions and their secrets with it.
+    let (_, other) = env.register(json!({"url": "http://127.0.0.1:9/c"})).await;
+    let other = other["id"].as_str().unwrap().to_string();
+    assert!(env.stored_secret(&other).await.is_some());
+    assert_eq!(
+        env.call("DELETE", "/v1/tournaments/cup", Some(OWNER), None)
+            .await
+            .0,
+        204
+    );
+    assert!(env.row(&other).await.is_none());
+    assert!(env.stored_secret(&other).await.is_none());
     assert_eq!(
         types,
         [

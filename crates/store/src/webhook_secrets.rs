@@ -53,6 +53,15 @@ pub async fn forget(pool: &PgPool, subscription_id: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Forgets the secrets of several subscriptions (their tournament was deleted).
+pub async fn forget_all(pool: &PgPool, subscription_ids: &[String]) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM webhook_secrets WHERE subscription_id = ANY($1)")
+        .bind(subscription_ids)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The current secret of a subscription (the deliverer signs with it).
 pub async fn secret(pool: &PgPool, subscription_id: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT secret FROM webhook_secrets WHERE subscription_id = $1")
