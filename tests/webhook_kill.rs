@@ -32,6 +32,7 @@ fn worker(url: &str) -> Worker {
         // Nothing listens there: the poller fails quietly and polls nothing.
         .env("UPSTREAM_BASE_URL", "http://127.0.0.1:9")
         .env("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+        .env("WEBHOOK_ALLOW_HTTP", "true")
         .env("WEBHOOK_SWEEP_SECONDS", "0.2")
         .env("WEBHOOK_BACKOFF_BASE_SECONDS", "0.05")
         .env("WEBHOOK_BACKOFF_CAP_SECONDS", "0.2")

@@ -22,6 +22,6 @@ pub mod sign;
 mod store;
 pub mod worker;
 
-pub use client::Allowlist;
+pub use domain::webhook_url::UrlPolicy;
 pub use metrics::Metrics;
 pub use worker::{Deliverer, DeliveryConfig};

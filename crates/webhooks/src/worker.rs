@@ -20,10 +20,11 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::client::{Allowlist, EndpointClient, SendError};
+use crate::client::{EndpointClient, SendError};
 use crate::sign::{signature, Secret};
 use crate::store::{self, Attempt, Item, Outcome, Recorded, Subscription};
 use crate::{discord, log, Metrics};
+use domain::webhook_url::UrlPolicy;
 
 /// The worker's advisory lock key ("lswebhoo").
 pub const DEFAULT_LOCK_KEY: i64 = 0x6c73_7765_6268_6f6f;
@@ -35,8 +36,9 @@ pub const SIGNATURE_HEADER: &str = "x-standings-signature";
 /// The worker's settings (`WEBHOOK_*`, see the README).
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
-    /// Hosts whose internal addresses may be called (`WEBHOOK_ALLOWED_HOSTS`).
-    pub allow: Allowlist,
+    /// Where endpoints may point (`WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOWED_HOSTS`): the
+    /// registration rules, checked again before each connection.
+    pub policy: UrlPolicy,
     /// Subscriptions delivered to at once.
     pub concurrency: usize,
     /// Attempts at one notification before it is dead-lettered.
@@ -62,7 +64,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
-            allow: Allowlist::default(),
+            policy: UrlPolicy::default(),
             concurrency: 32,
             max_attempts: 8,
             // Up to 30 s, 1, 2, 4, 8, 16, 30, 30 min: at most ~1.5 h over 8 attempts.
@@ -95,8 +97,11 @@ pub struct Deliverer {
 
 impl Deliverer {
     pub fn new(config: DeliveryConfig, pool: PgPool) -> reqwest::Result<Self> {
-        let client =
-            EndpointClient::new(config.allow.clone(), config.connect_timeout, config.timeout)?;
+        let client = EndpointClient::new(
+            config.policy.clone(),
+            config.connect_timeout,
+            config.timeout,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,

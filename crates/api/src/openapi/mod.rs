@@ -363,10 +363,6 @@ const TAGS: [(&str, &str); 15] = [
     ("players", "The roster with polled identities and ratings."),
     ("teams", "Teams of a tournament (owner writes)."),
     ("owners", "Who may edit a tournament (owner only)."),
-    (
-        "webhooks",
-        "Webhook and Discord notifications of a tournament (owner only).",
-    ),
     ("matches", "Finished games of rostered players."),
     (
         "live",
@@ -388,6 +384,10 @@ const TAGS: [(&str, &str); 15] = [
     (
         "infra",
         "Ours: metrics and the security contact (unversioned, not rate limited).",
+    ),
+    (
+        "webhooks",
+        "Ours: webhook and Discord subscriptions to a tournament's notifications (owner only).",
     ),
 ];
 
@@ -415,7 +415,7 @@ fn path_param(name: &str) -> Parameter {
         ),
         "webhook_id" => (
             json_schema!({"type": "string"}),
-            "Webhook (subscription) id.",
+            "Webhook subscription id (a UUID).",
         ),
         other => panic!(
             "path parameter {{{other}}} has no description in openapi::path_param (the \

@@ -1,10 +1,11 @@
 //! Shared by the webhook tests: the tables other slices own, made by hand, and a local
 //! receiver over real HTTP.
 //!
-//! MERGE NOTE: `stand_ins` creates `live.webhook_subscriptions` (webhook-subs' projector),
-//! `live.notifications` (notify-derive's projector) and `webhook_secrets` (migration 0005)
-//! with the DDL of the shared brief, because those slices are written in parallel. Once they
-//! are merged, drop what they create and insert rows through their real code instead.
+//! MERGE NOTE: without a running `core` projector there is no `live.webhook_subscriptions`
+//! view, and `live.notifications` (notify-derive's projector) is written in parallel with
+//! this crate: `stand_ins` creates both as tables (the same columns as core v4's table and the
+//! shared brief's `notifications`) when they do not exist. Where `core` runs (the api tests)
+//! the real view is used. Once notify-derive is merged, make `notify` go through its projector.
 
 #![allow(dead_code)]
 
@@ -52,7 +53,10 @@ pub async fn stand_ins(pool: &PgPool) {
 
 pub async fn subscribe(pool: &PgPool, id: &str, tournament_id: i64, url: &str, format: &str) {
     sqlx::query(
-        "INSERT INTO live.webhook_subscriptions VALUES ($1, $2, $3, $4, '{}', false, 0, now())",
+        "INSERT INTO live.webhook_subscriptions
+                (subscription_id, tournament_id, url, format, kinds, paused, secret_fingerprint,
+                 created_position, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, '{}', false, 'test', 0, now(), now())",
     )
     .bind(id)
     .bind(tournament_id)
@@ -61,12 +65,15 @@ pub async fn subscribe(pool: &PgPool, id: &str, tournament_id: i64, url: &str, f
     .execute(pool)
     .await
     .expect("insert subscription");
-    sqlx::query("INSERT INTO public.webhook_secrets VALUES ($1, $2, now())")
-        .bind(id)
-        .bind(SECRET)
-        .execute(pool)
-        .await
-        .expect("insert secret");
+    sqlx::query(
+        "INSERT INTO public.webhook_secrets (subscription_id, secret, rotated_at)
+         VALUES ($1, $2, now())",
+    )
+    .bind(id)
+    .bind(SECRET)
+    .execute(pool)
+    .await
+    .expect("insert secret");
 }
 
 pub async fn set_url(pool: &PgPool, id: &str, url: &str) {
@@ -225,7 +232,10 @@ async fn receive(
 /// A worker config for tests: fast backoff and sweep, loopback allowed.
 pub fn fast_config() -> webhooks::DeliveryConfig {
     webhooks::DeliveryConfig {
-        allow: webhooks::Allowlist::parse("127.0.0.1,localhost"),
+        policy: webhooks::UrlPolicy {
+            allow_http: true,
+            allowed: webhooks::UrlPolicy::parse_allowed("127.0.0.1,localhost").unwrap(),
+        },
         backoff_base: Duration::from_millis(20),
         backoff_cap: Duration::from_millis(100),
         sweep: Duration::from_millis(100),
