@@ -20,18 +20,21 @@ use sqlx::PgPool;
 
 pub const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtZm9yLXdlYmhvb2stZGVsaXZlcnk";
 
-/// The shared brief's tables, as stand-ins (see the module note).
+/// The tables of other slices, as stand-ins where they do not exist (see the module note).
 pub async fn stand_ins(pool: &PgPool) {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS live.webhook_subscriptions (
-             subscription_id  text PRIMARY KEY,
-             tournament_id    bigint NOT NULL,
-             url              text NOT NULL,
-             format           text NOT NULL,
-             kinds            text[] NOT NULL,
-             paused           boolean NOT NULL,
-             created_position bigint NOT NULL,
-             updated_at       timestamptz NOT NULL);
+             subscription_id    text PRIMARY KEY,
+             tournament_id      bigint NOT NULL,
+             url                text NOT NULL,
+             format             text NOT NULL,
+             kinds              text[] NOT NULL,
+             description        text,
+             paused             boolean NOT NULL,
+             secret_fingerprint text NOT NULL,
+             created_position   bigint NOT NULL,
+             created_at         timestamptz NOT NULL,
+             updated_at         timestamptz NOT NULL);
          CREATE TABLE IF NOT EXISTS live.notifications (
              id            text PRIMARY KEY,
              tournament_id bigint NOT NULL,
