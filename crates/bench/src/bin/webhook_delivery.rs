@@ -153,7 +153,11 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
     let mut latencies: Vec<f64> = arrivals
         .iter()
         .filter(|a| a.0 != 0)
-        .filter_map(|(_, id, at)| committed.get(id).map(|c| at.duration_since(*c).as_secs_f64()))
+        .filter_map(|(_, id, at)| {
+            committed
+                .get(id)
+                .map(|c| at.duration_since(*c).as_secs_f64())
+        })
         .collect();
     latencies.sort_by(f64::total_cmp);
     let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
@@ -175,7 +179,10 @@ async fn run(url: &str, args: &Args) -> anyhow::Result<()> {
         pick(0.99) * 1e3,
         pick(1.0) * 1e3
     );
-    println!("slow endpoint: {slow} of {} delivered meanwhile", args.notifications);
+    println!(
+        "slow endpoint: {slow} of {} delivered meanwhile",
+        args.notifications
+    );
     let _ = stop.send(true);
     let _ = worker.await;
     pool.close().await;
