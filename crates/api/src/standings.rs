@@ -18,7 +18,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::PgPool;
 
-use crate::catalog::{civ_names, ListEnvelope};
+use crate::catalog::ListEnvelope;
 use crate::error::{ApiError, ApiResult};
 use crate::respond::{cached, CacheClass};
 use crate::tournaments::TournamentRead;
@@ -284,6 +284,8 @@ pub struct ParticipantRow {
     pub new_rating: Option<i64>,
     /// The participant's alias (`live.profile_aliases`), moved into [`Loaded::aliases`].
     pub alias: Option<String>,
+    /// The name of the participant's civilization, moved into [`Loaded::civs`].
+    pub civilization_name: Option<String>,
 }
 
 pub struct InWindowMatch {
@@ -301,6 +303,7 @@ pub struct Loaded {
     pub roster: Vec<RosterRow>,
     /// In-window matches on the tournament ladder that involve a rostered profile.
     pub matches: BTreeMap<i64, InWindowMatch>,
+    /// Names of the civilizations played in `matches`.
     pub civs: HashMap<i64, String>,
     pub aliases: HashMap<i64, String>,
     /// Rostered profile → (tournament_player_id, display label).
@@ -374,13 +377,15 @@ pub async fn load_with(
         recorded(3)
     );
     // Every participant of every in-window match that involves a rostered profile, with the
-    // participant's last known alias (opponents are named by it).
+    // participant's last known alias (opponents are named by it) and civilization's name (the
+    // only civilizations the reads name).
     let participants_sql = format!(
         "SELECT m.match_id, m.map_name, m.started_at, m.completed_at, m.updated_at, mp.profile_id,
                 mp.civilization_id, mp.team_id, mp.outcome, mp.old_rating, mp.new_rating,
-                pa.alias
+                pa.alias, c.name AS civilization_name
            FROM live.matches m JOIN live.match_players mp ON mp.match_id = m.match_id
            LEFT JOIN live.profile_aliases pa ON pa.profile_id = mp.profile_id
+           LEFT JOIN live.civilizations c ON c.civilization_id = mp.civilization_id
           WHERE m.leaderboard_id = $2
             AND m.started_at >= coalesce($3, '-infinity'::timestamptz)
             AND m.started_at <= coalesce($4, 'infinity'::timestamptz)
@@ -405,8 +410,7 @@ pub async fn load_with(
         participants = participants.bind(at);
     }
     let (recent, participants) = (recent.fetch_all(pool), participants.fetch_all(pool));
-    let (civs, recent, participants, frozen) = tokio::try_join!(
-        civ_names(pool),
+    let (recent, participants, frozen) = tokio::try_join!(
         async { Ok::<_, ApiError>(recent.await?) },
         async { Ok::<_, ApiError>(participants.await?) },
         frozen_metrics(pool, t, rank_by, now, &roster),
@@ -422,10 +426,14 @@ pub async fn load_with(
         }
     }
     let mut aliases: HashMap<i64, String> = HashMap::new();
+    let mut civs: HashMap<i64, String> = HashMap::new();
     let mut matches: BTreeMap<i64, InWindowMatch> = BTreeMap::new();
     for mut p in participants {
         if let Some(alias) = p.alias.take() {
             aliases.insert(p.profile_id, alias);
+        }
+        if let Some(name) = p.civilization_name.take() {
+            civs.insert(p.civilization_id, name);
         }
         matches
             .entry(p.match_id)
