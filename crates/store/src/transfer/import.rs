@@ -1,0 +1,381 @@
+//! Appends an export to this deployment: one transaction, ids kept or replaced, each event
+//! recorded by its source identity so a second import appends nothing.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use cqrs_es::Aggregate;
+use domain::catalog::{Catalog, CatalogEvent};
+use domain::ladder::{Ladder, LadderEvent};
+use domain::lobby::{Lobby, LobbyEvent};
+use domain::matches::{Match, MatchEvent};
+use domain::profile::{Profile, ProfileEvent};
+use domain::stream_channel::{StreamChannel, StreamChannelEvent};
+use domain::tournament::{Tournament, TournamentEvent};
+use domain::AnyEvent;
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::{ExportedEvent, Header, FORMAT, VERSION};
+use crate::ids::IdKind;
+use crate::repository::{round_trip, RoundTrip, INSERT_IMPORTED};
+use crate::Unstorable;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("line {line}: {reason}")]
+    BadFile { line: u64, reason: String },
+    #[error("not a live-standings event export (the first line must be its header: {0})")]
+    NotAnExport(String),
+    #[error("export format version {0} is not supported (this build reads version {VERSION})")]
+    WrongVersion(u32),
+    /// The slug names a tournament of this deployment that no import of this file created.
+    #[error("Tournament '{0}' already exists in this deployment; nothing was imported")]
+    SlugTaken(String),
+    #[error("line {line}: {source}; nothing was imported")]
+    Unstorable { line: u64, source: Unstorable },
+    #[error("read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// A surrogate id of the imported tournament: the source's and this deployment's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdMapping {
+    pub kind: &'static str,
+    pub source: i64,
+    pub target: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportReport {
+    pub header_count: u64,
+    pub appended: u64,
+    /// Already imported earlier (found in `event_imports`).
+    pub skipped: u64,
+    /// Every id of the tournament, sorted by kind and source id.
+    pub ids: Vec<IdMapping>,
+}
+
+/// Reads the header of `input`, calls `on_header` with it, then appends every event not
+/// imported before, calling `progress(done, total)` after each line. All or nothing: one
+/// transaction (which holds back the projectors' log reads until it commits).
+pub async fn import(
+    pool: &PgPool,
+    mut input: impl BufRead,
+    on_header: impl FnOnce(&Header),
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let header = read_header(&line)?;
+    on_header(&header);
+    let mut tx = pool.begin().await?;
+    // One import at a time: two of the same file would both find nothing imported yet.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('standings events import'))")
+        .execute(&mut *tx)
+        .await?;
+    let mut run = Run {
+        slug: header.tournament.clone(),
+        ids: load_ids(&mut tx, &header.tournament).await?,
+        next_sequence: HashMap::new(),
+        appended: 0,
+        skipped: 0,
+    };
+    let mut number = 1;
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            break;
+        }
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: ExportedEvent = serde_json::from_str(&line).map_err(|e| ImportError::BadFile {
+            line: number,
+            reason: format!("not an event line: {e}"),
+        })?;
+        run.event(&mut tx, event, number).await?;
+        progress(run.appended + run.skipped, header.count);
+    }
+    let read = run.appended + run.skipped;
+    if read != header.count {
+        return Err(ImportError::BadFile {
+            line: number,
+            reason: format!(
+                "the header announces {} events, the file holds {read} (truncated?); nothing \
+                 was imported",
+                header.count
+            ),
+        });
+    }
+    let mut ids: Vec<IdMapping> = run
+        .ids
+        .iter()
+        .map(|(&(kind, source), &target)| IdMapping {
+            kind: kind_name(kind),
+            source,
+            target,
+        })
+        .collect();
+    ids.sort_by_key(|m| (m.kind, m.source));
+    tx.commit().await?;
+    Ok(ImportReport {
+        header_count: header.count,
+        appended: run.appended,
+        skipped: run.skipped,
+        ids,
+    })
+}
+
+fn read_header(line: &str) -> Result<Header, ImportError> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| ImportError::NotAnExport(format!("not JSON: {e}")))?;
+    if value["format"] != FORMAT {
+        return Err(ImportError::NotAnExport(format!(
+            "`format` is {}, not \"{FORMAT}\"",
+            value["format"]
+        )));
+    }
+    match value["version"].as_u64() {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => return Err(ImportError::WrongVersion(u32::try_from(v).unwrap_or(u32::MAX))),
+        None => return Err(ImportError::NotAnExport("`version` is missing".into())),
+    }
+    serde_json::from_value(value).map_err(|e| ImportError::NotAnExport(e.to_string()))
+}
+
+const ID_KINDS: [IdKind; 3] = [IdKind::Tournament, IdKind::TournamentPlayer, IdKind::Team];
+
+fn kind_name(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::Tournament => "tournament",
+        IdKind::TournamentPlayer => "tournament_player",
+        IdKind::Team => "team",
+    }
+}
+
+/// The payload fields of tournament events that hold surrogate ids, and their kinds.
+const ID_FIELDS: [(&str, IdKind); 4] = [
+    ("tournament_id", IdKind::Tournament),
+    ("tournament_player_id", IdKind::TournamentPlayer),
+    ("previous_captain", IdKind::TournamentPlayer),
+    ("team_id", IdKind::Team),
+];
+
+async fn load_ids(
+    db: &mut PgConnection,
+    slug: &str,
+) -> sqlx::Result<HashMap<(IdKind, i64), i64>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT kind, source_id, target_id FROM event_import_ids WHERE tournament = $1",
+    )
+    .bind(slug)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, source, target)| {
+            let kind = ID_KINDS.into_iter().find(|k| kind_name(*k) == kind)?;
+            Some(((kind, source), target))
+        })
+        .collect())
+}
+
+struct Run {
+    slug: String,
+    ids: HashMap<(IdKind, i64), i64>,
+    /// The next sequence of each aggregate this import appends to.
+    next_sequence: HashMap<(String, String), i64>,
+    appended: u64,
+    skipped: u64,
+}
+
+impl Run {
+    async fn event(
+        &mut self,
+        db: &mut PgConnection,
+        mut event: ExportedEvent,
+        line: u64,
+    ) -> Result<(), ImportError> {
+        let bad = |reason: String| ImportError::BadFile { line, reason };
+        let is_tournament = event.aggregate_type == Tournament::TYPE;
+        if is_tournament && event.aggregate_id != self.slug {
+            return Err(bad(format!(
+                "an event of tournament '{}' in the export of '{}'",
+                event.aggregate_id, self.slug
+            )));
+        }
+        // Checked before anything is appended, with the line that is wrong.
+        AnyEvent::decode(
+            &event.aggregate_type,
+            &event.event_type,
+            &event.event_version,
+            event.payload.clone(),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        let imported: Option<i64> = sqlx::query_scalar(
+            "SELECT global_position FROM event_imports
+              WHERE source_aggregate_type = $1 AND source_aggregate_id = $2
+                AND source_sequence = $3 AND source_recorded_at = $4",
+        )
+        .bind(&event.aggregate_type)
+        .bind(&event.aggregate_id)
+        .bind(event.sequence)
+        .bind(event.recorded_at)
+        .fetch_optional(&mut *db)
+        .await?;
+        if imported.is_some() {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
+        let sequence = match self.next_sequence.get(&key) {
+            Some(next) => *next,
+            None => {
+                let last: i64 = sqlx::query_scalar(
+                    "SELECT coalesce(max(sequence), 0) FROM events
+                      WHERE aggregate_type = $1 AND aggregate_id = $2",
+                )
+                .bind(&event.aggregate_type)
+                .bind(&event.aggregate_id)
+                .fetch_one(&mut *db)
+                .await?;
+                // The tournament's own history comes only from this file: a slug that exists
+                // here and was not created by an earlier import of it is someone else's.
+                if is_tournament && last > 0 {
+                    return Err(ImportError::SlugTaken(self.slug.clone()));
+                }
+                last + 1
+            }
+        };
+        self.next_sequence.insert(key, sequence + 1);
+        if is_tournament {
+            self.remap_ids(db, &mut event.payload).await?;
+        }
+        let row = sqlx::query(INSERT_IMPORTED)
+            .bind(&event.aggregate_type)
+            .bind(&event.aggregate_id)
+            .bind(sequence)
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(&event.payload)
+            .bind(&event.metadata)
+            .bind(event.recorded_at)
+            .fetch_one(&mut *db)
+            .await
+            .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
+                Some(code) if code.starts_with("22") => ImportError::Unstorable {
+                    line,
+                    source: Unstorable {
+                        event_type: event.event_type.clone(),
+                        path: ".".into(),
+                        reason: e.to_string(),
+                    },
+                },
+                _ => ImportError::Db(e),
+            })?;
+        check_round_trip(&event.aggregate_type, &row, &event.event_type).map_err(|e| match e {
+            RoundTrip::Db(e) => ImportError::Db(e),
+            RoundTrip::Unstorable(source) => ImportError::Unstorable { line, source },
+        })?;
+        let position: i64 = row.try_get("global_position")?;
+        sqlx::query(
+            "INSERT INTO event_imports (source_aggregate_type, source_aggregate_id,
+                    source_sequence, source_recorded_at, source_position, global_position)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&event.aggregate_type)
+        .bind(&event.aggregate_id)
+        .bind(event.sequence)
+        .bind(event.recorded_at)
+        .bind(event.position)
+        .bind(position)
+        .execute(&mut *db)
+        .await?;
+        self.appended += 1;
+        Ok(())
+    }
+
+    /// Replaces the surrogate ids in a tournament event's payload (`{"Variant": {...}}`) by
+    /// this deployment's: the same id when this deployment never handed it out, a new one
+    /// otherwise. Decided once per id, recorded in `event_import_ids`.
+    async fn remap_ids(&mut self, db: &mut PgConnection, payload: &mut Value) -> sqlx::Result<()> {
+        let Some(fields) = payload
+            .as_object_mut()
+            .and_then(|variant| variant.values_mut().next())
+            .and_then(Value::as_object_mut)
+        else {
+            return Ok(());
+        };
+        for (field, kind) in ID_FIELDS {
+            let Some(source) = fields.get(field).and_then(Value::as_i64) else {
+                continue;
+            };
+            let target = match self.ids.get(&(kind, source)) {
+                Some(target) => *target,
+                None => {
+                    let target = claim_or_next(db, kind, source).await?;
+                    sqlx::query(
+                        "INSERT INTO event_import_ids (tournament, kind, source_id, target_id)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&self.slug)
+                    .bind(kind_name(kind))
+                    .bind(source)
+                    .bind(target)
+                    .execute(&mut *db)
+                    .await?;
+                    self.ids.insert((kind, source), target);
+                    target
+                }
+            };
+            fields.insert(field.to_string(), Value::from(target));
+        }
+        Ok(())
+    }
+}
+
+/// `wanted` if this deployment's sequence for `kind` never handed it out (the sequence then
+/// moves past it, so nothing allocates it later), else the sequence's next id.
+async fn claim_or_next(db: &mut PgConnection, kind: IdKind, wanted: i64) -> sqlx::Result<i64> {
+    let claimed: Option<i64> = sqlx::query_scalar(
+        "SELECT setval($1::regclass, $2)
+          WHERE $2 > coalesce(pg_sequence_last_value($1::regclass), 0)",
+    )
+    .bind(kind.sequence())
+    .bind(wanted)
+    .fetch_optional(&mut *db)
+    .await?;
+    match claimed {
+        Some(id) => Ok(id),
+        None => {
+            sqlx::query_scalar("SELECT nextval($1::regclass)")
+                .bind(kind.sequence())
+                .fetch_one(db)
+                .await
+        }
+    }
+}
+
+/// The repository's round-trip check for the aggregate named at run time.
+fn check_round_trip(aggregate_type: &str, row: &PgRow, event_type: &str) -> Result<(), RoundTrip> {
+    match aggregate_type {
+        Tournament::TYPE => round_trip::<TournamentEvent>(row, event_type),
+        Profile::TYPE => round_trip::<ProfileEvent>(row, event_type),
+        Ladder::TYPE => round_trip::<LadderEvent>(row, event_type),
+        Match::TYPE => round_trip::<MatchEvent>(row, event_type),
+        Lobby::TYPE => round_trip::<LobbyEvent>(row, event_type),
+        Catalog::TYPE => round_trip::<CatalogEvent>(row, event_type),
+        StreamChannel::TYPE => round_trip::<StreamChannelEvent>(row, event_type),
+        // Operator events are no tournament's: an export never holds them.
+        other => Err(RoundTrip::Unstorable(Unstorable {
+            event_type: event_type.to_string(),
+            path: ".".into(),
+            reason: format!("events of aggregate type {other:?} are not imported"),
+        })),
+    }
+}
