@@ -8,6 +8,7 @@ mod database;
 mod demo;
 mod edge;
 mod events_cli;
+mod events_port;
 mod polling;
 mod projections_cli;
 mod settings;
@@ -38,7 +39,12 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // One line an operator can act on; the chain says why.
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<archive::UnknownTournament>().is_some() {
+            let unknown_tournament = e.downcast_ref::<archive::UnknownTournament>().is_some()
+                || matches!(
+                    e.downcast_ref::<store::transfer::ExportError>(),
+                    Some(store::transfer::ExportError::NotFound(_))
+                );
+            if unknown_tournament {
                 // Scripts tell "no such tournament" from a failure.
                 std::process::ExitCode::from(2)
             } else {
@@ -86,6 +92,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 EventsCommand::Quarantine(QuarantineCommand::List(db)) => db,
                 EventsCommand::Show(args) => &args.db,
                 EventsCommand::Repair(args) => &args.db,
+                EventsCommand::Export(args) => &args.db,
+                EventsCommand::Import(args) => &args.db,
             };
             let db = database::Database::open(db_args).await?;
             let done = events_cli::run(&db.pool, &command).await;
@@ -172,6 +180,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let sim_addr = listener.local_addr()?;
         tokio::spawn(sim::serve(listener, sim.clone()));
         demo::seed(&db.pool, &sim).await?;
+        if let Some(file) = &args.from {
+            let report = events_port::import_file(&db.pool, file).await?;
+            tracing::info!(
+                appended = report.appended,
+                skipped = report.skipped,
+                "demo: imported {}",
+                file.display()
+            );
+        }
         let (streams_addr, fake, _) = sim::spawn_streams(sim::StreamsFakeConfig::default())
             .await
             .context("cannot listen for the stream platforms fake")?;

@@ -85,10 +85,7 @@ pub async fn export(
         count: u64::try_from(count).unwrap_or_default(),
     };
     write_line(out, &header)?;
-    let mut rows = sqlx::query(EVENTS)
-        .bind(&types)
-        .bind(&ids)
-        .fetch(&mut *tx);
+    let mut rows = sqlx::query(EVENTS).bind(&types).bind(&ids).fetch(&mut *tx);
     let mut done = 0;
     while let Some(row) = rows.try_next().await? {
         let position: i64 = row.try_get("global_position")?;
@@ -156,7 +153,8 @@ async fn selection(
             position: position.parse().unwrap_or_default(),
             reason,
         };
-        let payload: Value = serde_json::from_str(&payload).map_err(|e| unreadable(e.to_string()))?;
+        let payload: Value =
+            serde_json::from_str(&payload).map_err(|e| unreadable(e.to_string()))?;
         let event = AnyEvent::decode(Tournament::TYPE, &event_type, &version, payload)
             .map_err(|e| unreadable(e.to_string()))?;
         let AnyEvent::Tournament(event) = event else {
@@ -202,7 +200,11 @@ async fn selection(
         .fetch_all(&mut *db)
         .await?;
         profiles.extend(members);
-        aggregates.extend(played.into_iter().map(|id| (aggregate_type.to_string(), id)));
+        aggregates.extend(
+            played
+                .into_iter()
+                .map(|id| (aggregate_type.to_string(), id)),
+        );
     }
     let profiles: Vec<i64> = profiles.into_iter().collect();
     aggregates.extend(
@@ -218,7 +220,11 @@ async fn selection(
             .bind(Catalog::TYPE)
             .fetch_all(&mut *db)
             .await?;
-    aggregates.extend(catalog.into_iter().map(|id| (Catalog::TYPE.to_string(), id)));
+    aggregates.extend(
+        catalog
+            .into_iter()
+            .map(|id| (Catalog::TYPE.to_string(), id)),
+    );
     aggregates.extend(
         channels
             .iter()

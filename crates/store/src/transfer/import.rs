@@ -2,7 +2,7 @@
 //! recorded by its source identity so a second import appends nothing.
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, Seek, SeekFrom};
 
 use cqrs_es::Aggregate;
 use domain::catalog::{Catalog, CatalogEvent};
@@ -59,24 +59,28 @@ pub struct ImportReport {
     pub ids: Vec<IdMapping>,
 }
 
-/// Reads the header of `input`, calls `on_header` with it, then appends every event not
-/// imported before, calling `progress(done, total)` after each line. All or nothing: one
-/// transaction (which holds back the projectors' log reads until it commits).
+/// Appends the export in `input` to this deployment: every event not imported before, with
+/// `on_header` called once the header is read and `progress(done, total)` after each event.
+///
+/// Two passes: the first reads the whole file and checks every line (shape, event types, the
+/// count the header announces) without touching the database, so a bad file costs nothing,
+/// not even ids from this deployment's sequences (which no rollback returns). The second
+/// appends in one transaction: all or nothing (the projectors' log reads wait for it).
 pub async fn import(
     pool: &PgPool,
-    mut input: impl BufRead,
+    mut input: impl BufRead + Seek,
     on_header: impl FnOnce(&Header),
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ImportReport, ImportError> {
-    let mut line = String::new();
-    input.read_line(&mut line)?;
-    let header = read_header(&line)?;
+    let (header, created) = check(&mut input)?;
     on_header(&header);
+    input.seek(SeekFrom::Start(0))?;
     let mut tx = pool.begin().await?;
     // One import at a time: two of the same file would both find nothing imported yet.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('standings events import'))")
         .execute(&mut *tx)
         .await?;
+    check_slug(&mut tx, &header.tournament, &created).await?;
     let mut run = Run {
         slug: header.tournament.clone(),
         ids: load_ids(&mut tx, &header.tournament).await?,
@@ -84,6 +88,8 @@ pub async fn import(
         appended: 0,
         skipped: 0,
     };
+    let mut line = String::new();
+    input.read_line(&mut line)?;
     let mut number = 1;
     loop {
         line.clear();
@@ -94,23 +100,9 @@ pub async fn import(
         if line.trim().is_empty() {
             continue;
         }
-        let event: ExportedEvent = serde_json::from_str(&line).map_err(|e| ImportError::BadFile {
-            line: number,
-            reason: format!("not an event line: {e}"),
-        })?;
+        let event = parse_event(&line, number)?;
         run.event(&mut tx, event, number).await?;
         progress(run.appended + run.skipped, header.count);
-    }
-    let read = run.appended + run.skipped;
-    if read != header.count {
-        return Err(ImportError::BadFile {
-            line: number,
-            reason: format!(
-                "the header announces {} events, the file holds {read} (truncated?); nothing \
-                 was imported",
-                header.count
-            ),
-        });
     }
     let mut ids: Vec<IdMapping> = run
         .ids
@@ -131,6 +123,101 @@ pub async fn import(
     })
 }
 
+/// The first pass: the header, and every event line checked as the second pass will read it.
+/// Returns the header and the tournament's first event (its creation).
+fn check(input: &mut impl BufRead) -> Result<(Header, ExportedEvent), ImportError> {
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let header = read_header(&line)?;
+    let mut created = None;
+    let mut events = 0;
+    let mut number = 1;
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            break;
+        }
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event = parse_event(&line, number)?;
+        let bad = |reason: String| ImportError::BadFile {
+            line: number,
+            reason,
+        };
+        if event.aggregate_type == Tournament::TYPE {
+            if event.aggregate_id != header.tournament {
+                return Err(bad(format!(
+                    "an event of tournament '{}' in the export of '{}'",
+                    event.aggregate_id, header.tournament
+                )));
+            }
+            if created.is_none() {
+                if event.sequence != 1 {
+                    return Err(bad("the tournament's history does not start here".into()));
+                }
+                created = Some(event.clone());
+            }
+        }
+        AnyEvent::decode(
+            &event.aggregate_type,
+            &event.event_type,
+            &event.event_version,
+            event.payload,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        events += 1;
+    }
+    if events != header.count {
+        return Err(ImportError::BadFile {
+            line: number,
+            reason: format!(
+                "the header announces {} events, the file holds {events} (truncated?); nothing \
+                 was imported",
+                header.count
+            ),
+        });
+    }
+    let created = created.ok_or_else(|| ImportError::BadFile {
+        line: number,
+        reason: format!("no event of tournament '{}'", header.tournament),
+    })?;
+    Ok((header, created))
+}
+
+fn parse_event(line: &str, number: u64) -> Result<ExportedEvent, ImportError> {
+    serde_json::from_str(line).map_err(|e| ImportError::BadFile {
+        line: number,
+        reason: format!("not an event line: {e}"),
+    })
+}
+
+/// The slug is free here, or its tournament came from an earlier import of this one (the
+/// same creation event): anything else is someone else's tournament.
+async fn check_slug(
+    db: &mut PgConnection,
+    slug: &str,
+    created: &ExportedEvent,
+) -> Result<(), ImportError> {
+    let (exists, ours): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2),
+                EXISTS (SELECT 1 FROM event_imports
+                         WHERE source_aggregate_type = $1 AND source_aggregate_id = $2
+                           AND source_sequence = $3 AND source_recorded_at = $4)",
+    )
+    .bind(Tournament::TYPE)
+    .bind(slug)
+    .bind(created.sequence)
+    .bind(created.recorded_at)
+    .fetch_one(db)
+    .await?;
+    if exists && !ours {
+        return Err(ImportError::SlugTaken(slug.to_string()));
+    }
+    Ok(())
+}
+
 fn read_header(line: &str) -> Result<Header, ImportError> {
     let value: Value = serde_json::from_str(line)
         .map_err(|e| ImportError::NotAnExport(format!("not JSON: {e}")))?;
@@ -142,7 +229,11 @@ fn read_header(line: &str) -> Result<Header, ImportError> {
     }
     match value["version"].as_u64() {
         Some(v) if v == u64::from(VERSION) => {}
-        Some(v) => return Err(ImportError::WrongVersion(u32::try_from(v).unwrap_or(u32::MAX))),
+        Some(v) => {
+            return Err(ImportError::WrongVersion(
+                u32::try_from(v).unwrap_or(u32::MAX),
+            ))
+        }
         None => return Err(ImportError::NotAnExport("`version` is missing".into())),
     }
     serde_json::from_value(value).map_err(|e| ImportError::NotAnExport(e.to_string()))
@@ -166,10 +257,7 @@ const ID_FIELDS: [(&str, IdKind); 4] = [
     ("team_id", IdKind::Team),
 ];
 
-async fn load_ids(
-    db: &mut PgConnection,
-    slug: &str,
-) -> sqlx::Result<HashMap<(IdKind, i64), i64>> {
+async fn load_ids(db: &mut PgConnection, slug: &str) -> sqlx::Result<HashMap<(IdKind, i64), i64>> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT kind, source_id, target_id FROM event_import_ids WHERE tournament = $1",
     )
@@ -201,22 +289,7 @@ impl Run {
         mut event: ExportedEvent,
         line: u64,
     ) -> Result<(), ImportError> {
-        let bad = |reason: String| ImportError::BadFile { line, reason };
         let is_tournament = event.aggregate_type == Tournament::TYPE;
-        if is_tournament && event.aggregate_id != self.slug {
-            return Err(bad(format!(
-                "an event of tournament '{}' in the export of '{}'",
-                event.aggregate_id, self.slug
-            )));
-        }
-        // Checked before anything is appended, with the line that is wrong.
-        AnyEvent::decode(
-            &event.aggregate_type,
-            &event.event_type,
-            &event.event_version,
-            event.payload.clone(),
-        )
-        .map_err(|e| bad(e.to_string()))?;
         let imported: Option<i64> = sqlx::query_scalar(
             "SELECT global_position FROM event_imports
               WHERE source_aggregate_type = $1 AND source_aggregate_id = $2
@@ -244,11 +317,6 @@ impl Run {
                 .bind(&event.aggregate_id)
                 .fetch_one(&mut *db)
                 .await?;
-                // The tournament's own history comes only from this file: a slug that exists
-                // here and was not created by an earlier import of it is someone else's.
-                if is_tournament && last > 0 {
-                    return Err(ImportError::SlugTaken(self.slug.clone()));
-                }
                 last + 1
             }
         };
