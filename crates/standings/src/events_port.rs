@@ -96,7 +96,7 @@ pub async fn import_file(db: &PgPool, file: &Path) -> anyhow::Result<transfer::I
     )
     .await;
     bar.finish_and_clear();
-    Ok(report.with_context(|| format!("cannot import {}", file.display()))?)
+    report.with_context(|| format!("cannot import {}", file.display()))
 }
 
 /// A bar on standard error when it is a terminal; hidden otherwise (scripts, tests).
