@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,7 +24,9 @@ pub async fn export(db: &PgPool, args: &EventsExportArgs) -> anyhow::Result<()> 
     } else {
         // Written beside the target and renamed at the end: a failed export leaves no
         // half-written file under the name.
-        let partial = args.out.with_extension("partial");
+        let mut partial = args.out.clone().into_os_string();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
         let file = File::create(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;
         let mut out = BufWriter::new(file);

@@ -166,7 +166,7 @@ async fn export_import_serves_the_same_reads() {
     let matches = format!("{base}/v1/tournaments/demo/matches");
     wait_for("demo matches", async || {
         let (status, body) = get(&client, &matches).await;
-        status == 200 && items(&body).len() >= 3
+        status == 200 && items(&body).len() >= 2
     })
     .await;
     stop(demo);
@@ -213,6 +213,24 @@ async fn export_import_serves_the_same_reads() {
     for kind in ["Tournament", "Profile", "Match", "Catalog"] {
         assert!(kinds.contains(kind), "{kind} missing: {kinds:?}");
     }
+
+    // An unknown tournament: exit code 2, nothing written.
+    let nowhere = dir.path().join("nowhere.jsonl");
+    let unknown = run(
+        &source,
+        &key,
+        &[
+            "events",
+            "export",
+            "--tournament",
+            "no-such-cup",
+            "--out",
+            nowhere.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("Tournament 'no-such-cup' not found"));
+    assert!(!nowhere.exists());
 
     // Into a fresh database, projected as a worker would.
     let target = embedded_pg::testing::fresh_database("events_port_target").await;
