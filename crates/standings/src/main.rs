@@ -179,7 +179,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .context("cannot listen for the simulator")?;
         let sim_addr = listener.local_addr()?;
         tokio::spawn(sim::serve(listener, sim.clone()));
-        demo::seed(&db.pool, &sim).await?;
+        // Before the seed: an export of a tournament named `demo` then replaces the demo's
+        // own (the seed keeps an existing one).
         if let Some(file) = &args.from {
             let report = events_port::import_file(&db.pool, file).await?;
             tracing::info!(
@@ -189,6 +190,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                 file.display()
             );
         }
+        demo::seed(&db.pool, &sim).await?;
         let (streams_addr, fake, _) = sim::spawn_streams(sim::StreamsFakeConfig::default())
             .await
             .context("cannot listen for the stream platforms fake")?;

@@ -352,7 +352,8 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub auth: AuthArgs,
     /// Also serve a tournament exported with `standings events export` (imported at start;
-    /// a restart imports nothing twice).
+    /// a restart imports nothing twice). An export of a tournament named `demo` is served
+    /// instead of the demo's own.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
 }
