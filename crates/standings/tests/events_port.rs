@@ -40,7 +40,18 @@ fn run(url: &str, key: &Path, args: &[&str]) -> Output {
     output
 }
 
-fn start(url: &str, key: &Path, args: &[&str]) -> (Child, String) {
+/// A running `standings`, stopped when dropped (also when an assertion fails first).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SIGTERM: a clean stop (the process's own shutdown path).
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+fn start(url: &str, key: &Path, args: &[&str]) -> (Running, String) {
     let mut child = command(url, key)
         .args(args)
         .stdout(Stdio::piped())
@@ -48,13 +59,11 @@ fn start(url: &str, key: &Path, args: &[&str]) -> (Child, String) {
         .spawn()
         .expect("spawn standings");
     let base = testkit::process::listening_on(&mut child).expect("listening");
-    (child, base)
+    (Running(child), base)
 }
 
-fn stop(mut child: Child) {
-    // SIGTERM: a clean stop (the process's own shutdown path).
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    child.wait().expect("wait");
+fn stop(running: Running) {
+    drop(running);
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> (u16, Vec<u8>) {
