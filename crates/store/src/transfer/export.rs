@@ -191,8 +191,9 @@ async fn selection(
     ] {
         let played = aggregates_mentioning(db, aggregate_type, path, &roster).await?;
         let members: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT DISTINCT (p #>> '{{}}')::bigint FROM events e,
-                    jsonb_path_query(e.payload::jsonb, '{path}') p
+            "SELECT DISTINCT (p #>> '{{}}')::bigint
+               FROM events e LEFT JOIN event_repairs r USING (global_position),
+                    jsonb_path_query(coalesce(r.payload, e.payload)::jsonb, '{path}') p
               WHERE e.aggregate_type = $1 AND e.aggregate_id = ANY($2)"
         ))
         .bind(aggregate_type)
@@ -234,7 +235,8 @@ async fn selection(
 }
 
 /// Ids of the `aggregate_type` aggregates with an event whose profile ids at `path` (a fixed
-/// JSON path, never input) include one of `profiles`.
+/// JSON path, never input) include one of `profiles`. Repaired payloads are read as repaired
+/// (an unrepaired one that `jsonb` refuses fails the export: repair it first).
 async fn aggregates_mentioning(
     db: &mut PgConnection,
     aggregate_type: &str,
@@ -242,8 +244,9 @@ async fn aggregates_mentioning(
     profiles: &[i64],
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(&format!(
-        "SELECT DISTINCT e.aggregate_id FROM events e,
-                jsonb_path_query(e.payload::jsonb, '{path}') p
+        "SELECT DISTINCT e.aggregate_id
+           FROM events e LEFT JOIN event_repairs r USING (global_position),
+                jsonb_path_query(coalesce(r.payload, e.payload)::jsonb, '{path}') p
           WHERE e.aggregate_type = $1 AND (p #>> '{{}}')::bigint = ANY($2)"
     ))
     .bind(aggregate_type)
