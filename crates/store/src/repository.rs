@@ -42,13 +42,21 @@ INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_ve
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING payload::text AS stored, payload::jsonb::text AS as_jsonb, metadata::text AS metadata";
 
-/// [`INSERT_EVENT`] keeping the source's `recorded_at` (`crate::transfer`: an imported event
-/// keeps its time, which reads show), also returning the new event's position.
+/// [`INSERT_EVENT`] for `crate::transfer`'s imports: it keeps the source's `recorded_at` (reads
+/// show it) and records the event's source identity in `event_imports` in the same statement
+/// (`$9` its sequence there, `$10` its position there). Returns what [`round_trip`] checks.
 pub(crate) const INSERT_IMPORTED: &str = "
-INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING payload::text AS stored, payload::jsonb::text AS as_jsonb, metadata::text AS metadata,
-          global_position";
+WITH appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING payload::text AS stored, payload::jsonb::text AS as_jsonb, metadata::text AS metadata,
+              global_position
+), recorded AS (
+    INSERT INTO event_imports (source_aggregate_type, source_aggregate_id, source_sequence,
+                               source_recorded_at, source_position, global_position)
+    SELECT $1, $2, $9, $8, $10, global_position FROM appended
+)
+SELECT stored, as_jsonb, metadata FROM appended";
 
 /// A new event that could not be read back as PostgreSQL returns it; nothing was appended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Seek, SeekFrom};
 
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use domain::catalog::{Catalog, CatalogEvent};
 use domain::ladder::{Ladder, LadderEvent};
@@ -15,7 +16,7 @@ use domain::tournament::{Tournament, TournamentEvent};
 use domain::AnyEvent;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
 use super::{ExportedEvent, Header, FORMAT, VERSION};
 use crate::ids::IdKind;
@@ -91,18 +92,31 @@ pub async fn import(
     let mut line = String::new();
     input.read_line(&mut line)?;
     let mut number = 1;
+    let mut chunk: Vec<(u64, ExportedEvent)> = Vec::with_capacity(CHUNK);
     loop {
         line.clear();
-        if input.read_line(&mut line)? == 0 {
+        let end = input.read_line(&mut line)? == 0;
+        if !end {
+            number += 1;
+            if !line.trim().is_empty() {
+                chunk.push((number, parse_event(&line, number)?));
+            }
+        }
+        if chunk.len() == CHUNK || (end && !chunk.is_empty()) {
+            let imported = imported_before(&mut tx, &chunk).await?;
+            run.last_sequences(&mut tx, &chunk).await?;
+            for ((number, event), imported) in chunk.drain(..).zip(imported) {
+                if imported {
+                    run.skipped += 1;
+                } else {
+                    run.event(&mut tx, event, number).await?;
+                }
+                progress(run.appended + run.skipped, header.count);
+            }
+        }
+        if end {
             break;
         }
-        number += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event = parse_event(&line, number)?;
-        run.event(&mut tx, event, number).await?;
-        progress(run.appended + run.skipped, header.count);
     }
     let mut ids: Vec<IdMapping> = run
         .ids
@@ -184,6 +198,40 @@ fn check(input: &mut impl BufRead) -> Result<(Header, ExportedEvent), ImportErro
         reason: format!("no event of tournament '{}'", header.tournament),
     })?;
     Ok((header, created))
+}
+
+/// Events looked up in `event_imports` per statement (one round trip per chunk, not per event).
+const CHUNK: usize = 1000;
+
+/// For each event of `chunk`, whether an earlier import appended it (by its source identity).
+async fn imported_before(
+    db: &mut PgConnection,
+    chunk: &[(u64, ExportedEvent)],
+) -> sqlx::Result<Vec<bool>> {
+    let types: Vec<&str> = chunk
+        .iter()
+        .map(|(_, e)| e.aggregate_type.as_str())
+        .collect();
+    let ids: Vec<&str> = chunk.iter().map(|(_, e)| e.aggregate_id.as_str()).collect();
+    let sequences: Vec<i64> = chunk.iter().map(|(_, e)| e.sequence).collect();
+    let times: Vec<DateTime<Utc>> = chunk.iter().map(|(_, e)| e.recorded_at).collect();
+    sqlx::query_scalar(
+        "SELECT i.global_position IS NOT NULL
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
+                WITH ORDINALITY AS f (aggregate_type, aggregate_id, sequence, recorded_at, n)
+           LEFT JOIN event_imports i
+                  ON i.source_aggregate_type = f.aggregate_type
+                 AND i.source_aggregate_id = f.aggregate_id
+                 AND i.source_sequence = f.sequence
+                 AND i.source_recorded_at = f.recorded_at
+          ORDER BY f.n",
+    )
+    .bind(&types)
+    .bind(&ids)
+    .bind(&sequences)
+    .bind(&times)
+    .fetch_all(db)
+    .await
 }
 
 fn parse_event(line: &str, number: u64) -> Result<ExportedEvent, ImportError> {
@@ -283,6 +331,41 @@ struct Run {
 }
 
 impl Run {
+    /// Reads the last sequence of every aggregate of `chunk` not seen yet, in one statement.
+    async fn last_sequences(
+        &mut self,
+        db: &mut PgConnection,
+        chunk: &[(u64, ExportedEvent)],
+    ) -> sqlx::Result<()> {
+        let mut types = vec![];
+        let mut ids = vec![];
+        for (_, e) in chunk {
+            let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
+            if !self.next_sequence.contains_key(&key) {
+                types.push(e.aggregate_type.as_str());
+                ids.push(e.aggregate_id.as_str());
+                // Replaced below; an aggregate without events here starts at 1.
+                self.next_sequence.insert(key, 1);
+            }
+        }
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT e.aggregate_type, e.aggregate_id, max(e.sequence)
+               FROM events e
+               JOIN unnest($1::text[], $2::text[]) AS k (aggregate_type, aggregate_id)
+                 ON e.aggregate_type = k.aggregate_type AND e.aggregate_id = k.aggregate_id
+              GROUP BY 1, 2",
+        )
+        .bind(&types)
+        .bind(&ids)
+        .fetch_all(db)
+        .await?;
+        for (aggregate_type, aggregate_id, last) in rows {
+            self.next_sequence
+                .insert((aggregate_type, aggregate_id), last + 1);
+        }
+        Ok(())
+    }
+
     async fn event(
         &mut self,
         db: &mut PgConnection,
@@ -290,36 +373,9 @@ impl Run {
         line: u64,
     ) -> Result<(), ImportError> {
         let is_tournament = event.aggregate_type == Tournament::TYPE;
-        let imported: Option<i64> = sqlx::query_scalar(
-            "SELECT global_position FROM event_imports
-              WHERE source_aggregate_type = $1 AND source_aggregate_id = $2
-                AND source_sequence = $3 AND source_recorded_at = $4",
-        )
-        .bind(&event.aggregate_type)
-        .bind(&event.aggregate_id)
-        .bind(event.sequence)
-        .bind(event.recorded_at)
-        .fetch_optional(&mut *db)
-        .await?;
-        if imported.is_some() {
-            self.skipped += 1;
-            return Ok(());
-        }
         let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
-        let sequence = match self.next_sequence.get(&key) {
-            Some(next) => *next,
-            None => {
-                let last: i64 = sqlx::query_scalar(
-                    "SELECT coalesce(max(sequence), 0) FROM events
-                      WHERE aggregate_type = $1 AND aggregate_id = $2",
-                )
-                .bind(&event.aggregate_type)
-                .bind(&event.aggregate_id)
-                .fetch_one(&mut *db)
-                .await?;
-                last + 1
-            }
-        };
+        // Read for the whole chunk by `last_sequences`.
+        let sequence = self.next_sequence.get(&key).copied().unwrap_or(1);
         self.next_sequence.insert(key, sequence + 1);
         if is_tournament {
             self.remap_ids(db, &mut event.payload).await?;
@@ -333,6 +389,8 @@ impl Run {
             .bind(&event.payload)
             .bind(&event.metadata)
             .bind(event.recorded_at)
+            .bind(event.sequence)
+            .bind(event.position)
             .fetch_one(&mut *db)
             .await
             .map_err(|e| match e.as_database_error().and_then(|d| d.code()) {
@@ -350,20 +408,6 @@ impl Run {
             RoundTrip::Db(e) => ImportError::Db(e),
             RoundTrip::Unstorable(source) => ImportError::Unstorable { line, source },
         })?;
-        let position: i64 = row.try_get("global_position")?;
-        sqlx::query(
-            "INSERT INTO event_imports (source_aggregate_type, source_aggregate_id,
-                    source_sequence, source_recorded_at, source_position, global_position)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&event.aggregate_type)
-        .bind(&event.aggregate_id)
-        .bind(event.sequence)
-        .bind(event.recorded_at)
-        .bind(event.position)
-        .bind(position)
-        .execute(&mut *db)
-        .await?;
         self.appended += 1;
         Ok(())
     }
