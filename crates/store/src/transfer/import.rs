@@ -341,11 +341,12 @@ impl Run {
         let mut ids = vec![];
         for (_, e) in chunk {
             let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
-            if !self.next_sequence.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.next_sequence.entry(key)
+            {
                 types.push(e.aggregate_type.as_str());
                 ids.push(e.aggregate_id.as_str());
                 // Replaced below; an aggregate without events here starts at 1.
-                self.next_sequence.insert(key, 1);
+                entry.insert(1);
             }
         }
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
