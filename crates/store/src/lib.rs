@@ -11,6 +11,7 @@
 //!   itself is never changed); [`log`] readers read it instead.
 //! - [`transfer`] exports a tournament's events as JSON Lines and imports them elsewhere
 //!   (through the repository's round-trip check, idempotently).
+//! - [`webhook_secrets`]: webhook signing secrets, kept beside the log (never in it).
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
 //!
@@ -24,6 +25,7 @@ mod repository;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod transfer;
+pub mod webhook_secrets;
 
 pub use event_store::{CommandError, EventStore};
 pub use log::{LogPosition, RecordedEvent};
