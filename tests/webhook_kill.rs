@@ -1,7 +1,7 @@
 //! `kill -9` of the webhook worker mid-delivery loses nothing: the real `standings` binary
 //! delivers to a slow local receiver, is SIGKILLed while a request is in flight, and a second
 //! process finishes the job. The receiver may see a duplicate id, never a missing one, and
-//! first sees them in order.
+//! first sees them in order. The tournament and the webhook are made by the operator CLI.
 
 #[path = "../crates/webhooks/tests/support/mod.rs"]
 mod support;
@@ -56,14 +56,55 @@ async fn kill_9_mid_delivery_loses_nothing() {
         .unwrap();
     assert!(status.success());
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    stand_ins(&pool).await;
     let receiver = Receiver::default();
     *receiver.delay.lock().unwrap() = Duration::from_millis(150);
     let endpoint = receiver.serve().await;
-    subscribe(&pool, "sub-kill", 1, &endpoint, "json").await;
+    // The real subscription: a tournament and a webhook added by the operator CLI.
+    let store = store::EventStore::new(pool.clone());
+    testkit::seed::catalog(
+        &store,
+        vec![testkit::seed::solo_rm()],
+        vec![],
+        chrono::Utc::now(),
+    )
+    .await;
+    testkit::seed::project(&pool).await;
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_standings"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("LOG_LEVEL", "warn")
+            .env("USER", "operator")
+            .env("WEBHOOK_ALLOW_HTTP", "true")
+            .env("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+            .output()
+            .unwrap()
+    };
+    let created = cli(&["tournament", "create", "--slug", "cup", "--name", "Cup"]);
+    assert!(created.status.success(), "{created:?}");
+    let added = cli(&["webhooks", "add", "--tournament", "cup", "--url", &endpoint]);
+    assert!(added.status.success(), "{added:?}");
+    let added = String::from_utf8_lossy(&added.stdout).into_owned();
+    let sub = added
+        .lines()
+        .find_map(|l| l.strip_prefix("registered webhook "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("registered webhook <id>")
+        .to_string();
+    testkit::seed::project(&pool).await;
+    let (tournament_id, created_position): (i64, i64) = sqlx::query_as(
+        "SELECT tournament_id, created_position FROM live.webhook_subscriptions
+          WHERE subscription_id = $1",
+    )
+    .bind(&sub)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    // The notifications projector is another slice's: its table is made by hand here.
+    stand_ins(&pool).await;
     let mut ids = vec![];
-    for position in 100..130 {
-        ids.push(notify(&pool, 1, position).await);
+    for position in created_position + 1..created_position + 31 {
+        ids.push(notify(&pool, tournament_id, position).await);
     }
 
     let mut first = worker(&url);
