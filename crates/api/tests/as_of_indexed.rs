@@ -9,72 +9,21 @@ use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::ladder::{ladder_id, Ladder, LadderCommand, LadderRank};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
+use domain::tournament::TournamentAction;
 use domain::EventMetadata;
 use store::EventStore;
+use testkit::seed;
 
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 const BOARD: i64 = 3;
 
-async fn tournament(store: &EventStore, command: TournamentCommand) {
-    let owner = EventMetadata::new(Actor::User(OWNER.into()));
-    store
-        .execute::<Tournament>("cup", command, &owner)
-        .await
-        .expect("tournament command");
-}
-
-async fn create_cup(store: &EventStore) {
-    tournament(
-        store,
-        TournamentCommand::Create {
-            actor: Actor::User(OWNER.into()),
-            create: Box::new(CreateTournament {
-                tournament_id: 1,
-                slug: "cup".into(),
-                config: TournamentConfig {
-                    name: "Cup".into(),
-                    leaderboard_id: BOARD,
-                    rank_by: RankBy::PeakRating,
-                    start_date: None,
-                    end_date: None,
-                    prize_pool_cents: None,
-                    host_stream_urls: vec![],
-                    presentation: serde_json::json!({}),
-                },
-                owner: Some(OWNER.into()),
-                creator: CreatorFacts {
-                    on_allowlist: true,
-                    owned_tournaments: 0,
-                },
-                leaderboard: Some(LeaderboardFacts {
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                }),
-                at: Utc::now(),
-            }),
-        },
-    )
-    .await;
-}
-
-async fn add_player(store: &EventStore, id: i64, profile_id: Option<i64>) {
-    tournament(
-        store,
-        TournamentCommand::Manage {
-            actor: Actor::User(OWNER.into()),
-            action: TournamentAction::AddPlayerToRoster {
-                tournament_player_id: id,
-                name: format!("Player {id}"),
-                profile_id,
-                presentation: serde_json::json!({}),
-            },
-        },
-    )
-    .await;
+/// Roster row `id` ("Player {id}"), linked to `profile_id`.
+fn player(id: i64, profile_id: Option<i64>) -> TournamentAction {
+    TournamentAction::AddPlayerToRoster {
+        tournament_player_id: id,
+        name: format!("Player {id}"),
+        profile_id,
+        presentation: serde_json::json!({}),
+    }
 }
 
 fn stats(board: i64, rating: i64, rank: i64) -> LadderStats {
@@ -160,11 +109,14 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     let store = EventStore::new(pool.clone());
     let (a, b, c) = (101_i64, 202_i64, 303_i64);
     let mut instants = vec![instant().await];
-    create_cup(&store).await;
-    add_player(&store, 10, Some(a)).await;
-    add_player(&store, 11, Some(b)).await;
-    add_player(&store, 12, Some(c)).await;
-    add_player(&store, 13, None).await;
+    seed::tournament(&store, 1, "cup", seed::plain("Cup", None), Utc::now()).await;
+    let roster = [
+        player(10, Some(a)),
+        player(11, Some(b)),
+        player(12, Some(c)),
+        player(13, None),
+    ];
+    seed::manage_all(&store, "cup", roster).await;
     instants.push(instant().await);
     // A ladder event before any rating: ignored for everyone.
     ranks(&store, 1, &[(a, 900), (b, 901)]).await;
