@@ -19,7 +19,7 @@
 //! prints the statuses per operation; `RUST_LOG=warn` shows the server's warnings). A failure
 //! names the request (method, target, headers, the mutation, the body) and the seed.
 //!
-//! What it found, now fixed and kept by their own tests in `writes.rs`: a presentation nested
+//! What it found, now fixed and kept by their own tests in `writes/hostile.rs`: a presentation nested
 //! too deep to read back (a stuck projector), datetimes PostgreSQL cannot store (503), a window
 //! opened in year 1 (minutes to build `/standings/history`), and `text/plain` 400s from axum's
 //! path extractor. Since issue 11 every free-form field (`presentation`) also gets numbers at

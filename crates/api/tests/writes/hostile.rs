@@ -126,7 +126,7 @@ async fn hostile_input_gets_a_4xx_and_changes_nothing() {
     assert_eq!(events().await, before, "nothing was appended");
 }
 
-/// Found by `tests/fuzz.rs`: a presentation nested ~120 levels deep passed every check, was
+/// Found by `tests/fuzz/`: a presentation nested ~120 levels deep passed every check, was
 /// appended, and could then never be read back (serde_json stops at 128 levels): the projector
 /// retried it forever, every later write waited out its settle timeout and reads went stale.
 #[tokio::test]
@@ -202,7 +202,7 @@ async fn a_presentation_too_deep_to_read_back_is_refused() {
     assert_eq!(env.roster_names("cup").await, ["Shallow"]);
 }
 
-/// Found by `tests/fuzz.rs`: chrono reads years PostgreSQL cannot store (`as_of` answered 503),
+/// Found by `tests/fuzz/`: chrono reads years PostgreSQL cannot store (`as_of` answered 503),
 /// and a window opened in year 1 made `/standings/history` build two thousand years of daily
 /// buckets (minutes per request).
 #[tokio::test]
@@ -267,7 +267,7 @@ async fn datetimes_outside_pythons_years_are_422_and_an_ancient_window_still_cha
     );
 }
 
-/// Found by `tests/fuzz.rs`: axum's own rejection of a path segment that is not UTF-8 was a
+/// Found by `tests/fuzz/`: axum's own rejection of a path segment that is not UTF-8 was a
 /// `text/plain` 400; the contract's errors are JSON.
 #[tokio::test]
 async fn framework_rejections_are_json_in_the_contracts_shape() {
