@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::ladder::{ladder_id, Ladder, LadderCommand, LadderRank};
-use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
+use domain::profile::LadderStats;
 use domain::tournament::TournamentAction;
 use domain::EventMetadata;
 use store::EventStore;
@@ -41,31 +41,6 @@ fn stats(board: i64, rating: i64, rank: i64) -> LadderStats {
         region_rank_total: None,
         last_match_at: None,
     }
-}
-
-async fn observe(store: &EventStore, profile_id: i64, alias: &str, ladders: Vec<LadderStats>) {
-    let command = ProfileCommand::ObserveStats(ObserveStats {
-        profile_id,
-        identity: Some(ProfileIdentity {
-            alias: alias.into(),
-            country: None,
-            steam_id: None,
-            level: 1,
-            xp: 0,
-            region_id: 3,
-            clan_name: None,
-        }),
-        ladders,
-        observed_at: Utc::now(),
-    });
-    store
-        .execute::<Profile>(
-            &profile_id.to_string(),
-            command,
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .expect("stats");
 }
 
 /// Ranks on `BOARD`, filed under the hour `hours_ago` before now.
@@ -120,7 +95,7 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     instants.push(instant().await);
     // A ladder event before any rating: ignored for everyone.
     ranks(&store, 1, &[(a, 900), (b, 901)]).await;
-    observe(
+    seed::profile_now(
         &store,
         a,
         "Alpha",
@@ -128,10 +103,10 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     )
     .await;
     instants.push(instant().await);
-    observe(&store, b, "Bravo", vec![stats(4, 1600, 6)]).await;
+    seed::profile_now(&store, b, "Bravo", vec![stats(4, 1600, 6)]).await;
     ranks(&store, 1, &[(a, 60)]).await;
     instants.push(instant().await);
-    observe(
+    seed::profile_now(
         &store,
         b,
         "Bravo2",
@@ -140,7 +115,7 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     .await;
     instants.push(instant().await);
     // Another ladder moves for `a` only: `a`'s tournament figures stay.
-    observe(
+    seed::profile_now(
         &store,
         a,
         "Alpha",
@@ -150,10 +125,10 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     ranks(&store, 0, &[(a, 55), (b, 45)]).await;
     instants.push(instant().await);
     ranks(&store, 0, &[(b, 44)]).await;
-    observe(&store, a, "Alpha2", vec![stats(BOARD, 2120, 65)]).await;
+    seed::profile_now(&store, a, "Alpha2", vec![stats(BOARD, 2120, 65)]).await;
     instants.push(instant().await);
     ranks(&store, 0, &[(b, 43)]).await;
-    observe(&store, c, "Charlie", vec![stats(BOARD, 1900, 300)]).await;
+    seed::profile_now(&store, c, "Charlie", vec![stats(BOARD, 1900, 300)]).await;
     instants.push(instant().await);
     projections::runner::catch_up(&pool, &projections::core::Core, 500)
         .await

@@ -155,25 +155,48 @@ pub fn ladder(rating: i64, highest_rating: i64, wins: i64) -> LadderStats {
 
 /// The poller's stats of `profile` (a Canadian `alias`) at minute 21.
 pub async fn profile(store: &EventStore, profile: i64, alias: &str, ladders: Vec<LadderStats>) {
+    let identity = ProfileIdentity {
+        alias: alias.into(),
+        country: Some("ca".into()),
+        steam_id: None,
+        level: 1,
+        xp: 1,
+        region_id: 0,
+        clan_name: None,
+    };
+    observe(store, profile, identity, ladders, at(21)).await;
+}
+
+/// The poller's stats of `profile` (`alias`, no country, region 3) observed now: for tests
+/// whose instants come from the wall clock (standings as of a past instant).
+pub async fn profile_now(store: &EventStore, profile: i64, alias: &str, ladders: Vec<LadderStats>) {
+    let identity = ProfileIdentity {
+        alias: alias.into(),
+        country: None,
+        steam_id: None,
+        level: 1,
+        xp: 0,
+        region_id: 3,
+        clan_name: None,
+    };
+    observe(store, profile, identity, ladders, Utc::now()).await;
+}
+
+async fn observe(
+    store: &EventStore,
+    profile: i64,
+    identity: ProfileIdentity,
+    ladders: Vec<LadderStats>,
+    observed_at: DateTime<Utc>,
+) {
+    let command = ProfileCommand::ObserveStats(ObserveStats {
+        profile_id: profile,
+        identity: Some(identity),
+        ladders,
+        observed_at,
+    });
     store
-        .execute::<Profile>(
-            &profile.to_string(),
-            ProfileCommand::ObserveStats(ObserveStats {
-                profile_id: profile,
-                identity: Some(ProfileIdentity {
-                    alias: alias.into(),
-                    country: Some("ca".into()),
-                    steam_id: None,
-                    level: 1,
-                    xp: 1,
-                    region_id: 0,
-                    clan_name: None,
-                }),
-                ladders,
-                observed_at: at(21),
-            }),
-            &poller(),
-        )
+        .execute::<Profile>(&profile.to_string(), command, &poller())
         .await
         .expect("observe the profile");
 }
