@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use domain::tournament::TournamentAction;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::EventStore;
 
@@ -157,13 +156,7 @@ async fn workers_poll_the_simulator_and_a_standby_replaces_a_killed_one() {
     .await
     .expect("simulator");
     let upstream = format!("http://{addr}");
-    let url = embedded_pg::testing::fresh_database("poller_e2e").await;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-        .expect("connect");
-    store::migrate(&pool).await.expect("migrate");
+    let (url, pool) = store::testing::migrated_database("poller_e2e").await;
     let roster = sim.roster(4);
     seed(&EventStore::new(pool.clone()), &roster).await;
 

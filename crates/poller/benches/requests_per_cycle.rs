@@ -58,11 +58,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(ROUNDS);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::two_worker_runtime();
     let mut rows = Vec::new();
     for &roster in &rosters {
         for (name, activity) in [("low", ACTIVITY_LOW), ("high", ACTIVITY_HIGH)] {

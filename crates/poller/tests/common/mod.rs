@@ -193,6 +193,15 @@ pub async fn rostered(prefix: &str, n: usize, lobbies: usize) -> (Env, Vec<i64>)
     (env, roster)
 }
 
+/// The benches' runtime: two workers, like the machine they are measured on.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// `(aggregate_type, event_type)` → count.
 pub async fn event_counts(pool: &PgPool) -> BTreeMap<(String, String), i64> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
