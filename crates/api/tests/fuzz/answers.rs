@@ -112,12 +112,7 @@ pub(super) async fn send(env: &Env, request: &Request) -> Result<(u16, String, V
         .await
         .map_err(|e| format!("transport: {e:?}"))?;
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let content_type = schema::content_type(&response);
     if content_type.starts_with("text/event-stream") {
         return Ok((status, content_type, Vec::new()));
     }

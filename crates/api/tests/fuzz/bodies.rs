@@ -11,15 +11,7 @@ impl Fuzzer<'_> {
             .as_object()
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
-        let required: Vec<String> = schema["required"]
-            .as_array()
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let required: Vec<String> = required(&schema);
         let mutations = if self.chance(0.35) {
             0
         } else {

@@ -273,15 +273,7 @@ impl Fuzzer<'_> {
             }
             _ => {
                 let mut object = Map::new();
-                let required: BTreeSet<String> = schema["required"]
-                    .as_array()
-                    .map(|r| {
-                        r.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let required: BTreeSet<String> = required(&schema);
                 if let Some(properties) = schema["properties"].as_object() {
                     for (key, sub) in properties {
                         if required.contains(key) || self.chance(0.6) {
@@ -421,4 +413,15 @@ impl Fuzzer<'_> {
         }
         text
     }
+}
+
+/// The names an object schema lists as `required`.
+pub(super) fn required<C: FromIterator<String>>(schema: &Value) -> C {
+    schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
 }
