@@ -201,18 +201,42 @@ async fn observe(
         .expect("observe the profile");
 }
 
-/// Match [`MATCH_ID`] on Arabia, minutes 10 to 40: Hera (Bohemians, team 1) beats ACCM
-/// (civ 23, team 0), 2780 -> 2788 and 2726 -> 2718. Player aliases are recorded when `aliases`.
-pub async fn finished_match(store: &EventStore, aliases: bool) {
-    let player = |profile_id, alias: &str, civ, team, outcome, old, new| MatchPlayer {
+/// A ranked match's row for `profile_id`: its civilization, team, outcome and rating move
+/// (`old` -> `new`), 1 XP gained.
+pub fn match_player(
+    profile_id: i64,
+    alias: Option<&str>,
+    civilization_id: i64,
+    team_id: i64,
+    outcome: Outcome,
+    old: i64,
+    new: i64,
+) -> MatchPlayer {
+    MatchPlayer {
         profile_id,
-        alias: aliases.then(|| alias.to_owned()),
-        civilization_id: civ,
-        team_id: team,
+        alias: alias.map(str::to_owned),
+        civilization_id,
+        team_id,
         outcome: Some(outcome),
         old_rating: Some(old),
         new_rating: Some(new),
         xp_gained: 1,
+    }
+}
+
+/// Match [`MATCH_ID`] on Arabia, minutes 10 to 40: Hera (Bohemians, team 1) beats ACCM
+/// (civ 23, team 0), 2780 -> 2788 and 2726 -> 2718. Player aliases are recorded when `aliases`.
+pub async fn finished_match(store: &EventStore, aliases: bool) {
+    let player = |profile_id, alias, civ, team, outcome, old, new| {
+        match_player(
+            profile_id,
+            aliases.then_some(alias),
+            civ,
+            team,
+            outcome,
+            old,
+            new,
+        )
     };
     store
         .execute::<Match>(
