@@ -66,13 +66,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = bench::rig::data_dir("bench-standings-")?;
     let config = embedded_pg::ClusterConfig::throwaway(dir.join("pg"));
-    bench::rig::on_cluster(config, &dir, "bench", async |_, url| {
-        serve(&url, &args).await
+    bench::rig::on_cluster(config, &dir, "bench", async |cluster, url| {
+        serve(cluster, &url, &args).await
     })
     .await
 }
 
-async fn serve(url: &str, args: &Args) -> anyhow::Result<()> {
+async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow::Result<()> {
     let pool = bench::rig::migrated_pool(url, 8).await?;
     seed(&EventStore::new(pool.clone()), args.games).await?;
     let applied = projections::runner::catch_up(&pool, &projections::core::Core, 5_000)
