@@ -136,6 +136,13 @@ pub enum TournamentAction {
     ClearTeamCaptain {
         team_id: i64,
     },
+    /// Freeze a finished tournament (see [`archive`]).
+    Archive {
+        at: DateTime<Utc>,
+    },
+    Unarchive {
+        at: DateTime<Utc>,
+    },
 }
 
 /// A command carries who asks for it: ownership is checked here, not in the API.
@@ -237,6 +244,15 @@ pub enum TournamentEvent {
         team_id: i64,
         tournament_player_id: i64,
     },
+    /// No longer polled; reads served from a frozen snapshot (see [`archive`]).
+    TournamentArchived {
+        tournament_id: i64,
+        archived_at: DateTime<Utc>,
+    },
+    TournamentUnarchived {
+        tournament_id: i64,
+        unarchived_at: DateTime<Utc>,
+    },
 }
 
 domain_event!(TournamentEvent {
@@ -256,6 +272,8 @@ domain_event!(TournamentEvent {
     TeamMemberRemoved,
     TeamCaptainSet,
     TeamCaptainCleared,
+    TournamentArchived,
+    TournamentUnarchived,
 });
 
 /// How the API should answer an error: the status class, with the contract's exact text.
@@ -318,6 +336,14 @@ pub enum TournamentError {
     AlreadyOnTeam,
     #[error("Player not found on this team")]
     NotOnTeam,
+    /// Archiving needs a closed window: the standings must not move after the snapshot.
+    #[error(
+        "Only a finished tournament can be archived: its end_date must be set and in the past"
+    )]
+    WindowStillOpen,
+    /// An archived tournament's reads are a frozen snapshot: edits would not show.
+    #[error("Tournament is archived — unarchive it to edit")]
+    Archived,
 }
 
 impl TournamentError {
@@ -336,7 +362,8 @@ impl TournamentError {
             | ProfileAlreadyRostered
             | NameAlreadyRostered
             | LinkTargetRostered(_)
-            | AlreadyOnTeam => ErrorKind::Conflict,
+            | AlreadyOnTeam
+            | Archived => ErrorKind::Conflict,
             CreatorCeiling(_)
             | WindowInverted
             | UnknownLeaderboard(_)
@@ -346,7 +373,8 @@ impl TournamentError {
             | InvalidField(_)
             | LastOwner
             | RosterFull
-            | LinkImmutable => ErrorKind::Invalid,
+            | LinkImmutable
+            | WindowStillOpen => ErrorKind::Invalid,
         }
     }
 }
@@ -386,6 +414,9 @@ pub struct Tournament {
     pub owners: BTreeSet<String>,
     pub roster: BTreeMap<i64, RosterEntry>,
     pub teams: BTreeMap<i64, TeamState>,
+    /// Set while archived (since when).
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 type Res = Result<(), TournamentError>;
@@ -432,6 +463,9 @@ impl Tournament {
             if !self.owners.contains(user) {
                 return Err(TournamentError::NotOwnerOfTournament);
             }
+        }
+        if let Some(events) = archive::decide(self, tid, config, &action)? {
+            return Ok(events);
         }
         let events = match action {
             A::Update { patch, leaderboard } => {
@@ -648,6 +682,8 @@ impl Tournament {
                     }]
                 }
             }
+            // Decided above by `archive::decide`.
+            A::Archive { .. } | A::Unarchive { .. } => vec![],
             A::ClearTeamCaptain { team_id } => match self.team(team_id)?.captain {
                 None => vec![],
                 Some(tournament_player_id) => vec![E::TeamCaptainCleared {
@@ -990,9 +1026,12 @@ impl Tournament {
                     team.captain = None;
                 }
             }
+            E::TournamentArchived { archived_at, .. } => self.archived_at = Some(archived_at),
+            E::TournamentUnarchived { .. } => self.archived_at = None,
         }
     }
 }
 
+pub mod archive;
 #[cfg(test)]
 mod tests;

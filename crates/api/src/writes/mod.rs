@@ -163,6 +163,8 @@ fn audit_action(command: &TournamentCommand) -> &'static str {
             A::RemoveTeamMember { .. } => "team_member_remove",
             A::SetTeamCaptain { .. } => "team_captain_set",
             A::ClearTeamCaptain { .. } => "team_captain_unset",
+            A::Archive { .. } => "tournament_archive",
+            A::Unarchive { .. } => "tournament_unarchive",
         },
     }
 }

@@ -94,7 +94,9 @@ pub(super) async fn tournament(
         | E::TeamMemberAdded { tournament_id, .. }
         | E::TeamMemberRemoved { tournament_id, .. }
         | E::TeamCaptainSet { tournament_id, .. }
-        | E::TeamCaptainCleared { tournament_id, .. } => *tournament_id,
+        | E::TeamCaptainCleared { tournament_id, .. }
+        | E::TournamentArchived { tournament_id, .. }
+        | E::TournamentUnarchived { tournament_id, .. } => *tournament_id,
     };
     let tournament_id = tid;
     match e {
@@ -284,6 +286,9 @@ pub(super) async fn tournament(
                 .execute(&mut *db)
                 .await?;
         }
+        // No table: readers learn of it from the log (poller, api); the nudge below tells
+        // api replicas to look.
+        E::TournamentArchived { .. } | E::TournamentUnarchived { .. } => {}
     }
     for kind in [NudgeKind::Standings, NudgeKind::Matches, NudgeKind::Live] {
         nudges.touch(kind, [tid]);
