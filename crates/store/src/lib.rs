@@ -9,11 +9,13 @@
 //!   order, even when appends commit out of position order.
 //! - [`repair`] registers an operator's replacement payload for one stored event (the log
 //!   itself is never changed); [`log`] readers read it instead.
+//! - [`archived`] lists archived tournaments (from their own events).
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
 //!
 //! Invariant: nothing here writes read-model tables.
 
+pub mod archived;
 mod event_store;
 pub mod ids;
 pub mod log;
