@@ -16,6 +16,7 @@ mod cors;
 mod directory;
 pub mod edge;
 mod error;
+mod frozen;
 mod history;
 mod idempotency;
 mod infra;
@@ -69,6 +70,7 @@ pub use cache::ResponseCache;
 pub use cors::CorsPolicy;
 pub use directory::UserDirectory;
 pub use edge::Edge;
+pub use frozen::{Frozen, ARCHIVED};
 pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
@@ -85,6 +87,8 @@ pub struct AppState {
     pub cors: Arc<CorsPolicy>,
     /// Owner profiles from the auth service; `None`: owners' profile fields are null.
     pub directory: Option<Arc<UserDirectory>>,
+    /// Snapshots of archived tournaments' reads; empty until [`Frozen::refresh`] runs.
+    pub frozen: Arc<Frozen>,
 }
 
 impl AppState {
@@ -97,6 +101,7 @@ impl AppState {
             auth: None,
             cors: Arc::new(CorsPolicy::default()),
             directory: None,
+            frozen: Arc::default(),
         }
     }
 
@@ -143,7 +148,7 @@ pub fn router(state: AppState) -> Router {
 /// middleware (rate limits, security headers, request ids, metrics), without this crate
 /// depending on theirs.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    Router::new()
+    let app = Router::new()
         .merge(extra)
         .merge(infra::router())
         .merge(tournaments::router())
@@ -163,6 +168,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(openapi::router())
         .merge(metrics::router())
         .fallback(infra::not_found)
+        // Innermost: a frozen answer still gets the edge's headers, limits and metrics.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            frozen::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
@@ -176,5 +186,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    // Snapshots are rendered through the application itself.
+    state.frozen.set_app(app.clone());
+    app
 }

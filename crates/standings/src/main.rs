@@ -341,6 +341,23 @@ async fn run_service(
     let mut state = api::AppState::with_cache(db.pool.clone(), cache)
         .with_cors(access.cors)
         .with_edge(edge.clone());
+    // Archived tournaments: learned at start and after every nudge (an archive or un-archive
+    // nudges its tournament), rendered once, then served from memory.
+    let frozen = state.frozen.clone();
+    let refresh = std::sync::Arc::new(tokio::sync::Notify::new());
+    let nudged = refresh.clone();
+    hub.observe(move |_| nudged.notify_one());
+    refresh.notify_one();
+    let pool = db.pool.clone();
+    let mut stopping = stop_rx.clone();
+    background.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = refresh.notified() => frozen.refresh(&pool).await,
+                _ = stopping.changed() => return,
+            }
+        }
+    });
     if let Some(base) = &access.directory {
         state = state.with_directory(base);
     }

@@ -10,6 +10,7 @@
 //! the order decides which error a bad request gets (401/404/403 before 422), and a shared
 //! wrapper would hide it.
 
+mod archive;
 mod body;
 mod owners;
 mod roster;
@@ -44,8 +45,8 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The paths are the document's (`openapi/writes.rs`), which also gives each its rate limit.
 pub fn router() -> Router<AppState> {
     use crate::openapi::writes::{
-        CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS, TOURNAMENT,
-        TOURNAMENTS,
+        ARCHIVE, CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS,
+        TOURNAMENT, TOURNAMENTS,
     };
     Router::new()
         .route(TOURNAMENTS, post(tournaments::create))
@@ -65,6 +66,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(OWNERS, axum::routing::get(owners::list).post(owners::grant))
         .route(OWNER, delete(owners::revoke))
+        .route(ARCHIVE, post(archive::archive).delete(archive::unarchive))
 }
 
 /// An authenticated owner of the tournament at `slug` (writes use the literal slug: the
