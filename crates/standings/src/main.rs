@@ -110,6 +110,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             done
         }
+        Command::Tournament(TournamentCommand::Archive(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::archive(&db.pool, &args, true).await;
+            db.close().await?;
+            done
+        }
+        Command::Tournament(TournamentCommand::Unarchive(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::archive(&db.pool, &args, false).await;
+            db.close().await?;
+            done
+        }
         Command::Roster(RosterCommand::Add(args)) => {
             let db = database::Database::open(&args.db).await?;
             let done = admin::add_to_roster(&db.pool, &args).await;
