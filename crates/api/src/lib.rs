@@ -173,21 +173,20 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.clone(),
             frozen::layer,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ratelimit::limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            cors::layer,
-        ))
-        .layer(axum::middleware::from_fn(middleware::common))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
         .with_state(state.clone());
-    // Snapshots are rendered through the application itself.
+    // Snapshots are rendered through the handlers (not the edge: no rate limit, no metrics).
     state.frozen.set_app(app.clone());
-    app
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        ratelimit::limit,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        cors::layer,
+    ))
+    .layer(axum::middleware::from_fn(middleware::common))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
 }
