@@ -59,6 +59,12 @@ async fn archiving_stops_the_upstream_requests_for_its_players() {
 
     env.sim.reset_counters();
     rounds(&poller).await;
+    println!(
+        "archived: {} requests naming its own players, {} the other tournament's, {} the shared one",
+        asked(only_old),
+        asked(only_cup),
+        asked(&[shared])
+    );
     assert_eq!(asked(only_old), 0, "no request about the archived players");
     assert!(
         asked(only_cup) >= ROUNDS,
