@@ -101,6 +101,16 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "DELETE /v1/tournaments/{tournament_slug}/archive: extra operation",
         "un-archive a tournament (issue 16)",
+        "* /v1/tournaments/{tournament_slug}/webhooks: extra operation",
+        "webhook subscriptions (issue 15)",
+    ),
+    (
+        "* /v1/tournaments/{tournament_slug}/webhooks/{webhook_id}: extra operation",
+        "webhook subscriptions (issue 15)",
+    ),
+    (
+        "POST /v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/rotate-secret: extra operation",
+        "webhook subscriptions: a new signing secret (issue 15)",
     ),
     (
         "GET /metrics: extra operation",
@@ -125,6 +135,11 @@ const ALLOWED: &[(&str, &str)] = &[
     ("schema ProjectionHealth: extra component", "`GET /health`"),
     ("schema QuarantinedEvent: extra component", "`GET /health`"),
     ("schema HealthProblem: extra component", "`GET /health`"),
+    ("schema WebhookRead: extra component", "webhook subscriptions"),
+    ("schema WebhookCreate: extra component", "webhook subscriptions"),
+    ("schema WebhookUpdate: extra component", "webhook subscriptions"),
+    ("schema WebhookFormatName: extra component", "webhook subscriptions"),
+    ("schema NotificationKind: extra component", "webhook subscriptions"),
 ];
 
 #[test]

@@ -16,6 +16,12 @@ use serde_json::Value;
 use crate::event::Actor;
 use crate::rules::*;
 
+pub mod webhooks;
+pub use webhooks::{
+    Webhook, WebhookChange, WebhookChanged, WebhookEdited, WebhookFormat, WebhookRegistered,
+    WebhookRegistration, WebhookSecretRotated, WebhookTarget,
+};
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RankBy {
@@ -143,6 +149,12 @@ pub enum TournamentAction {
     Unarchive {
         at: DateTime<Utc>,
     },
+    /// Webhook subscriptions (`tournament/webhooks.rs`).
+    RegisterWebhook(Box<WebhookRegistration>),
+    ChangeWebhook {
+        subscription_id: String,
+        change: WebhookChange,
+    },
 }
 
 /// A command carries who asks for it: ownership is checked here, not in the API.
@@ -253,6 +265,14 @@ pub enum TournamentEvent {
         tournament_id: i64,
         unarchived_at: DateTime<Utc>,
     },
+    /// Webhook subscriptions (`tournament/webhooks.rs`); the URL is in the payload, the
+    /// secret never is.
+    WebhookRegistered(WebhookRegistered),
+    WebhookEdited(WebhookEdited),
+    WebhookPaused(WebhookChanged),
+    WebhookResumed(WebhookChanged),
+    WebhookDeleted(WebhookChanged),
+    WebhookSecretRotated(WebhookSecretRotated),
 }
 
 domain_event!(TournamentEvent {
@@ -274,6 +294,12 @@ domain_event!(TournamentEvent {
     TeamCaptainCleared,
     TournamentArchived,
     TournamentUnarchived,
+    WebhookRegistered,
+    WebhookEdited,
+    WebhookPaused,
+    WebhookResumed,
+    WebhookDeleted,
+    WebhookSecretRotated,
 });
 
 /// How the API should answer an error: the status class, with the contract's exact text.
@@ -344,6 +370,12 @@ pub enum TournamentError {
     /// An archived tournament's reads are a frozen snapshot: edits would not show.
     #[error("Tournament is archived — unarchive it to edit")]
     Archived,
+    #[error("Webhook not found")]
+    WebhookNotFound,
+    #[error("Webhook already exists")]
+    WebhookExists,
+    #[error("A tournament may have at most 20 webhooks")]
+    WebhookLimit,
 }
 
 impl TournamentError {
@@ -355,7 +387,8 @@ impl TournamentError {
             | RosterPlayerNotFound
             | TeamCandidateNotFound
             | TeamNotFound
-            | NotOnTeam => ErrorKind::NotFound,
+            | NotOnTeam
+            | WebhookNotFound => ErrorKind::NotFound,
             NotOwnerOfTournament | NotOnCreatorAllowlist => ErrorKind::Forbidden,
             SlugTaken(_)
             | AlreadyOwner
@@ -363,7 +396,8 @@ impl TournamentError {
             | NameAlreadyRostered
             | LinkTargetRostered(_)
             | AlreadyOnTeam
-            | Archived => ErrorKind::Conflict,
+            | Archived
+            | WebhookExists => ErrorKind::Conflict,
             CreatorCeiling(_)
             | WindowInverted
             | UnknownLeaderboard(_)
@@ -374,7 +408,8 @@ impl TournamentError {
             | LastOwner
             | RosterFull
             | LinkImmutable
-            | WindowStillOpen => ErrorKind::Invalid,
+            | WindowStillOpen
+            | WebhookLimit => ErrorKind::Invalid,
         }
     }
 }
@@ -417,6 +452,9 @@ pub struct Tournament {
     /// Set while archived (since when).
     #[serde(default)]
     pub archived_at: Option<DateTime<Utc>>,
+    /// Webhook subscriptions by id.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, Webhook>,
 }
 
 type Res = Result<(), TournamentError>;
@@ -692,6 +730,11 @@ impl Tournament {
                     tournament_player_id,
                 }],
             },
+            A::RegisterWebhook(registration) => self.decide_register_webhook(tid, *registration)?,
+            A::ChangeWebhook {
+                subscription_id,
+                change,
+            } => self.decide_change_webhook(tid, subscription_id, change)?,
         };
         Ok(events)
     }
@@ -901,6 +944,9 @@ aggregate!(Tournament: TournamentCommand => TournamentEvent, TournamentError);
 impl Tournament {
     fn evolve(&mut self, event: TournamentEvent) {
         use TournamentEvent as E;
+        if self.evolve_webhook(&event) {
+            return;
+        }
         match event {
             E::TournamentCreated {
                 tournament_id,
@@ -1028,6 +1074,12 @@ impl Tournament {
             }
             E::TournamentArchived { archived_at, .. } => self.archived_at = Some(archived_at),
             E::TournamentUnarchived { .. } => self.archived_at = None,
+            E::WebhookRegistered(_)
+            | E::WebhookEdited(_)
+            | E::WebhookPaused(_)
+            | E::WebhookResumed(_)
+            | E::WebhookDeleted(_)
+            | E::WebhookSecretRotated(_) => {}
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`repair`] registers an operator's replacement payload for one stored event (the log
 //!   itself is never changed); [`log`] readers read it instead.
 //! - [`archived`] lists archived tournaments (from their own events).
+//! - [`webhook_secrets`]: webhook signing secrets, kept beside the log (never in it).
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
 //!
@@ -23,6 +24,7 @@ pub mod repair;
 mod repository;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod webhook_secrets;
 
 pub use event_store::{CommandError, EventStore};
 pub use log::{LogPosition, RecordedEvent};

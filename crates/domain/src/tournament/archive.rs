@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{Tournament, TournamentAction, TournamentConfig, TournamentError, TournamentEvent};
 
 /// The events of `Archive` / `Unarchive`, `Some(vec![])` for a no-op; `None` for other
-/// actions, after refusing them (but `Delete`) while the tournament is archived.
+/// actions, after refusing them (but `Delete` and webhooks) while the tournament is archived.
 pub(super) fn decide(
     state: &Tournament,
     tournament_id: i64,
@@ -27,7 +27,10 @@ pub(super) fn decide(
                 unarchived_at: *at,
             }],
         })),
-        TournamentAction::Delete => Ok(None),
+        // Deletion, and webhooks (owner-only, no public read shows them).
+        TournamentAction::Delete
+        | TournamentAction::RegisterWebhook(_)
+        | TournamentAction::ChangeWebhook { .. } => Ok(None),
         _ if state.archived_at.is_some() => Err(TournamentError::Archived),
         _ => Ok(None),
     }

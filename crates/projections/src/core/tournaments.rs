@@ -78,6 +78,9 @@ pub(super) async fn tournament(
     nudges: &mut Nudges,
 ) -> sqlx::Result<()> {
     use TournamentEvent as E;
+    if super::webhooks::webhook(db, event, e).await? {
+        return Ok(());
+    }
     let tid = match &e {
         E::TournamentCreated { tournament_id, .. }
         | E::TournamentUpdated { tournament_id, .. }
@@ -97,6 +100,12 @@ pub(super) async fn tournament(
         | E::TeamCaptainCleared { tournament_id, .. }
         | E::TournamentArchived { tournament_id, .. }
         | E::TournamentUnarchived { tournament_id, .. } => *tournament_id,
+        E::WebhookRegistered(_)
+        | E::WebhookEdited(_)
+        | E::WebhookPaused(_)
+        | E::WebhookResumed(_)
+        | E::WebhookDeleted(_)
+        | E::WebhookSecretRotated(_) => return Ok(()),
     };
     let tournament_id = tid;
     match e {
@@ -289,6 +298,13 @@ pub(super) async fn tournament(
         // No table: readers learn of it from the log (poller, api); the nudge below tells
         // api replicas to look.
         E::TournamentArchived { .. } | E::TournamentUnarchived { .. } => {}
+        // Applied by `webhooks::webhook` above.
+        E::WebhookRegistered(_)
+        | E::WebhookEdited(_)
+        | E::WebhookPaused(_)
+        | E::WebhookResumed(_)
+        | E::WebhookDeleted(_)
+        | E::WebhookSecretRotated(_) => {}
     }
     for kind in [NudgeKind::Standings, NudgeKind::Matches, NudgeKind::Live] {
         nudges.touch(kind, [tid]);
