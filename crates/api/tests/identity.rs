@@ -101,6 +101,8 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "DELETE /v1/tournaments/{tournament_slug}/archive: extra operation",
         "un-archive a tournament (issue 16)",
+    ),
+    (
         "* /v1/tournaments/{tournament_slug}/webhooks: extra operation",
         "webhook subscriptions (issue 15)",
     ),
