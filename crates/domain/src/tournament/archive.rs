@@ -202,6 +202,17 @@ mod tests {
                 },
             ))
             .then_expect_error(TournamentError::Archived);
+        // Webhooks are in no public read: still managed (here: an unknown one is not found).
+        F::with(())
+            .given(with_archive(10, 11))
+            .when(by(
+                OWNER,
+                TournamentAction::ChangeWebhook {
+                    subscription_id: "w1".into(),
+                    change: super::super::WebhookChange::Pause,
+                },
+            ))
+            .then_expect_error(TournamentError::WebhookNotFound);
         F::with(())
             .given(with_archive(10, 11))
             .when(by(OWNER, TournamentAction::Delete))
