@@ -3,6 +3,7 @@
 //! an archived tournament's reads are the same bytes and headers as before, marked
 //! `X-Archived: true`, and are served from memory: they still answer, unmarked as stale, while
 //! PostgreSQL is stopped. Edits are refused while archived; un-archiving restores live reads.
+//! The operator CLI archives too, and the server learns it from the nudge.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -288,5 +289,27 @@ async fn an_archived_tournament_is_served_frozen_without_the_database() {
     };
     assert!(archived.is_none(), "live again");
     assert_eq!(now, before[2].2);
+
+    // The operator CLI archives too; the server learns it from the nudge, not from a write of
+    // its own.
+    let out = standings(&url, &key, &["tournament", "archive", SLUG]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "old-cup is archived"
+    );
+    let mut archived = None;
+    for _ in 0..50 {
+        archived = read(&client, &format!("{t}/standings"), "identity").await.1;
+        if archived.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(archived.as_deref(), Some("true"), "learned from the nudge");
+    let out = standings(&url, &key, &["tournament", "unarchive", SLUG]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "old-cup is not archived"
+    );
     cluster.stop().await.expect("stop PostgreSQL");
 }
