@@ -3,10 +3,17 @@
 //! response cache, on a throwaway PostgreSQL, for HTTP load tools (`wrk`) on loopback.
 //!
 //! `cargo run --release -p bench --bin standings_server -- --bind 127.0.0.1:8090`
+//!
+//! `--cold` invalidates the tournament's cached responses before every request (as a nudge
+//! does), so every request computes its answer: the first request after a change.
+//! `--measure N` does not serve: it sends N sequential requests (after a warm-up) to each
+//! per-tournament read over real HTTP and prints p50 / p99 latency and the CPU per request of
+//! this process (server and the one client) and of PostgreSQL, then exits.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Duration, Utc};
@@ -34,7 +41,22 @@ struct Args {
     /// Games per player inside the window.
     #[arg(long, default_value_t = 40)]
     games: usize,
+    /// Invalidate the tournament before every request (every request is a cache miss).
+    #[arg(long)]
+    cold: bool,
+    /// Measure N sequential requests per endpoint, print the figures and exit.
+    #[arg(long)]
+    measure: Option<usize>,
 }
+
+/// The per-tournament reads a nudge makes viewers refetch.
+const ENDPOINTS: [&str; 5] = [
+    "standings",
+    "teams/standings",
+    "matches",
+    "summary",
+    "standings/history",
+];
 
 const PLAYERS: i64 = 32;
 const SLUG: &str = "bench";
@@ -70,21 +92,92 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench tournament ready ({applied} events)");
 
     let cache = Arc::new(api::ResponseCache::default());
-    let app = api::router(api::AppState::with_cache(pool.clone(), cache));
+    let mut app = api::router(api::AppState::with_cache(pool.clone(), cache.clone()));
+    if args.cold {
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM live.tournaments WHERE slug = $1")
+            .bind(SLUG)
+            .fetch_one(&pool)
+            .await?;
+        // What the nudge feed does when a projector commit touches the tournament.
+        app = app.layer(axum::middleware::from_fn(
+            move |request, next: axum::middleware::Next| {
+                let cache = cache.clone();
+                async move {
+                    cache.invalidate(Some(&[id]));
+                    next.run(request).await
+                }
+            },
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .context("bind")?;
-    println!(
-        "http://{}/v1/tournaments/{SLUG}/standings",
-        listener.local_addr()?
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let base = format!("http://{}/v1/tournaments/{SLUG}", listener.local_addr()?);
+    match args.measure {
+        Some(requests) => {
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            measure(&base, requests, cluster.pid()).await?;
+        }
+        None => {
+            println!("{base}/standings");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+    }
     pool.close().await;
     cluster.stop().await?;
+    Ok(())
+}
+
+/// Sequential requests (one connection, brotli accepted, as a browser sends) to each endpoint:
+/// latency percentiles and CPU per request.
+async fn measure(base: &str, requests: usize, postmaster: u32) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    println!("| endpoint | requests | p50 | p99 | CPU/request: process | PostgreSQL |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for endpoint in ENDPOINTS {
+        let url = format!("{base}/{endpoint}");
+        let get = || async {
+            let response = client
+                .get(&url)
+                .header("accept-encoding", "br")
+                .send()
+                .await?
+                .error_for_status()?;
+            response.bytes().await
+        };
+        for _ in 0..requests.min(20) {
+            get().await?;
+        }
+        let (process, server) = (
+            bench::procstat::own_cpu(),
+            bench::procstat::server_cpu(postmaster),
+        );
+        let mut times = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let at = Instant::now();
+            get().await?;
+            times.push(at.elapsed());
+        }
+        let process = bench::procstat::own_cpu() - process;
+        let server = bench::procstat::server_cpu(postmaster) - server;
+        times.sort();
+        let at = |q: f64| {
+            let i = ((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1;
+            times[i].as_secs_f64() * 1e3
+        };
+        let per = |cpu: f64| cpu * 1e3 / requests.max(1) as f64;
+        println!(
+            "| `{endpoint}` | {requests} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            at(0.5),
+            at(0.99),
+            per(process),
+            per(server)
+        );
+    }
     Ok(())
 }
 
