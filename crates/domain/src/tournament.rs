@@ -148,6 +148,13 @@ pub enum TournamentAction {
     ClearTeamCaptain {
         team_id: i64,
     },
+    /// Freeze a finished tournament (see [`archive`]).
+    Archive {
+        at: DateTime<Utc>,
+    },
+    Unarchive {
+        at: DateTime<Utc>,
+    },
     /// Webhook subscriptions (`tournament/webhooks.rs`).
     RegisterWebhook(Box<WebhookRegistration>),
     ChangeWebhook {
@@ -255,6 +262,15 @@ pub enum TournamentEvent {
         team_id: i64,
         tournament_player_id: i64,
     },
+    /// No longer polled; reads served from a frozen snapshot (see [`archive`]).
+    TournamentArchived {
+        tournament_id: i64,
+        archived_at: DateTime<Utc>,
+    },
+    TournamentUnarchived {
+        tournament_id: i64,
+        unarchived_at: DateTime<Utc>,
+    },
     /// Webhook subscriptions (`tournament/webhooks.rs`); the URL is in the payload, the
     /// secret never is.
     WebhookRegistered(WebhookRegistered),
@@ -282,6 +298,8 @@ domain_event!(TournamentEvent {
     TeamMemberRemoved,
     TeamCaptainSet,
     TeamCaptainCleared,
+    TournamentArchived,
+    TournamentUnarchived,
     WebhookRegistered,
     WebhookEdited,
     WebhookPaused,
@@ -350,6 +368,14 @@ pub enum TournamentError {
     AlreadyOnTeam,
     #[error("Player not found on this team")]
     NotOnTeam,
+    /// Archiving needs a closed window: the standings must not move after the snapshot.
+    #[error(
+        "Only a finished tournament can be archived: its end_date must be set and in the past"
+    )]
+    WindowStillOpen,
+    /// An archived tournament's reads are a frozen snapshot: edits would not show.
+    #[error("Tournament is archived — unarchive it to edit")]
+    Archived,
     #[error("Webhook not found")]
     WebhookNotFound,
     #[error("Webhook already exists")]
@@ -376,6 +402,7 @@ impl TournamentError {
             | NameAlreadyRostered
             | LinkTargetRostered(_)
             | AlreadyOnTeam
+            | Archived
             | WebhookExists => ErrorKind::Conflict,
             CreatorCeiling(_)
             | WindowInverted
@@ -387,6 +414,7 @@ impl TournamentError {
             | LastOwner
             | RosterFull
             | LinkImmutable
+            | WindowStillOpen
             | WebhookLimit => ErrorKind::Invalid,
         }
     }
@@ -427,6 +455,9 @@ pub struct Tournament {
     pub owners: BTreeSet<String>,
     pub roster: BTreeMap<i64, RosterEntry>,
     pub teams: BTreeMap<i64, TeamState>,
+    /// Set while archived (since when).
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
     /// Webhook subscriptions by id.
     #[serde(default)]
     pub webhooks: BTreeMap<String, Webhook>,
@@ -476,6 +507,9 @@ impl Tournament {
             if !self.owners.contains(user) {
                 return Err(TournamentError::NotOwnerOfTournament);
             }
+        }
+        if let Some(events) = archive::decide(self, tid, config, &action)? {
+            return Ok(events);
         }
         let events = match action {
             A::Update { patch, leaderboard } => {
@@ -692,6 +726,8 @@ impl Tournament {
                     }]
                 }
             }
+            // Decided above by `archive::decide`.
+            A::Archive { .. } | A::Unarchive { .. } => vec![],
             A::ClearTeamCaptain { team_id } => match self.team(team_id)?.captain {
                 None => vec![],
                 Some(tournament_player_id) => vec![E::TeamCaptainCleared {
@@ -887,6 +923,8 @@ impl Tournament {
                     team.captain = None;
                 }
             }
+            E::TournamentArchived { archived_at, .. } => self.archived_at = Some(archived_at),
+            E::TournamentUnarchived { .. } => self.archived_at = None,
             E::WebhookRegistered(_)
             | E::WebhookEdited(_)
             | E::WebhookPaused(_)
@@ -897,5 +935,6 @@ impl Tournament {
     }
 }
 
+pub mod archive;
 #[cfg(test)]
 mod tests;

@@ -496,6 +496,20 @@ pub(super) async fn seed(log: &mut Log) {
     ] {
         log.tournament("a", e).await;
     }
+    // Archived and un-archived: no table of their own, only nudges.
+    let at = log.now();
+    for e in [
+        TournamentEvent::TournamentArchived {
+            tournament_id: 1,
+            archived_at: at,
+        },
+        TournamentEvent::TournamentUnarchived {
+            tournament_id: 1,
+            unarchived_at: at,
+        },
+    ] {
+        log.tournament("a", e).await;
+    }
     let at = log.now();
     for e in [
         OperatorEvent::CreatorGranted {
