@@ -241,7 +241,7 @@ impl ResponseCache {
 }
 
 /// Which encodings the client accepts (q-values of 0 refuse an encoding).
-fn accepts(request: &HeaderMap, encoding: &str) -> bool {
+pub(crate) fn accepts(request: &HeaderMap, encoding: &str) -> bool {
     request
         .get_all(header::ACCEPT_ENCODING)
         .iter()

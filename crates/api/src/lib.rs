@@ -16,6 +16,7 @@ mod cors;
 mod directory;
 pub mod edge;
 mod error;
+mod frozen;
 mod history;
 mod idempotency;
 mod infra;
@@ -69,6 +70,7 @@ pub use cache::ResponseCache;
 pub use cors::CorsPolicy;
 pub use directory::UserDirectory;
 pub use edge::Edge;
+pub use frozen::{Frozen, ARCHIVED};
 pub use middleware::SECURITY_HEADERS;
 
 /// What every handler may use.
@@ -85,6 +87,8 @@ pub struct AppState {
     pub cors: Arc<CorsPolicy>,
     /// Owner profiles from the auth service; `None`: owners' profile fields are null.
     pub directory: Option<Arc<UserDirectory>>,
+    /// Snapshots of archived tournaments' reads; empty until [`Frozen::refresh`] runs.
+    pub frozen: Arc<Frozen>,
     /// Where webhooks may point (`WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOWED_HOSTS`); default:
     /// `https` to public addresses only.
     pub webhook_urls: Arc<domain::webhook_url::UrlPolicy>,
@@ -100,6 +104,7 @@ impl AppState {
             auth: None,
             cors: Arc::new(CorsPolicy::default()),
             directory: None,
+            frozen: Arc::default(),
             webhook_urls: Arc::default(),
         }
     }
@@ -154,7 +159,7 @@ pub fn router(state: AppState) -> Router {
 /// middleware (rate limits, security headers, request ids, metrics), without this crate
 /// depending on theirs.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
-    Router::new()
+    let app = Router::new()
         .merge(extra)
         .merge(infra::router())
         .merge(tournaments::router())
@@ -174,18 +179,25 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(openapi::router())
         .merge(metrics::router())
         .fallback(infra::not_found)
+        // Innermost: a frozen answer still gets the edge's headers, limits and metrics.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            ratelimit::limit,
+            frozen::layer,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            cors::layer,
-        ))
-        .layer(axum::middleware::from_fn(middleware::common))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    // Snapshots are rendered through the handlers (not the edge: no rate limit, no metrics).
+    state.frozen.set_app(app.clone());
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        ratelimit::limit,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        cors::layer,
+    ))
+    .layer(axum::middleware::from_fn(middleware::common))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
 }

@@ -95,6 +95,14 @@ const ALLOWED: &[(&str, &str)] = &[
         "chat-bot text: one player as one line",
     ),
     (
+        "POST /v1/tournaments/{tournament_slug}/archive: extra operation",
+        "archive a finished tournament (issue 16)",
+    ),
+    (
+        "DELETE /v1/tournaments/{tournament_slug}/archive: extra operation",
+        "un-archive a tournament (issue 16)",
+    ),
+    (
         "* /v1/tournaments/{tournament_slug}/webhooks: extra operation",
         "webhook subscriptions (issue 15)",
     ),

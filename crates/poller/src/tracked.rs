@@ -4,15 +4,22 @@
 
 use sqlx::PgPool;
 
-/// Profiles linked to any roster, ascending (stable batches).
+/// Profiles linked to the roster of any tournament that is not archived, ascending (stable
+/// batches). A player on an archived tournament and on a live one is still tracked.
 ///
 /// Before the core projector has built its first read model the view does not exist yet:
 /// that is an empty set, not an error.
 pub async fn tracked_profiles(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
+    let archived: Vec<i64> = store::archived::archived_tournaments(pool)
+        .await?
+        .into_iter()
+        .map(|t| t.tournament_id)
+        .collect();
     let rows = sqlx::query_scalar::<_, i64>(
         "SELECT DISTINCT profile_id FROM live.tournament_players
-          WHERE profile_id IS NOT NULL ORDER BY profile_id",
+          WHERE profile_id IS NOT NULL AND tournament_id <> ALL($1) ORDER BY profile_id",
     )
+    .bind(&archived)
     .fetch_all(pool)
     .await;
     empty_if_missing(rows)

@@ -362,6 +362,10 @@ impl SimHandle {
         f(&lock(&self.inner.traffic))
     }
 
+    pub(crate) fn asked_for(&self, ids: &[i64]) {
+        lock(&self.inner.traffic).asked_for(ids);
+    }
+
     pub(crate) fn served_stats(&self, ids: &[i64]) {
         lock(&self.inner.traffic).served_stats(ids);
     }

@@ -239,6 +239,9 @@ fn render(sim: &SimHandle, endpoint: Endpoint, uri: &Uri) -> Result<Vec<u8>, Bad
         Endpoint::AvailableLeaderboards => Ok(sim.catalog_body()),
         Endpoint::PersonalStat | Endpoint::RecentMatchHistory => {
             let who = Who::from_params(&params)?;
+            if let Who::Ids(ids) = &who {
+                sim.asked_for(ids);
+            }
             if let (Endpoint::PersonalStat, Who::Ids(ids)) = (endpoint, &who) {
                 sim.served_stats(ids);
             }

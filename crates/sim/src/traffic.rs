@@ -17,6 +17,8 @@ pub struct Traffic {
     peak_in_flight: usize,
     /// When each profile's stats were last served (staleness in benchmarks).
     stats_served: HashMap<i64, Instant>,
+    /// Stats and history requests that named each profile id (what a poller asks about whom).
+    profile_requests: HashMap<i64, usize>,
 }
 
 impl Traffic {
@@ -34,6 +36,19 @@ impl Traffic {
         for &id in ids {
             self.stats_served.insert(id, now);
         }
+    }
+
+    pub(crate) fn asked_for(&mut self, ids: &[i64]) {
+        for &id in ids {
+            *self.profile_requests.entry(id).or_default() += 1;
+        }
+    }
+
+    /// How many stats and history requests named any of `ids` (one per id named).
+    pub fn requests_for(&self, ids: &[i64]) -> usize {
+        ids.iter()
+            .filter_map(|id| self.profile_requests.get(id))
+            .sum()
     }
 
     /// The oldest of the last times `ids` had their stats served; `None` if one never had.
@@ -108,6 +123,7 @@ impl Traffic {
     pub(crate) fn reset(&mut self) {
         self.arrivals.clear();
         self.stats_served.clear();
+        self.profile_requests.clear();
         self.peak_in_flight = self.in_flight;
     }
 }

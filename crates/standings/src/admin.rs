@@ -16,6 +16,7 @@ use store::{CommandError, EventStore};
 
 use crate::settings::{
     CreatorArgs, OperatorArgs, RankByArg, RosterAddArgs, TokenArgs, TournamentCreateArgs,
+    TournamentSlugArgs,
 };
 
 fn actor(operator: &OperatorArgs) -> Actor {
@@ -137,6 +138,33 @@ pub async fn add_to_roster(pool: &PgPool, args: &RosterAddArgs) -> anyhow::Resul
         "added {} to {} (tournament_player_id {tournament_player_id})",
         args.name, args.slug
     );
+    Ok(())
+}
+
+/// Archives (or un-archives) a tournament as the operator; running api replicas learn it
+/// from the nudge the projector sends.
+pub async fn archive(
+    pool: &PgPool,
+    args: &TournamentSlugArgs,
+    archive: bool,
+) -> anyhow::Result<()> {
+    let at = Utc::now();
+    let action = if archive {
+        TournamentAction::Archive { at }
+    } else {
+        TournamentAction::Unarchive { at }
+    };
+    let command = TournamentCommand::Manage {
+        actor: actor(&args.operator),
+        action,
+    };
+    run::<Tournament>(pool, &args.slug, command, &args.operator).await?;
+    let archived = store::archived::archived_tournaments(pool)
+        .await?
+        .iter()
+        .any(|t| t.slug == args.slug);
+    let state = if archived { "archived" } else { "not archived" };
+    println!("{} is {state}", args.slug);
     Ok(())
 }
 

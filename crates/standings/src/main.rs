@@ -119,6 +119,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             done
         }
+        Command::Tournament(TournamentCommand::Archive(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::archive(&db.pool, &args, true).await;
+            db.close().await?;
+            done
+        }
+        Command::Tournament(TournamentCommand::Unarchive(args)) => {
+            let db = database::Database::open(&args.db).await?;
+            let done = admin::archive(&db.pool, &args, false).await;
+            db.close().await?;
+            done
+        }
         Command::Roster(RosterCommand::Add(args)) => {
             let db = database::Database::open(&args.db).await?;
             let done = admin::add_to_roster(&db.pool, &args).await;
@@ -397,6 +409,23 @@ async fn run_service(
         .with_cors(access.cors)
         .with_edge(edge.clone())
         .with_webhook_policy(http.webhooks.policy());
+    // Archived tournaments: learned at start and after every nudge (an archive or un-archive
+    // nudges its tournament), rendered once, then served from memory.
+    let frozen = state.frozen.clone();
+    let refresh = std::sync::Arc::new(tokio::sync::Notify::new());
+    let nudged = refresh.clone();
+    hub.observe(move |_| nudged.notify_one());
+    refresh.notify_one();
+    let pool = db.pool.clone();
+    let mut stopping = stop_rx.clone();
+    background.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = refresh.notified() => frozen.refresh(&pool).await,
+                _ = stopping.changed() => return,
+            }
+        }
+    });
     if let Some(base) = &access.directory {
         state = state.with_directory(base);
     }

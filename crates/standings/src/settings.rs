@@ -111,6 +111,21 @@ pub struct OperatorArgs {
 pub enum TournamentCommand {
     /// Create a tournament (the leaderboard must be in the catalog the worker loads).
     Create(TournamentCreateArgs),
+    /// Archive a finished tournament (its window has ended): it is no longer polled and its
+    /// public reads are served from a frozen snapshot (docs/archive.md). Idempotent.
+    Archive(TournamentSlugArgs),
+    /// Un-archive a tournament: polling and live reads resume. Idempotent.
+    Unarchive(TournamentSlugArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TournamentSlugArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The tournament's slug.
+    pub slug: String,
 }
 
 #[derive(Debug, Args)]

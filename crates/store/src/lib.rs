@@ -9,6 +9,7 @@
 //!   order, even when appends commit out of position order.
 //! - [`repair`] registers an operator's replacement payload for one stored event (the log
 //!   itself is never changed); [`log`] readers read it instead.
+//! - [`archived`] lists archived tournaments (from their own events).
 //! - [`transfer`] exports a tournament's events as JSON Lines and imports them elsewhere
 //!   (through the repository's round-trip check, idempotently).
 //! - [`webhook_secrets`]: webhook signing secrets, kept beside the log (never in it).
@@ -17,6 +18,7 @@
 //!
 //! Invariant: nothing here writes read-model tables.
 
+pub mod archived;
 mod event_store;
 pub mod ids;
 pub mod log;

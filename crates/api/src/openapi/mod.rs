@@ -358,7 +358,7 @@ impl Doc {
 }
 
 /// The original's tags (orval splits generated files by tag), then ours for what we added.
-const TAGS: [(&str, &str); 15] = [
+const TAGS: [(&str, &str); 16] = [
     ("tournaments", "Tournaments, their standings and insights."),
     ("players", "The roster with polled identities and ratings."),
     ("teams", "Teams of a tournament (owner writes)."),
@@ -376,6 +376,10 @@ const TAGS: [(&str, &str); 15] = [
     (
         "audit",
         "Ours: who changed what and when, and the standings at a past instant.",
+    ),
+    (
+        "archive",
+        "Ours: archive a finished tournament (unpolled, reads from a frozen snapshot).",
     ),
     (
         "chat text",

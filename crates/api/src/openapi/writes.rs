@@ -44,6 +44,7 @@ pub const MEMBER: &str =
 pub const CAPTAIN: &str = "/v1/tournaments/{tournament_slug}/teams/{team_id}/captain";
 pub const OWNERS: &str = "/v1/tournaments/{tournament_slug}/owners";
 pub const OWNER: &str = "/v1/tournaments/{tournament_slug}/owners/{user_id}";
+pub const ARCHIVE: &str = "/v1/tournaments/{tournament_slug}/archive";
 pub const WEBHOOKS: &str = "/v1/tournaments/{tournament_slug}/webhooks";
 pub const WEBHOOK: &str = "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}";
 pub const WEBHOOK_ROTATE: &str =
@@ -77,6 +78,8 @@ pub const WRITE_ROUTES: &[WriteRoute] = &[
     route("DELETE", CAPTAIN, 20),
     route("POST", OWNERS, 5),
     route("DELETE", OWNER, 5),
+    route("POST", ARCHIVE, 5),
+    route("DELETE", ARCHIVE, 5),
     // Ours (issue 15): registration resolves DNS, so it is limited like tournament creation.
     route("POST", WEBHOOKS, 5),
     route("PATCH", WEBHOOK, 20),
@@ -165,6 +168,7 @@ pub fn document_writes(doc: &mut Doc) {
     roster(doc);
     teams(doc);
     owners(doc);
+    archive(doc);
     webhooks(doc);
     webhook_deliveries(doc);
 }
@@ -190,6 +194,47 @@ fn webhook_deliveries(doc: &mut Doc) {
                 .error(404, "`Tournament not found` or `Webhook not found`.")
                 .summary("Deliver the webhook's dead letters again")
                 .json::<ReplayRead>(200, "How many dead letters were requeued.");
+        },
+    );
+}
+
+/// Our own operations (issue 16): archiving a finished tournament.
+fn archive(doc: &mut Doc) {
+    write(
+        doc,
+        "POST",
+        ARCHIVE,
+        ("archive_tournament", "archive"),
+        |op| {
+            owner_only(op)
+                .summary("Archive a finished tournament")
+                .description(
+                    "5 requests per minute per IP. Accepts `Idempotency-Key`. The tournament \
+                     is no longer polled, its public reads are served from a frozen snapshot \
+                     (the same bytes, with `X-Archived: true`), and every edit but deletion \
+                     answers 409 until it is un-archived. Archiving an archived tournament \
+                     changes nothing (204).",
+                )
+                .empty(204, "Archived (or already archived).")
+                .errors(
+                    422,
+                    &format!(
+                        "`Only a finished tournament can be archived: its end_date must be set \
+                         and in the past`, or {BAD_KEY}."
+                    ),
+                    RULE,
+                );
+        },
+    );
+    write(
+        doc,
+        "DELETE",
+        ARCHIVE,
+        ("unarchive_tournament", "archive"),
+        |op| {
+            owner_only(op)
+                .summary("Un-archive a tournament: live reads and polling resume")
+                .empty(204, "Un-archived (or was not archived).");
         },
     );
 }

@@ -10,6 +10,7 @@
 //! the order decides which error a bad request gets (401/404/403 before 422), and a shared
 //! wrapper would hide it.
 
+mod archive;
 mod body;
 mod deliveries;
 mod owners;
@@ -49,8 +50,9 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The paths are the document's (`openapi/writes.rs`), which also gives each its rate limit.
 pub fn router() -> Router<AppState> {
     use crate::openapi::writes::{
-        CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS, TOURNAMENT,
-        TOURNAMENTS, WEBHOOK, WEBHOOKS, WEBHOOK_DELIVERIES, WEBHOOK_REPLAY, WEBHOOK_ROTATE,
+        ARCHIVE, CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS,
+        TOURNAMENT, TOURNAMENTS, WEBHOOK, WEBHOOKS, WEBHOOK_DELIVERIES, WEBHOOK_REPLAY,
+        WEBHOOK_ROTATE,
     };
     Router::new()
         .route(TOURNAMENTS, post(tournaments::create))
@@ -70,6 +72,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(OWNERS, axum::routing::get(owners::list).post(owners::grant))
         .route(OWNER, delete(owners::revoke))
+        .route(ARCHIVE, post(archive::archive).delete(archive::unarchive))
         .route(
             WEBHOOKS,
             axum::routing::get(webhooks::list).post(webhooks::create),
@@ -181,6 +184,8 @@ fn audit_action(command: &TournamentCommand) -> &'static str {
             A::RemoveTeamMember { .. } => "team_member_remove",
             A::SetTeamCaptain { .. } => "team_captain_set",
             A::ClearTeamCaptain { .. } => "team_captain_unset",
+            A::Archive { .. } => "tournament_archive",
+            A::Unarchive { .. } => "tournament_unarchive",
             A::RegisterWebhook(_) => "webhook_register",
             A::ChangeWebhook { change, .. } => change.audit_name(),
         },

@@ -11,26 +11,22 @@
 //! this process (server and the one client) and of PostgreSQL, then exits.
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
+use bench::tournament;
 use chrono::{DateTime, Duration, Utc};
 use clap::Parser;
 use domain::event::Actor;
 use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
+use domain::tournament::{TournamentAction, TournamentConfig};
 use domain::EventMetadata;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
 use store::EventStore;
 
 #[derive(Parser)]
@@ -65,26 +61,19 @@ fn err<E: std::error::Error>(e: store::CommandError<E>) -> anyhow::Error {
     anyhow!("{e}")
 }
 
-fn operator() -> Actor {
-    Actor::Operator("bench".into())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = tempfile::Builder::new()
-        .prefix("bench-standings-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
-    let cluster =
-        embedded_pg::Cluster::start(embedded_pg::ClusterConfig::throwaway(dir.path().join("pg")))
-            .await?;
-    cluster.create_database("bench").await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect(&cluster.database_url("bench"))
-        .await?;
-    store::migrate(&pool).await?;
+    let dir = bench::rig::data_dir("bench-standings-")?;
+    let config = embedded_pg::ClusterConfig::throwaway(dir.join("pg"));
+    bench::rig::on_cluster(config, &dir, "bench", async |cluster, url| {
+        serve(cluster, &url, &args).await
+    })
+    .await
+}
+
+async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow::Result<()> {
+    let pool = bench::rig::migrated_pool(url, 8).await?;
     seed(&EventStore::new(pool.clone()), args.games).await?;
     let applied = projections::runner::catch_up(&pool, &projections::core::Core, 5_000)
         .await
@@ -128,7 +117,6 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     pool.close().await;
-    cluster.stop().await?;
     Ok(())
 }
 
@@ -182,61 +170,23 @@ async fn measure(base: &str, requests: usize, postmaster: u32) -> anyhow::Result
 }
 
 async fn seed(store: &EventStore, games_each: usize) -> anyhow::Result<()> {
-    let meta = EventMetadata::new(operator());
     let poller = EventMetadata::new(Actor::Poller);
     let start = DateTime::<Utc>::from_timestamp(1_779_000_000, 0).unwrap_or_default();
-    store
-        .execute::<Tournament>(
-            SLUG,
-            TournamentCommand::Create {
-                actor: operator(),
-                create: Box::new(CreateTournament {
-                    tournament_id: 1,
-                    slug: SLUG.into(),
-                    config: TournamentConfig {
-                        name: "Bench Invitational".into(),
-                        leaderboard_id: 3,
-                        rank_by: RankBy::PeakRating,
-                        start_date: Some(start),
-                        end_date: None,
-                        prize_pool_cents: Some(1_000_000),
-                        host_stream_urls: vec![],
-                        presentation: json!({}),
-                    },
-                    owner: None,
-                    creator: CreatorFacts::default(),
-                    leaderboard: Some(LeaderboardFacts {
-                        name: "SOLO_RM_RANKED".into(),
-                        is_ranked: true,
-                    }),
-                    at: start,
-                }),
-            },
-            &meta,
-        )
-        .await
-        .map_err(err)?;
-    let manage = |action| TournamentCommand::Manage {
-        actor: operator(),
-        action,
+    let config = TournamentConfig {
+        start_date: Some(start),
+        prize_pool_cents: Some(1_000_000),
+        ..tournament::config("Bench Invitational".into())
     };
-    for team in 0..8 {
-        store
-            .execute::<Tournament>(
-                SLUG,
-                manage(TournamentAction::CreateTeam {
-                    team_id: 100 + team,
-                    name: format!("Team {team}"),
-                    initials: format!("T{team}"),
-                }),
-                &meta,
-            )
-            .await
-            .map_err(err)?;
-    }
+    tournament::create(store, 1, SLUG, config, start).await?;
+    let teams = (0..8).map(|team| TournamentAction::CreateTeam {
+        team_id: 100 + team,
+        name: format!("Team {team}"),
+        initials: format!("T{team}"),
+    });
+    tournament::manage_all(store, SLUG, teams).await?;
     let profile = |i: i64| 1_000_000 + i;
-    for i in 0..PLAYERS {
-        for action in [
+    let players = (0..PLAYERS).flat_map(|i| {
+        [
             TournamentAction::AddPlayerToRoster {
                 tournament_player_id: 10 + i,
                 name: format!("Player {i:02}"),
@@ -247,13 +197,9 @@ async fn seed(store: &EventStore, games_each: usize) -> anyhow::Result<()> {
                 team_id: 100 + i / 4,
                 tournament_player_id: 10 + i,
             },
-        ] {
-            store
-                .execute::<Tournament>(SLUG, manage(action), &meta)
-                .await
-                .map_err(err)?;
-        }
-    }
+        ]
+    });
+    tournament::manage_all(store, SLUG, players).await?;
     // Games between rostered players: Elo-ish ratings, random civs and maps.
     let mut rng = StdRng::seed_from_u64(7);
     let mut rating: Vec<i64> = (0..PLAYERS).map(|_| rng.gen_range(1800..2600)).collect();

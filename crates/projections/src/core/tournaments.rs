@@ -97,7 +97,9 @@ pub(super) async fn tournament(
         | E::TeamMemberAdded { tournament_id, .. }
         | E::TeamMemberRemoved { tournament_id, .. }
         | E::TeamCaptainSet { tournament_id, .. }
-        | E::TeamCaptainCleared { tournament_id, .. } => *tournament_id,
+        | E::TeamCaptainCleared { tournament_id, .. }
+        | E::TournamentArchived { tournament_id, .. }
+        | E::TournamentUnarchived { tournament_id, .. } => *tournament_id,
         E::WebhookRegistered(_)
         | E::WebhookEdited(_)
         | E::WebhookPaused(_)
@@ -293,6 +295,9 @@ pub(super) async fn tournament(
                 .execute(&mut *db)
                 .await?;
         }
+        // No table: readers learn of it from the log (poller, api); the nudge below tells
+        // api replicas to look.
+        E::TournamentArchived { .. } | E::TournamentUnarchived { .. } => {}
         // Applied by `webhooks::webhook` above.
         E::WebhookRegistered(_)
         | E::WebhookEdited(_)
