@@ -88,6 +88,9 @@ type SseSource = Box<dyn Fn() -> u64 + Send + Sync>;
 type PollerSource = Box<dyn Fn() -> PollerSample + Send + Sync>;
 /// (open connections, connections refused by a cap since start).
 type ConnectionsSource = Box<dyn Fn() -> (u64, u64) + Send + Sync>;
+/// Writes metrics kept elsewhere (the webhook worker's) into a scrape.
+type EncodeSource =
+    Box<dyn Fn(&mut DescriptorEncoder) -> Result<(), std::fmt::Error> + Send + Sync>;
 
 /// Values owned by other crates, read at scrape time.
 #[derive(Default)]
@@ -96,6 +99,7 @@ struct Sources {
     poller: RwLock<Option<PollerSource>>,
     limiter_keys: RwLock<Option<SseSource>>,
     connections: RwLock<Option<ConnectionsSource>>,
+    encoders: RwLock<Vec<EncodeSource>>,
 }
 
 #[derive(Clone)]
@@ -173,6 +177,19 @@ impl Metrics {
             .connections
             .write()
             .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(source));
+    }
+
+    /// Lets another crate write its own metrics into each scrape (the webhook worker's
+    /// counters and histogram), without this crate depending on it.
+    pub fn collect_from(
+        &self,
+        source: impl Fn(&mut DescriptorEncoder) -> Result<(), std::fmt::Error> + Send + Sync + 'static,
+    ) {
+        self.sources
+            .encoders
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(source));
     }
 
     pub(crate) fn limiter_keys_from(&self, source: impl Fn() -> u64 + Send + Sync + 'static) {
@@ -299,6 +316,14 @@ impl Collector for SourcesCollector {
                 "Connections refused by MAX_CONNECTIONS or MAX_CONNECTIONS_PER_IP",
                 &[(Vec::new(), refused)],
             )?;
+        }
+        for encode in sources
+            .encoders
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            encode(&mut encoder)?;
         }
         let poller = sources.poller.read().unwrap_or_else(|p| p.into_inner());
         let Some(poller) = poller.as_ref() else {

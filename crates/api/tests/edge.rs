@@ -104,6 +104,7 @@ fn concrete(path: &str) -> String {
         .replace("{tournament_player_id}", "10")
         .replace("{team_id}", "20")
         .replace("{user_id}", OWNER)
+        .replace("{webhook_id}", "no-such-webhook")
 }
 
 /// (method, path template, operationId) of every documented operation.

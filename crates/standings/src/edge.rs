@@ -11,6 +11,7 @@ pub fn build(
     http: &HttpArgs,
     hub: &Arc<sse::Hub>,
     poller: Option<&poller::Poller>,
+    webhooks: Option<webhooks::Metrics>,
 ) -> Arc<api::Edge> {
     let limits = http.rate_limits();
     if limits.per_minute == 0 {
@@ -45,6 +46,10 @@ pub fn build(
                 upstream_rate_limited,
             }
         });
+    }
+    if let Some(webhooks) = webhooks {
+        edge.metrics
+            .collect_from(move |encoder| webhooks.encode(encoder));
     }
     Arc::new(edge)
 }

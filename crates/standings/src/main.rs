@@ -169,6 +169,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         upstream: poller,
         streams,
         nudge_retention: args.retention.retention(),
+        webhooks: args.webhooks.config(args.http.webhooks.policy()),
     };
     run_service(
         db,
@@ -244,6 +245,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         upstream: poller,
         streams,
         nudge_retention: projections::NudgeRetention::default(),
+        webhooks: webhooks::DeliveryConfig {
+            policy: args.http.webhooks.policy(),
+            ..webhooks::DeliveryConfig::default()
+        },
     };
     run_service(db, args.bind, Role::All, pollers, access, &args.http, move |addr| {
         let slug = demo::DEMO_SLUG;
@@ -283,12 +288,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .await
 }
 
-/// What the worker role polls: the community API, and stream platforms when configured; and
-/// how much of `nudge_log` it keeps.
+/// What the worker role polls: the community API, and stream platforms when configured; how
+/// much of `nudge_log` it keeps; how it delivers webhooks.
 struct Pollers {
     upstream: poller::PollerConfig,
     streams: stream_live::StreamsConfig,
     nudge_retention: projections::NudgeRetention,
+    webhooks: webhooks::DeliveryConfig,
 }
 
 /// How often the worker prunes `nudge_log`.
@@ -318,6 +324,7 @@ async fn run_service(
         upstream: poller_config,
         streams: streams_config,
         nudge_retention,
+        webhooks: webhooks_config,
     } = pollers;
     let local = listener.local_addr().unwrap_or(bind);
     tracing::info!(bind = %local, ?role, "serving");
@@ -326,6 +333,7 @@ async fn run_service(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut background = tokio::task::JoinSet::new();
     let mut polling = None;
+    let mut delivering = None;
     if matches!(role, Role::All | Role::Worker) {
         background.spawn(projections::runner::run(
             db.pool.clone(),
@@ -352,6 +360,19 @@ async fn run_service(
                 while background.join_next().await.is_some() {}
                 db.close().await?;
                 return Err(e).context("cannot start the poller");
+            }
+        }
+        // Delivers webhooks only while it holds the webhook lock.
+        match webhooks::Deliverer::new(webhooks_config, db.pool.clone()) {
+            Ok(deliverer) => {
+                delivering = Some(deliverer.metrics());
+                background.spawn(deliverer.run(stop_rx.clone()));
+            }
+            Err(e) => {
+                let _ = stop_tx.send(true);
+                while background.join_next().await.is_some() {}
+                db.close().await?;
+                return Err(e).context("cannot start webhook delivery");
             }
         }
         if !streams_config.enabled() {
@@ -381,7 +402,7 @@ async fn run_service(
     let invalidated = cache.clone();
     hub.observe(move |nudge| invalidated.invalidate(nudge.tournament_ids.as_deref()));
     background.spawn(sse::run_feed(db.pool.clone(), hub.clone(), stop_rx.clone()));
-    let edge = edge::build(http, &hub, polling.as_ref());
+    let edge = edge::build(http, &hub, polling.as_ref(), delivering);
     let stream_state = sse::StreamState::new(hub.clone(), db.pool.clone())
         .with_gate(edge::stream_gate(http, &edge));
     let mut state = api::AppState::with_cache(db.pool.clone(), cache)

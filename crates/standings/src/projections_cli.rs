@@ -49,7 +49,46 @@ pub async fn status(db: &PgPool) -> anyhow::Result<()> {
             println!("  {}", crate::events_cli::line(q));
         }
     }
+    webhook_status(db).await;
     Ok(())
+}
+
+/// The webhook worker's cursor and lag per subscription (its own checkpoint, beside the
+/// projectors'). Before any subscription table exists there is nothing to show.
+async fn webhook_status(db: &PgPool) {
+    let lag = match webhooks::log::lag(db).await {
+        Ok(lag) => lag,
+        Err(e) => {
+            tracing::debug!(error = %e, "webhook status unavailable");
+            return;
+        }
+    };
+    if lag.is_empty() {
+        return;
+    }
+    println!(
+        "\n{:<38} {:>10} {:>12} {:>8} {:>9} {:>9} {:>5}  state",
+        "webhook", "tournament", "position", "pending", "lag (s)", "delivered", "dead"
+    );
+    for s in &lag {
+        let state = if s.paused {
+            "paused".to_string()
+        } else if let Some(at) = s.next_attempt_at {
+            format!("retrying (attempt {} failed; next {at})", s.attempts)
+        } else {
+            "ok".to_string()
+        };
+        println!(
+            "{:<38} {:>10} {:>12} {:>8} {:>9.1} {:>9} {:>5}  {state}",
+            s.subscription_id,
+            s.tournament_id,
+            format!("{}.{}", s.position, s.ordinal.max(0)),
+            s.pending,
+            s.lag_seconds,
+            s.delivered,
+            s.dead_letters,
+        );
+    }
 }
 
 pub async fn rebuild(db: &PgPool, args: &RebuildArgs) -> anyhow::Result<()> {

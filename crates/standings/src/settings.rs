@@ -582,7 +582,61 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub retention: RetentionArgs,
     #[command(flatten)]
+    pub webhooks: WebhookDeliveryArgs,
+    #[command(flatten)]
     pub auth: AuthArgs,
+}
+
+/// Webhook delivery (roles all and worker; one process delivers at a time, by its own
+/// advisory lock). docs/notifications.md, "Delivery" and "Retries and dead letters". Where
+/// endpoints may point is `WebhookArgs` (shared with registration).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Webhook delivery (roles all and worker)")]
+pub struct WebhookDeliveryArgs {
+    /// Endpoints delivered to at once (one request in flight per endpoint).
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_concurrency: u32,
+    /// Attempts at one notification before it is dead-lettered for that endpoint.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+    /// First retry waits up to this many seconds (full jitter), doubling per attempt.
+    #[arg(long, env = "WEBHOOK_BACKOFF_BASE_SECONDS", default_value = "30", value_parser = seconds)]
+    pub webhook_backoff_base_seconds: Duration,
+    /// Longest backoff between two attempts, in seconds.
+    #[arg(long, env = "WEBHOOK_BACKOFF_CAP_SECONDS", default_value = "1800", value_parser = seconds)]
+    pub webhook_backoff_cap_seconds: Duration,
+    /// Seconds one delivery may take (connect, request, bounded response).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value = "10", value_parser = seconds)]
+    pub webhook_timeout_seconds: Duration,
+    /// Seconds between sweeps for due work (the projector's NOTIFY wakes the worker sooner).
+    #[arg(long, env = "WEBHOOK_SWEEP_SECONDS", default_value = "5", value_parser = seconds)]
+    pub webhook_sweep_seconds: Duration,
+    /// Public base URL of this site (e.g. `https://standings.example`): Discord messages link
+    /// to `/t/{slug}` on it. Unset: no link.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+}
+
+impl WebhookDeliveryArgs {
+    /// The worker's settings; `policy` is where endpoints may point (`WebhookArgs`, the
+    /// registration rules).
+    pub fn config(&self, policy: webhooks::UrlPolicy) -> webhooks::DeliveryConfig {
+        webhooks::DeliveryConfig {
+            policy,
+            concurrency: self.webhook_concurrency as usize,
+            max_attempts: self.webhook_max_attempts,
+            backoff_base: self.webhook_backoff_base_seconds,
+            backoff_cap: self
+                .webhook_backoff_cap_seconds
+                .max(self.webhook_backoff_base_seconds),
+            timeout: self.webhook_timeout_seconds,
+            sweep: self.webhook_sweep_seconds,
+            public_base_url: self.public_base_url.clone(),
+            ..webhooks::DeliveryConfig::default()
+        }
+    }
 }
 
 /// How much of the nudge log (SSE `Last-Event-ID` replay) the worker keeps: the newest

@@ -18,9 +18,9 @@ use super::{Doc, ErrorBody, Op};
 use crate::me::MeRead;
 use crate::tournaments::TournamentRead;
 use crate::writes::{
-    RosterPlayerCreate, RosterPlayerUpdate, TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead,
-    TeamUpdate, TournamentCreate, TournamentOwnerCreate, TournamentOwnerRead, TournamentUpdate,
-    WebhookCreate, WebhookRead, WebhookUpdate,
+    ReplayRead, RosterPlayerCreate, RosterPlayerUpdate, TeamCaptainSet, TeamCreate,
+    TeamMemberCreate, TeamRead, TeamUpdate, TournamentCreate, TournamentOwnerCreate,
+    TournamentOwnerRead, TournamentUpdate, WebhookCreate, WebhookRead, WebhookUpdate,
 };
 
 /// A write route of the contract and its per-IP limit per minute.
@@ -49,6 +49,9 @@ pub const WEBHOOKS: &str = "/v1/tournaments/{tournament_slug}/webhooks";
 pub const WEBHOOK: &str = "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}";
 pub const WEBHOOK_ROTATE: &str =
     "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/rotate-secret";
+pub const WEBHOOK_DELIVERIES: &str =
+    "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/deliveries";
+pub const WEBHOOK_REPLAY: &str = "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/replay";
 
 const fn route(method: &'static str, path: &'static str, per_minute: u32) -> WriteRoute {
     WriteRoute {
@@ -82,6 +85,7 @@ pub const WRITE_ROUTES: &[WriteRoute] = &[
     route("PATCH", WEBHOOK, 20),
     route("DELETE", WEBHOOK, 10),
     route("POST", WEBHOOK_ROTATE, 5),
+    route("POST", WEBHOOK_REPLAY, 10),
 ];
 
 /// Documented operations the router does not serve yet (see the module docs).
@@ -166,6 +170,32 @@ pub fn document_writes(doc: &mut Doc) {
     owners(doc);
     archive(doc);
     webhooks(doc);
+    webhook_deliveries(doc);
+}
+
+fn webhook_deliveries(doc: &mut Doc) {
+    doc.get(WEBHOOK_DELIVERIES, |op| {
+        op.id("list_webhook_deliveries")
+            .tag("webhooks")
+            .summary("A webhook's delivery state, last attempts and dead letters")
+            .authenticated()
+            .json::<::webhooks::log::DeliveryLog>(200, "The delivery log (attempts newest first).")
+            .cache("no-store")
+            .error(503, UNAVAILABLE);
+        owner_only(op).error(404, "`Tournament not found` or `Webhook not found`.");
+    });
+    write(
+        doc,
+        "POST",
+        WEBHOOK_REPLAY,
+        ("replay_webhook_dead_letters", "webhooks"),
+        |op| {
+            owner_only(op)
+                .error(404, "`Tournament not found` or `Webhook not found`.")
+                .summary("Deliver the webhook's dead letters again")
+                .json::<ReplayRead>(200, "How many dead letters were requeued.");
+        },
+    );
 }
 
 /// Our own operations (issue 16): archiving a finished tournament.

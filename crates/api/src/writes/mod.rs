@@ -12,6 +12,7 @@
 
 mod archive;
 mod body;
+mod deliveries;
 mod owners;
 mod roster;
 mod teams;
@@ -34,6 +35,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 pub use body::parse_datetime;
+pub(crate) use deliveries::ReplayRead;
 pub(crate) use owners::{TournamentOwnerCreate, TournamentOwnerRead};
 pub(crate) use roster::{RosterPlayerCreate, RosterPlayerUpdate};
 pub(crate) use teams::{TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead, TeamUpdate};
@@ -49,7 +51,8 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn router() -> Router<AppState> {
     use crate::openapi::writes::{
         ARCHIVE, CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS,
-        TOURNAMENT, TOURNAMENTS, WEBHOOK, WEBHOOKS, WEBHOOK_ROTATE,
+        TOURNAMENT, TOURNAMENTS, WEBHOOK, WEBHOOKS, WEBHOOK_DELIVERIES, WEBHOOK_REPLAY,
+        WEBHOOK_ROTATE,
     };
     Router::new()
         .route(TOURNAMENTS, post(tournaments::create))
@@ -81,6 +84,8 @@ pub fn router() -> Router<AppState> {
                 .delete(webhooks::delete),
         )
         .route(WEBHOOK_ROTATE, post(webhooks::rotate_secret))
+        .route(WEBHOOK_DELIVERIES, axum::routing::get(deliveries::log))
+        .route(WEBHOOK_REPLAY, post(deliveries::replay))
 }
 
 /// An authenticated owner of the tournament at `slug` (writes use the literal slug: the

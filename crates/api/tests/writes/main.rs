@@ -13,6 +13,7 @@ use common::*;
 
 mod audit;
 mod cors;
+mod deliveries;
 mod hostile;
 mod idempotency;
 mod owners;
