@@ -642,7 +642,8 @@ impl Model {
                     } else {
                         p.live.remove(&lobby_id);
                     }
-                    (counts && was_live != !p.live.is_empty()).then_some(tpid)
+                    let is_live = !p.live.is_empty();
+                    (counts && was_live != is_live).then_some(tpid)
                 }) else {
                     continue;
                 };
