@@ -373,3 +373,51 @@ async fn a_rebuild_in_one_batch_reproduces_a_build_made_one_event_at_a_time() {
     assert_eq!(all[0].build, new);
     assert_eq!(dump(&pool).await, one_by_one);
 }
+
+#[tokio::test]
+async fn each_tournament_gets_its_own_ids_and_roster_changes_scope_what_fires() {
+    let pool = store::testing::migrated_pool("notify_scope").await;
+    let store = EventStore::new(pool.clone());
+    for (id, slug, players) in [
+        (1, "a", vec![(10, HERA), (11, ACCM)]),
+        (2, "b", vec![(20, HERA)]),
+    ] {
+        seed::tournament(&store, id, slug, seed::plain(slug, Some(at(0))), at(-10)).await;
+        let roster =
+            players
+                .into_iter()
+                .map(|(tpid, profile)| TournamentAction::AddPlayerToRoster {
+                    tournament_player_id: tpid,
+                    name: format!("p{tpid}"),
+                    profile_id: Some(profile),
+                    presentation: json!({}),
+                });
+        seed::manage_all(&store, slug, roster).await;
+    }
+    game(&store, 1000, 3, 10, (HERA, ACCM)).await;
+    let removal = TournamentAction::RemovePlayerFromRoster {
+        tournament_player_id: 20,
+    };
+    seed::manage_all(&store, "b", [removal]).await;
+    game(&store, 1001, 3, 20, (HERA, ACCM)).await;
+    seed::manage_all(&store, "a", [TournamentAction::Delete]).await;
+    game(&store, 1002, 3, 30, (HERA, ACCM)).await;
+    settle(&pool, 500).await;
+
+    let rows = dump(&pool).await;
+    let finished: Vec<(i64, i64, i32)> = rows
+        .iter()
+        .filter(|r| r.2 == "match_finished")
+        .map(|r| (r.1, r.6["data"]["match_id"].as_i64().unwrap(), r.4))
+        .collect();
+    // 1000 in both (ordinal 0 in each), 1001 only where Hera still plays, 1002 nowhere.
+    assert_eq!(finished, vec![(1, 1000, 0), (2, 1000, 0), (1, 1001, 0)]);
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.2 == "match_finished")
+        .map(|r| r.0.as_str())
+        .collect();
+    assert!(ids[0].ends_with("-match_finished-1-1000"), "{ids:?}");
+    assert!(ids[1].ends_with("-match_finished-2-1000"), "{ids:?}");
+    assert_eq!(rows.iter().filter(|r| r.2 == "window_opened").count(), 2);
+}
