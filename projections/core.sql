@@ -204,3 +204,24 @@ CREATE TABLE live_streams
     updated_at timestamptz NOT NULL,
     PRIMARY KEY (platform, channel)
 );
+
+-- Webhook subscriptions (Tournament events Webhook*; issue 15). `url` is the full endpoint:
+-- never shown by public reads (api redacts it). The secret is not here: it is not in the log
+-- (public.webhook_secrets, migration 0005). A deleted subscription's row is deleted.
+-- `created_position` is the log position of its WebhookRegistered: a deliverer sends only
+-- notifications caused by later events.
+CREATE TABLE webhook_subscriptions
+(
+    subscription_id    text        PRIMARY KEY,
+    tournament_id      bigint      NOT NULL REFERENCES tournaments ON DELETE CASCADE,
+    url                text        NOT NULL,
+    format             text        NOT NULL,
+    kinds              text[]      NOT NULL,
+    description        text,
+    paused             boolean     NOT NULL,
+    secret_fingerprint text        NOT NULL,
+    created_position   bigint      NOT NULL,
+    created_at         timestamptz NOT NULL,
+    updated_at         timestamptz NOT NULL
+);
+CREATE INDEX webhook_subscriptions_tournament ON webhook_subscriptions (tournament_id);

@@ -73,10 +73,11 @@ async fn events(
         .take(limit as usize)
         .map(|(position, event_type, payload, metadata, recorded_at)| {
             let field = |k: &str| metadata.get(k).and_then(Value::as_str).map(str::to_string);
-            let change = payload
+            let mut change = payload
                 .as_object()
                 .and_then(|o| o.values().next().cloned())
                 .unwrap_or(payload);
+            redact_webhook_url(&event_type, &mut change);
             AuditEntry {
                 position,
                 event_type,
@@ -92,4 +93,31 @@ async fn events(
         items,
     };
     Ok(respond(&page, CacheClass::NoStore, &headers))
+}
+
+/// A webhook URL's path and query are credentials (Discord's token is in the path): this
+/// public trail shows only scheme, host and port. Secrets are never in the log at all.
+fn redact_webhook_url(event_type: &str, change: &mut Value) {
+    if !domain::tournament::webhooks::EVENTS_WITH_URL.contains(&event_type) {
+        return;
+    }
+    if let Some(url) = change.get_mut("url") {
+        let redacted = domain::webhook_url::redact(url.as_str().unwrap_or_default());
+        *url = Value::String(redacted);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_are_redacted_and_other_events_untouched() {
+        let mut change = serde_json::json!({"url": "https://discord.com/api/webhooks/1/tok"});
+        redact_webhook_url("WebhookEdited", &mut change);
+        assert_eq!(change["url"], "https://discord.com/…");
+        let mut other = serde_json::json!({"url": "https://twitch.tv/x/y"});
+        redact_webhook_url("TournamentUpdated", &mut other);
+        assert_eq!(other["url"], "https://twitch.tv/x/y");
+    }
 }

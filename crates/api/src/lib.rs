@@ -41,7 +41,7 @@ use axum::Router;
 use sqlx::PgPool;
 
 pub use standings::{compute as compute_standings, StandingRow};
-pub use writes::parse_datetime;
+pub use writes::{parse_datetime, vet_url as vet_webhook_url};
 
 /// The as-of table of `slug` at `at` as JSON, served (`indexed`) or by the full replay: lets
 /// tests and the bench compare the two ways. Not part of the API.
@@ -85,6 +85,9 @@ pub struct AppState {
     pub cors: Arc<CorsPolicy>,
     /// Owner profiles from the auth service; `None`: owners' profile fields are null.
     pub directory: Option<Arc<UserDirectory>>,
+    /// Where webhooks may point (`WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOWED_HOSTS`); default:
+    /// `https` to public addresses only.
+    pub webhook_urls: Arc<domain::webhook_url::UrlPolicy>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             auth: None,
             cors: Arc::new(CorsPolicy::default()),
             directory: None,
+            webhook_urls: Arc::default(),
         }
     }
 
@@ -123,6 +127,13 @@ impl AppState {
     /// Accepts the tokens `verifier` accepts (writes, `/v1/me`).
     pub fn with_auth(mut self, verifier: auth::Verifier) -> AppState {
         self.auth = Some(verifier);
+        self
+    }
+
+    /// Lets webhooks point where `policy` allows (the binary's settings; tests allow
+    /// `http` to 127.0.0.1).
+    pub fn with_webhook_policy(mut self, policy: domain::webhook_url::UrlPolicy) -> AppState {
+        self.webhook_urls = Arc::new(policy);
         self
     }
 

@@ -95,6 +95,18 @@ const ALLOWED: &[(&str, &str)] = &[
         "chat-bot text: one player as one line",
     ),
     (
+        "* /v1/tournaments/{tournament_slug}/webhooks: extra operation",
+        "webhook subscriptions (issue 15)",
+    ),
+    (
+        "* /v1/tournaments/{tournament_slug}/webhooks/{webhook_id}: extra operation",
+        "webhook subscriptions (issue 15)",
+    ),
+    (
+        "POST /v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/rotate-secret: extra operation",
+        "webhook subscriptions: a new signing secret (issue 15)",
+    ),
+    (
         "GET /metrics: extra operation",
         "Prometheus metrics (the original served none)",
     ),
@@ -117,6 +129,11 @@ const ALLOWED: &[(&str, &str)] = &[
     ("schema ProjectionHealth: extra component", "`GET /health`"),
     ("schema QuarantinedEvent: extra component", "`GET /health`"),
     ("schema HealthProblem: extra component", "`GET /health`"),
+    ("schema WebhookRead: extra component", "webhook subscriptions"),
+    ("schema WebhookCreate: extra component", "webhook subscriptions"),
+    ("schema WebhookUpdate: extra component", "webhook subscriptions"),
+    ("schema WebhookFormatName: extra component", "webhook subscriptions"),
+    ("schema NotificationKind: extra component", "webhook subscriptions"),
 ];
 
 #[test]

@@ -33,5 +33,6 @@ pub mod standings;
 pub mod stream_channel;
 pub mod streams;
 pub mod tournament;
+pub mod webhook_url;
 
 pub use event::{AnyEvent, EventMetadata};

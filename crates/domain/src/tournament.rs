@@ -16,6 +16,12 @@ use serde_json::Value;
 use crate::event::Actor;
 use crate::rules::*;
 
+pub mod webhooks;
+pub use webhooks::{
+    Webhook, WebhookChange, WebhookChanged, WebhookEdited, WebhookFormat, WebhookRegistered,
+    WebhookRegistration, WebhookSecretRotated, WebhookTarget,
+};
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RankBy {
@@ -136,6 +142,12 @@ pub enum TournamentAction {
     ClearTeamCaptain {
         team_id: i64,
     },
+    /// Webhook subscriptions (`tournament/webhooks.rs`).
+    RegisterWebhook(Box<WebhookRegistration>),
+    ChangeWebhook {
+        subscription_id: String,
+        change: WebhookChange,
+    },
 }
 
 /// A command carries who asks for it: ownership is checked here, not in the API.
@@ -237,6 +249,14 @@ pub enum TournamentEvent {
         team_id: i64,
         tournament_player_id: i64,
     },
+    /// Webhook subscriptions (`tournament/webhooks.rs`); the URL is in the payload, the
+    /// secret never is.
+    WebhookRegistered(WebhookRegistered),
+    WebhookEdited(WebhookEdited),
+    WebhookPaused(WebhookChanged),
+    WebhookResumed(WebhookChanged),
+    WebhookDeleted(WebhookChanged),
+    WebhookSecretRotated(WebhookSecretRotated),
 }
 
 domain_event!(TournamentEvent {
@@ -256,6 +276,12 @@ domain_event!(TournamentEvent {
     TeamMemberRemoved,
     TeamCaptainSet,
     TeamCaptainCleared,
+    WebhookRegistered,
+    WebhookEdited,
+    WebhookPaused,
+    WebhookResumed,
+    WebhookDeleted,
+    WebhookSecretRotated,
 });
 
 /// How the API should answer an error: the status class, with the contract's exact text.
@@ -318,6 +344,12 @@ pub enum TournamentError {
     AlreadyOnTeam,
     #[error("Player not found on this team")]
     NotOnTeam,
+    #[error("Webhook not found")]
+    WebhookNotFound,
+    #[error("Webhook already exists")]
+    WebhookExists,
+    #[error("A tournament may have at most 20 webhooks")]
+    WebhookLimit,
 }
 
 impl TournamentError {
@@ -329,14 +361,16 @@ impl TournamentError {
             | RosterPlayerNotFound
             | TeamCandidateNotFound
             | TeamNotFound
-            | NotOnTeam => ErrorKind::NotFound,
+            | NotOnTeam
+            | WebhookNotFound => ErrorKind::NotFound,
             NotOwnerOfTournament | NotOnCreatorAllowlist => ErrorKind::Forbidden,
             SlugTaken(_)
             | AlreadyOwner
             | ProfileAlreadyRostered
             | NameAlreadyRostered
             | LinkTargetRostered(_)
-            | AlreadyOnTeam => ErrorKind::Conflict,
+            | AlreadyOnTeam
+            | WebhookExists => ErrorKind::Conflict,
             CreatorCeiling(_)
             | WindowInverted
             | UnknownLeaderboard(_)
@@ -346,7 +380,8 @@ impl TournamentError {
             | InvalidField(_)
             | LastOwner
             | RosterFull
-            | LinkImmutable => ErrorKind::Invalid,
+            | LinkImmutable
+            | WebhookLimit => ErrorKind::Invalid,
         }
     }
 }
@@ -386,6 +421,9 @@ pub struct Tournament {
     pub owners: BTreeSet<String>,
     pub roster: BTreeMap<i64, RosterEntry>,
     pub teams: BTreeMap<i64, TeamState>,
+    /// Webhook subscriptions by id.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, Webhook>,
 }
 
 type Res = Result<(), TournamentError>;
@@ -656,6 +694,11 @@ impl Tournament {
                     tournament_player_id,
                 }],
             },
+            A::RegisterWebhook(registration) => self.decide_register_webhook(tid, *registration)?,
+            A::ChangeWebhook {
+                subscription_id,
+                change,
+            } => self.decide_change_webhook(tid, subscription_id, change)?,
         };
         Ok(events)
     }
@@ -865,6 +908,9 @@ aggregate!(Tournament: TournamentCommand => TournamentEvent, TournamentError);
 impl Tournament {
     fn evolve(&mut self, event: TournamentEvent) {
         use TournamentEvent as E;
+        if self.evolve_webhook(&event) {
+            return;
+        }
         match event {
             E::TournamentCreated {
                 tournament_id,
@@ -990,6 +1036,12 @@ impl Tournament {
                     team.captain = None;
                 }
             }
+            E::WebhookRegistered(_)
+            | E::WebhookEdited(_)
+            | E::WebhookPaused(_)
+            | E::WebhookResumed(_)
+            | E::WebhookDeleted(_)
+            | E::WebhookSecretRotated(_) => {}
         }
     }
 }

@@ -11,6 +11,7 @@ mod events_cli;
 mod polling;
 mod projections_cli;
 mod settings;
+mod webhooks_cli;
 
 use anyhow::Context;
 use clap::Parser;
@@ -113,6 +114,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Roster(RosterCommand::Add(args)) => {
             let db = database::Database::open(&args.db).await?;
             let done = admin::add_to_roster(&db.pool, &args).await;
+            db.close().await?;
+            done
+        }
+        Command::Webhooks(command) => {
+            let args = webhooks_cli::tournament_args(&command);
+            let db = database::Database::open(&args.db).await?;
+            let done = webhooks_cli::run(&db.pool, &command).await;
             db.close().await?;
             done
         }
@@ -229,6 +237,13 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                     "    curl -X PATCH http://{addr}/v1/tournaments/{slug} -H \"Authorization: Bearer $TOKEN\" \\"
                 );
                 println!("         -H 'Content-Type: application/json' -d '{{\"name\": \"My Cup\"}}'");
+                println!("  Post its notifications to a Discord channel (docs/notifications.md):");
+                println!(
+                    "    curl -X POST http://{addr}/v1/tournaments/{slug}/webhooks -H \"Authorization: Bearer $TOKEN\" \\"
+                );
+                println!(
+                    "         -H 'Content-Type: application/json' -d '{{\"url\": \"https://discord.com/api/webhooks/ID/TOKEN\", \"format\": \"discord\"}}'"
+                );
             }
             None => println!("  Writes need a token from AUTH_JWKS_URL's auth service."),
         }
@@ -348,7 +363,8 @@ async fn run_service(
         .with_gate(edge::stream_gate(http, &edge));
     let mut state = api::AppState::with_cache(db.pool.clone(), cache)
         .with_cors(access.cors)
-        .with_edge(edge.clone());
+        .with_edge(edge.clone())
+        .with_webhook_policy(http.webhooks.policy());
     if let Some(base) = &access.directory {
         state = state.with_directory(base);
     }

@@ -48,6 +48,9 @@ pub enum Command {
     /// Operator: edit a tournament's roster without the HTTP API.
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// Operator: a tournament's webhook subscriptions without the HTTP API.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Development: print an access token signed with the local dev key, which `serve`
     /// accepts when AUTH_JWKS_URL is unset and ENVIRONMENT is not `production`.
     Token(TokenArgs),
@@ -362,6 +365,122 @@ pub struct HttpArgs {
     #[arg(long, env = "NUDGE_COALESCE_MILLIS", default_value_t = 1000,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub nudge_coalesce_millis: u64,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// Where webhooks may point (issue 15): checked when one is registered or edited (API and
+/// CLI) and by the deliverer before each connection.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Webhooks")]
+pub struct WebhookArgs {
+    /// Accept plain `http://` webhook URLs (tests, local receivers). Off: `https` only.
+    #[arg(long, env = "WEBHOOK_ALLOW_HTTP")]
+    pub webhook_allow_http: bool,
+    /// Comma-separated host names, addresses and CIDR ranges webhooks may reach although they
+    /// are private, loopback, link-local, CGNAT, ... (tests: `127.0.0.1`). A listed name is not
+    /// resolved at registration.
+    #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", default_value = "",
+          value_parser = allowed_hosts)]
+    pub webhook_allowed_hosts: AllowedHosts,
+}
+
+/// `WEBHOOK_ALLOWED_HOSTS`, parsed.
+#[derive(Clone, Debug)]
+pub struct AllowedHosts(pub Vec<domain::webhook_url::AllowedHost>);
+
+fn allowed_hosts(text: &str) -> Result<AllowedHosts, String> {
+    domain::webhook_url::UrlPolicy::parse_allowed(text).map(AllowedHosts)
+}
+
+impl WebhookArgs {
+    pub fn policy(&self) -> domain::webhook_url::UrlPolicy {
+        domain::webhook_url::UrlPolicy {
+            allow_http: self.webhook_allow_http,
+            allowed: self.webhook_allowed_hosts.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// A tournament's subscriptions (URLs redacted, secrets never shown).
+    List(WebhookTournamentArgs),
+    /// Register a webhook; prints its id and its signing secret (shown this once).
+    Add(WebhookAddArgs),
+    /// Change a webhook's URL, format, kinds or description.
+    Edit(WebhookEditArgs),
+    /// Stop delivering to a webhook (notifications are kept; resume delivers them).
+    Pause(WebhookIdArgs),
+    /// Deliver to a paused webhook again.
+    Resume(WebhookIdArgs),
+    /// Delete a webhook and its secret.
+    Delete(WebhookIdArgs),
+    /// Issue a new signing secret (printed this once); the old one stops signing at once.
+    RotateSecret(WebhookIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookTournamentArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+    /// The tournament's slug.
+    #[arg(long)]
+    pub tournament: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookIdArgs {
+    #[command(flatten)]
+    pub target: WebhookTournamentArgs,
+    /// The webhook's id (as `webhooks list` shows it).
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WebhookFormatArg {
+    /// Signed generic JSON.
+    Json,
+    /// Discord `content` / `embeds` (a Discord webhook URL).
+    Discord,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookAddArgs {
+    #[command(flatten)]
+    pub target: WebhookTournamentArgs,
+    #[command(flatten)]
+    pub policy: WebhookArgs,
+    /// The endpoint URL.
+    #[arg(long)]
+    pub url: String,
+    #[arg(long, value_enum, default_value_t = WebhookFormatArg::Json)]
+    pub format: WebhookFormatArg,
+    /// Comma-separated notification kinds (default: every kind).
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookEditArgs {
+    #[command(flatten)]
+    pub target: WebhookIdArgs,
+    #[command(flatten)]
+    pub policy: WebhookArgs,
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long, value_enum)]
+    pub format: Option<WebhookFormatArg>,
+    /// Comma-separated notification kinds; `--kinds ''` means every kind.
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Option<Vec<String>>,
+    /// A new description; `--description ''` clears it.
+    #[arg(long)]
+    pub description: Option<String>,
 }
 
 /// Descriptors kept free below the open-file limit when MAX_CONNECTIONS is 0.

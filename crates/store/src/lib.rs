@@ -9,6 +9,7 @@
 //!   order, even when appends commit out of position order.
 //! - [`repair`] registers an operator's replacement payload for one stored event (the log
 //!   itself is never changed); [`log`] readers read it instead.
+//! - [`webhook_secrets`]: webhook signing secrets, kept beside the log (never in it).
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
 //!
@@ -21,6 +22,7 @@ pub mod repair;
 mod repository;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod webhook_secrets;
 
 pub use event_store::{CommandError, EventStore};
 pub use log::{LogPosition, RecordedEvent};

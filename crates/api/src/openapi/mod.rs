@@ -358,7 +358,7 @@ impl Doc {
 }
 
 /// The original's tags (orval splits generated files by tag), then ours for what we added.
-const TAGS: [(&str, &str); 14] = [
+const TAGS: [(&str, &str); 15] = [
     ("tournaments", "Tournaments, their standings and insights."),
     ("players", "The roster with polled identities and ratings."),
     ("teams", "Teams of a tournament (owner writes)."),
@@ -385,6 +385,10 @@ const TAGS: [(&str, &str); 14] = [
         "infra",
         "Ours: metrics and the security contact (unversioned, not rate limited).",
     ),
+    (
+        "webhooks",
+        "Ours: webhook and Discord subscriptions to a tournament's notifications (owner only).",
+    ),
 ];
 
 /// `{name}` segments of a path template, in order.
@@ -408,6 +412,10 @@ fn path_param(name: &str) -> Parameter {
         "user_id" => (
             json_schema!({"type": "string"}),
             "User id (the JWT `sub`, a UUID).",
+        ),
+        "webhook_id" => (
+            json_schema!({"type": "string"}),
+            "Webhook subscription id (a UUID).",
         ),
         other => panic!(
             "path parameter {{{other}}} has no description in openapi::path_param (the \

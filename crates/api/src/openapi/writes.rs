@@ -20,6 +20,7 @@ use crate::tournaments::TournamentRead;
 use crate::writes::{
     RosterPlayerCreate, RosterPlayerUpdate, TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead,
     TeamUpdate, TournamentCreate, TournamentOwnerCreate, TournamentOwnerRead, TournamentUpdate,
+    WebhookCreate, WebhookRead, WebhookUpdate,
 };
 
 /// A write route of the contract and its per-IP limit per minute.
@@ -43,6 +44,10 @@ pub const MEMBER: &str =
 pub const CAPTAIN: &str = "/v1/tournaments/{tournament_slug}/teams/{team_id}/captain";
 pub const OWNERS: &str = "/v1/tournaments/{tournament_slug}/owners";
 pub const OWNER: &str = "/v1/tournaments/{tournament_slug}/owners/{user_id}";
+pub const WEBHOOKS: &str = "/v1/tournaments/{tournament_slug}/webhooks";
+pub const WEBHOOK: &str = "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}";
+pub const WEBHOOK_ROTATE: &str =
+    "/v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/rotate-secret";
 
 const fn route(method: &'static str, path: &'static str, per_minute: u32) -> WriteRoute {
     WriteRoute {
@@ -69,6 +74,11 @@ pub const WRITE_ROUTES: &[WriteRoute] = &[
     route("DELETE", CAPTAIN, 20),
     route("POST", OWNERS, 5),
     route("DELETE", OWNER, 5),
+    // Ours (issue 15): registration resolves DNS, so it is limited like tournament creation.
+    route("POST", WEBHOOKS, 5),
+    route("PATCH", WEBHOOK, 20),
+    route("DELETE", WEBHOOK, 10),
+    route("POST", WEBHOOK_ROTATE, 5),
 ];
 
 /// Documented operations the router does not serve yet (see the module docs).
@@ -151,6 +161,7 @@ pub fn document_writes(doc: &mut Doc) {
     roster(doc);
     teams(doc);
     owners(doc);
+    webhooks(doc);
 }
 
 fn tournaments(doc: &mut Doc) {
@@ -379,6 +390,90 @@ fn owners(doc: &mut Doc) {
                     ),
                     RULE,
                 );
+        },
+    );
+}
+
+fn webhooks(doc: &mut Doc) {
+    const NO_WEBHOOK: &str = "`Tournament not found` or `Webhook not found`.";
+    const URL_RULES: &str = "an invalid body; a `url` that is not `https` (unless the operator \
+        allows `http`), names credentials, does not resolve, or resolves to a private, \
+        loopback, link-local, unique-local, CGNAT, multicast or documentation address (unless \
+        the operator's allowlist names it); an unknown kind; a non-Discord `url` for \
+        `format: discord`";
+    doc.get(WEBHOOKS, |op| {
+        op.id("list_tournament_webhooks")
+            .tag("webhooks")
+            .summary("The tournament's webhook subscriptions, oldest first (URLs redacted)")
+            .authenticated()
+            .json::<Vec<WebhookRead>>(200, "The subscriptions (never their secrets).")
+            .cache("no-store")
+            .error(503, UNAVAILABLE);
+        owner_only(op);
+    });
+    doc.get(WEBHOOK, |op| {
+        op.id("get_tournament_webhook")
+            .tag("webhooks")
+            .summary("One webhook subscription (URL redacted)")
+            .authenticated()
+            .json::<WebhookRead>(200, "The subscription (never its secret).")
+            .cache("no-store")
+            .error(503, UNAVAILABLE);
+        owner_only(op).error(404, NO_WEBHOOK);
+    });
+    write(
+        doc,
+        "POST",
+        WEBHOOKS,
+        ("create_tournament_webhook", "webhooks"),
+        |op| {
+            owner_only(op)
+                .summary("Register a webhook (at most 20 per tournament)")
+                .body::<WebhookCreate>("The endpoint, its format and the kinds it wants.")
+                .json::<WebhookRead>(201, "Registered; `secret` is shown this once.")
+                .errors(
+                    422,
+                    &format!("{URL_RULES}; the 20-webhook ceiling; or {BAD_KEY}."),
+                    RULE,
+                );
+        },
+    );
+    write(
+        doc,
+        "PATCH",
+        WEBHOOK,
+        ("update_tournament_webhook", "webhooks"),
+        |op| {
+            owner_only(op)
+                .summary("Edit, pause (`paused: true`) or resume a webhook")
+                .body::<WebhookUpdate>("Only present keys are applied.")
+                .json::<WebhookRead>(200, "Updated.")
+                .error(404, NO_WEBHOOK)
+                .errors(422, &format!("{URL_RULES}; or {BAD_KEY}."), RULE);
+        },
+    );
+    write(
+        doc,
+        "DELETE",
+        WEBHOOK,
+        ("delete_tournament_webhook", "webhooks"),
+        |op| {
+            owner_only(op)
+                .summary("Delete a webhook (its pending deliveries are dropped)")
+                .empty(204, "Deleted.")
+                .error(404, NO_WEBHOOK);
+        },
+    );
+    write(
+        doc,
+        "POST",
+        WEBHOOK_ROTATE,
+        ("rotate_tournament_webhook_secret", "webhooks"),
+        |op| {
+            owner_only(op)
+                .summary("Issue a new signing secret (the old one stops signing at once)")
+                .json::<WebhookRead>(200, "Rotated; `secret` is shown this once.")
+                .error(404, NO_WEBHOOK);
         },
     );
 }

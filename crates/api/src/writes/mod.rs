@@ -15,6 +15,7 @@ mod owners;
 mod roster;
 mod teams;
 mod tournaments;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub(crate) use roster::{RosterPlayerCreate, RosterPlayerUpdate};
 pub(crate) use teams::{TeamCaptainSet, TeamCreate, TeamMemberCreate, TeamRead, TeamUpdate};
 pub use tournaments::creator_facts;
 pub(crate) use tournaments::{TournamentCreate, TournamentUpdate};
+pub use webhooks::vet_url;
+pub(crate) use webhooks::{WebhookCreate, WebhookRead, WebhookUpdate};
 
 /// How long a write waits for the projections to apply its events before answering anyway.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,7 +48,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn router() -> Router<AppState> {
     use crate::openapi::writes::{
         CAPTAIN, MEMBER, MEMBERS, OWNER, OWNERS, ROSTER, ROSTER_ENTRY, TEAM, TEAMS, TOURNAMENT,
-        TOURNAMENTS,
+        TOURNAMENTS, WEBHOOK, WEBHOOKS, WEBHOOK_ROTATE,
     };
     Router::new()
         .route(TOURNAMENTS, post(tournaments::create))
@@ -65,6 +68,17 @@ pub fn router() -> Router<AppState> {
         )
         .route(OWNERS, axum::routing::get(owners::list).post(owners::grant))
         .route(OWNER, delete(owners::revoke))
+        .route(
+            WEBHOOKS,
+            axum::routing::get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            WEBHOOK,
+            axum::routing::get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(WEBHOOK_ROTATE, post(webhooks::rotate_secret))
 }
 
 /// An authenticated owner of the tournament at `slug` (writes use the literal slug: the
@@ -163,6 +177,8 @@ fn audit_action(command: &TournamentCommand) -> &'static str {
             A::RemoveTeamMember { .. } => "team_member_remove",
             A::SetTeamCaptain { .. } => "team_captain_set",
             A::ClearTeamCaptain { .. } => "team_captain_unset",
+            A::RegisterWebhook(_) => "webhook_register",
+            A::ChangeWebhook { change, .. } => change.audit_name(),
         },
     }
 }

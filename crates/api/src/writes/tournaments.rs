@@ -212,6 +212,11 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let owner = owner(&state, &headers, &slug).await?;
     manage(&state, &headers, &slug, &owner, TournamentAction::Delete).await?;
+    // Its webhooks went with it: their secrets (kept beside the log) go too.
+    let webhooks: Vec<String> = owner.tournament.webhooks.keys().cloned().collect();
+    if let Err(e) = store::webhook_secrets::forget_all(&state.pool, &webhooks).await {
+        tracing::warn!(error = %e, "could not forget a deleted tournament's webhook secrets");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -35,6 +35,7 @@
 //! | `lobbies` | `live_match_players` (and `matches` rows of open lobbies) | `LiveMatchStarted`, `LiveMatchUpdated`, `LiveMatchEnded` |
 //! | `catalog` | `leaderboards`, `civilizations` | `Catalog*` (one by one only) |
 //! | `stream_channels` | `stream_links`, `live_streams` | `StreamChannel*` (one by one only); links from tournament events |
+//! | `webhooks` | `webhook_subscriptions` | `Webhook*` (one by one only; no nudges) |
 //! | `fold` | — | the batch walk, the savepoint, the [`fold::Fold`] state, nudges |
 //! | `tests` | — | batched vs one by one on a log that hits every rule |
 //!
@@ -68,6 +69,7 @@ mod matches;
 mod profiles;
 mod stream_channels;
 mod tournaments;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -78,7 +80,8 @@ impl Projector for Core {
     const NAME: &'static str = "core";
     /// 2: no foreign key from `match_players` to `matches` (rebuild speed).
     /// 3: `stream_links` and `live_streams` (stream-live detection).
-    const VERSION: i32 = 3;
+    /// 4: `webhook_subscriptions` (issue 15).
+    const VERSION: i32 = 4;
     const SCHEMA_SQL: &'static str = include_str!("../../../../projections/core.sql");
     const TABLES: &'static [&'static str] = &[
         "tournaments",
@@ -98,6 +101,7 @@ impl Projector for Core {
         "civilizations",
         "stream_links",
         "live_streams",
+        "webhook_subscriptions",
     ];
 
     fn apply<'a>(

@@ -14,7 +14,10 @@ use domain::operator::OperatorEvent;
 use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
 use domain::stream_channel::StreamChannelEvent;
 use domain::streams::{Channel, Platform};
-use domain::tournament::{RankBy, TournamentConfig, TournamentEvent};
+use domain::tournament::{
+    RankBy, TournamentConfig, TournamentEvent, WebhookChanged, WebhookEdited, WebhookFormat,
+    WebhookRegistered, WebhookSecretRotated,
+};
 use serde_json::{json, Value};
 use sqlx::{Executor, PgPool};
 use store::log::{read_after, LogPosition};
@@ -457,6 +460,53 @@ async fn seed(log: &mut Log) {
             tournament_id: 1,
             team_id: 22,
         },
+    ] {
+        log.tournament("a", e).await;
+    }
+    // Webhook subscriptions: registered, edited, paused, rotated; one deleted.
+    let hook = |id: &str| WebhookChanged {
+        tournament_id: 1,
+        subscription_id: id.into(),
+    };
+    for e in [
+        TournamentEvent::WebhookRegistered(WebhookRegistered {
+            tournament_id: 1,
+            subscription_id: "w1".into(),
+            url: "https://example.com/hook".into(),
+            format: WebhookFormat::Json,
+            kinds: vec![],
+            description: None,
+            secret_fingerprint: "00000001".into(),
+            registered_at: log.now(),
+        }),
+        TournamentEvent::WebhookRegistered(WebhookRegistered {
+            tournament_id: 1,
+            subscription_id: "w2".into(),
+            url: "https://discord.com/api/webhooks/1/x".into(),
+            format: WebhookFormat::Discord,
+            kinds: vec!["lead_change".into()],
+            description: Some("results".into()),
+            secret_fingerprint: "00000002".into(),
+            registered_at: log.now(),
+        }),
+        TournamentEvent::WebhookEdited(WebhookEdited {
+            tournament_id: 1,
+            subscription_id: "w1".into(),
+            url: "https://example.com/other".into(),
+            format: WebhookFormat::Json,
+            kinds: vec!["match_finished".into()],
+            description: Some("feed".into()),
+            changed: vec!["url".into(), "kinds".into(), "description".into()],
+        }),
+        TournamentEvent::WebhookPaused(hook("w1")),
+        TournamentEvent::WebhookSecretRotated(WebhookSecretRotated {
+            tournament_id: 1,
+            subscription_id: "w1".into(),
+            secret_fingerprint: "00000003".into(),
+        }),
+        TournamentEvent::WebhookPaused(hook("w2")),
+        TournamentEvent::WebhookResumed(hook("w2")),
+        TournamentEvent::WebhookDeleted(hook("w2")),
     ] {
         log.tournament("a", e).await;
     }

@@ -78,6 +78,9 @@ pub(super) async fn tournament(
     nudges: &mut Nudges,
 ) -> sqlx::Result<()> {
     use TournamentEvent as E;
+    if super::webhooks::webhook(db, event, e).await? {
+        return Ok(());
+    }
     let tid = match &e {
         E::TournamentCreated { tournament_id, .. }
         | E::TournamentUpdated { tournament_id, .. }
@@ -95,6 +98,12 @@ pub(super) async fn tournament(
         | E::TeamMemberRemoved { tournament_id, .. }
         | E::TeamCaptainSet { tournament_id, .. }
         | E::TeamCaptainCleared { tournament_id, .. } => *tournament_id,
+        E::WebhookRegistered(_)
+        | E::WebhookEdited(_)
+        | E::WebhookPaused(_)
+        | E::WebhookResumed(_)
+        | E::WebhookDeleted(_)
+        | E::WebhookSecretRotated(_) => return Ok(()),
     };
     let tournament_id = tid;
     match e {
@@ -284,6 +293,13 @@ pub(super) async fn tournament(
                 .execute(&mut *db)
                 .await?;
         }
+        // Applied by `webhooks::webhook` above.
+        E::WebhookRegistered(_)
+        | E::WebhookEdited(_)
+        | E::WebhookPaused(_)
+        | E::WebhookResumed(_)
+        | E::WebhookDeleted(_)
+        | E::WebhookSecretRotated(_) => {}
     }
     for kind in [NudgeKind::Standings, NudgeKind::Matches, NudgeKind::Live] {
         nudges.touch(kind, [tid]);
