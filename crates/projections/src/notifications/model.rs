@@ -668,3 +668,172 @@ fn set_ratings(p: &mut Player, ratings: &HashMap<(i64, i64), (i64, i64)>, leader
     p.current_rating = known.map(|r| r.0);
     p.max_rating = known.map(|r| r.1);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::profile::LadderStats;
+    use serde_json::{json, Value};
+    use store::log::LogPosition;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_779_000_000 + minute * 60, 0).unwrap()
+    }
+
+    /// Feeds `events` through one model, positions 1, 2, ... recorded at minute 1000.
+    fn derive(events: Vec<AnyEvent>) -> Vec<Notification> {
+        let mut model = Model::default();
+        for (i, decoded) in events.iter().enumerate() {
+            let recorded = RecordedEvent {
+                log_position: LogPosition {
+                    tx: i as i64 + 1,
+                    position: i as i64 + 1,
+                },
+                aggregate_type: String::new(),
+                aggregate_id: String::new(),
+                sequence: 1,
+                event_type: String::new(),
+                event_version: "1".into(),
+                payload: Value::Null,
+                metadata: Value::Null,
+                recorded_at: at(1000),
+                unreadable: None,
+            };
+            model.apply(&recorded, decoded);
+        }
+        model.out
+    }
+
+    fn created(rank_by: RankBy) -> AnyEvent {
+        AnyEvent::Tournament(TournamentEvent::TournamentCreated {
+            tournament_id: 1,
+            slug: "t".into(),
+            config: TournamentConfig {
+                name: "T".into(),
+                leaderboard_id: 3,
+                rank_by,
+                start_date: None,
+                end_date: None,
+                prize_pool_cents: None,
+                host_stream_urls: vec![],
+                presentation: json!({}),
+            },
+            created_at: at(0),
+        })
+    }
+
+    fn rostered(tpid: i64, name: &str, profile: i64) -> AnyEvent {
+        AnyEvent::Tournament(TournamentEvent::PlayerAddedToRoster {
+            tournament_id: 1,
+            tournament_player_id: tpid,
+            name: name.into(),
+            profile_id: Some(profile),
+            presentation: json!({}),
+        })
+    }
+
+    fn rated(profile: i64, rating: i64, highest: i64, minute: i64) -> AnyEvent {
+        AnyEvent::Profile(ProfileEvent::RatingObserved {
+            profile_id: profile,
+            stats: LadderStats {
+                leaderboard_id: 3,
+                rating,
+                highest_rating: highest,
+                wins: 0,
+                losses: 0,
+                streak: 0,
+                drops: 0,
+                rank: None,
+                rank_total: None,
+                region_rank: None,
+                region_rank_total: None,
+                last_match_at: None,
+            },
+            observed_at: at(minute),
+        })
+    }
+
+    fn leaders(out: &[Notification]) -> Vec<(i64, i64)> {
+        out.iter()
+            .filter(|n| n.kind == Kind::LeadChange)
+            .map(|n| {
+                let d = &n.body["data"];
+                let id = |k: &str| d[k]["player"]["tournament_player_id"].as_i64().unwrap();
+                (id("previous_leader"), id("leader"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tie_on_the_ranked_metric_goes_to_the_standings_order() {
+        // Peak mode: Bravo leads at 2000; Alpha ties the peak with a higher current rating
+        // (second key) and leads; Charlie ties both and only the base name decides.
+        let out = derive(vec![
+            created(RankBy::PeakRating),
+            rostered(1, "Bravo", 101),
+            rostered(2, "Alpha", 102),
+            rated(101, 1990, 2000, 1),
+            rated(102, 1995, 2000, 2),
+        ]);
+        assert_eq!(leaders(&out), vec![(1, 2)]);
+        // The first leader is a baseline; the same order, observed again, changes nothing.
+        let out = derive(vec![
+            created(RankBy::PeakRating),
+            rostered(1, "Bravo", 101),
+            rostered(2, "Alpha", 102),
+            rated(101, 2000, 2000, 1),
+            rated(102, 2000, 2000, 2),
+            rated(101, 2000, 2000, 3),
+        ]);
+        assert_eq!(
+            leaders(&out),
+            vec![(1, 2)],
+            "equal ratings: Alpha sorts first"
+        );
+        // Current mode ranks by the current rating: a higher peak does not lead.
+        let out = derive(vec![
+            created(RankBy::CurrentRating),
+            rostered(1, "Bravo", 101),
+            rostered(2, "Alpha", 102),
+            rated(101, 1990, 1990, 1),
+            rated(102, 1980, 2500, 2),
+        ]);
+        assert_eq!(leaders(&out), vec![]);
+    }
+
+    #[test]
+    fn milestones_fire_when_the_streak_becomes_one_not_while_it_stays() {
+        let game = |id: i64, minute: i64, won: bool| {
+            AnyEvent::Match(MatchEvent::MatchFinished(FinishedMatch {
+                match_id: id,
+                map_name: "Arabia".into(),
+                matchtype_id: 6,
+                leaderboard_id: Some(3),
+                started_at: at(minute),
+                completed_at: Some(at(minute + 1)),
+                description: None,
+                players: vec![domain::matches::MatchPlayer {
+                    profile_id: 101,
+                    alias: None,
+                    civilization_id: 1,
+                    team_id: 1,
+                    outcome: Some(if won { Outcome::Win } else { Outcome::Loss }),
+                    old_rating: None,
+                    new_rating: None,
+                    xp_gained: 0,
+                }],
+            }))
+        };
+        let mut events = vec![created(RankBy::PeakRating), rostered(1, "Bravo", 101)];
+        // W W W W W L W W W W W W W W W W: 3 and 5, then (after the loss) 3, 5 and 10.
+        for i in 0..16 {
+            events.push(game(i, i * 10, i != 5));
+        }
+        let streaks: Vec<i64> = derive(events)
+            .iter()
+            .filter(|n| n.kind == Kind::StreakMilestone)
+            .map(|n| n.body["data"]["streak"].as_i64().unwrap())
+            .collect();
+        assert_eq!(streaks, vec![3, 5, 3, 5, 10]);
+    }
+}
