@@ -60,3 +60,16 @@ CREATE TABLE notify_civilizations
     civilization_id bigint PRIMARY KEY,
     name            text NOT NULL
 );
+
+-- Stream channels roster rows name (derived from the states above), and the channels live now.
+CREATE TABLE notify_channels
+(
+    channel       text   NOT NULL,
+    tournament_id bigint NOT NULL,
+    PRIMARY KEY (channel, tournament_id)
+);
+
+CREATE TABLE notify_live_channels
+(
+    channel text PRIMARY KEY
+);

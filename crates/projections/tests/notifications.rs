@@ -105,7 +105,10 @@ async fn seed(store: &EventStore) {
         tournament_player_id: id,
         name: name.into(),
         profile_id: profile,
-        presentation: json!({"displayName": format!("{name}!")}),
+        presentation: json!({
+            "displayName": format!("{name}!"),
+            "stream": format!("https://twitch.tv/{}_aoe", name.to_lowercase()),
+        }),
     });
     seed::manage_all(store, "hera", roster).await;
 
@@ -138,6 +141,11 @@ async fn seed(store: &EventStore) {
         )
         .await
         .unwrap();
+    // Hera's stream: player_live and player_offline (source stream); a channel no roster row
+    // names derives nothing.
+    stream(store, "hera_aoe", true, 52).await;
+    stream(store, "nobody", true, 52).await;
+    stream(store, "hera_aoe", false, 62).await;
     // The window closes at minute 100: announced by the first event recorded after it (this
     // update itself, as the log is recorded long after minute 100).
     let close = TournamentAction::Update {
@@ -151,6 +159,28 @@ async fn seed(store: &EventStore) {
     // After the window: nothing.
     rating(store, HERA, 2900, 200).await;
     game(store, 3000, 3, 200, (HERA, ACCM)).await;
+}
+
+async fn stream(store: &EventStore, login: &str, live: bool, minute: i64) {
+    use domain::stream_channel::{LiveStream, StreamChannel, StreamChannelCommand};
+    use domain::streams::{Channel, Platform};
+    let channel = Channel::new(Platform::Twitch, login);
+    store
+        .execute::<StreamChannel>(
+            &channel.aggregate_id(),
+            StreamChannelCommand::Observe {
+                channel: channel.clone(),
+                live: live.then(|| LiveStream {
+                    title: Some("Cup day".into()),
+                    category: None,
+                    started_at: Some(at(minute - 1)),
+                }),
+                observed_at: at(minute),
+            },
+            &people::poller(),
+        )
+        .await
+        .unwrap();
 }
 
 async fn lobby_of_strangers(store: &EventStore) {
@@ -179,8 +209,8 @@ const EXPECTED: [(&str, usize); 8] = [
     ("lead_change", 1),
     ("match_finished", 3),
     ("peak_rating", 2),
-    ("player_live", 2),
-    ("player_offline", 2),
+    ("player_live", 3),
+    ("player_offline", 3),
     ("streak_milestone", 2),
     ("window_closed", 1),
     ("window_opened", 1),
@@ -325,9 +355,15 @@ async fn every_kind_fires_once_for_its_event_and_nothing_else_fires() {
         vec![
             &json!({"player": hera, "source": "match", "match_id": 486002117}),
             &json!({"player": accm, "source": "match", "match_id": 486002117}),
+            &json!({"player": hera, "source": "stream", "channel": "twitch:hera_aoe"}),
         ]
     );
-    assert_eq!(body_of(&rows, "player_offline").len(), 2);
+    let offline = body_of(&rows, "player_offline");
+    assert_eq!(offline.len(), 3);
+    assert_eq!(
+        offline[2]["data"],
+        json!({"player": hera, "source": "stream", "channel": "twitch:hera_aoe"})
+    );
 
     let opened = body_of(&rows, "window_opened")[0];
     assert_eq!(

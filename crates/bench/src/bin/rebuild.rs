@@ -131,6 +131,8 @@ const NOTIFICATIONS_TABLES: &[&str] = &[
     "notify_ratings",
     "notify_lobbies",
     "notify_civilizations",
+    "notify_channels",
+    "notify_live_channels",
 ];
 
 struct Timing {

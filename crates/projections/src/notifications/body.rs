@@ -204,6 +204,11 @@ pub fn presence(t: &Tournament, tpid: i64, lobby_id: i64) -> Value {
     json!({"player": player(t, tpid), "source": "match", "match_id": lobby_id})
 }
 
+/// A roster player's stream went live or offline: `channel` is `<platform>:<channel>`.
+pub fn stream_presence(t: &Tournament, tpid: i64, channel: &str) -> Value {
+    json!({"player": player(t, tpid), "source": "stream", "channel": channel})
+}
+
 pub fn window_opened(t: &Tournament) -> Value {
     json!({"starts_at": time_opt(t.start), "ends_at": time_opt(t.end)})
 }

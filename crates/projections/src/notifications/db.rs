@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::lobby::LobbyEvent;
 use domain::matches::MatchEvent;
 use domain::profile::ProfileEvent;
+use domain::streams::channels_in_presentation;
 use domain::tournament::TournamentEvent;
 use domain::AnyEvent;
 use serde_json::{json, Value};
@@ -56,11 +57,21 @@ pub async fn load(
     let mut tournament_ids: BTreeSet<i64> = BTreeSet::new();
     let mut updated: HashSet<i64> = HashSet::new();
     let mut civs = false;
+    let mut channels: BTreeSet<String> = BTreeSet::new();
     let mut latest: Option<DateTime<Utc>> = None;
     for (event, decoded) in events {
         latest = latest.max(Some(event.recorded_at));
         match decoded {
             AnyEvent::Tournament(e) => {
+                if let TournamentEvent::PlayerAddedToRoster { presentation, .. }
+                | TournamentEvent::RosterPlayerUpdated { presentation, .. } = e
+                {
+                    channels.extend(
+                        channels_in_presentation(presentation)
+                            .iter()
+                            .map(|c| c.aggregate_id()),
+                    );
+                }
                 if let Some((id, profile)) = tournament_of(e) {
                     tournament_ids.insert(id);
                     profiles.extend(profile);
@@ -68,6 +79,9 @@ pub async fn load(
                         updated.insert(id);
                     }
                 }
+            }
+            AnyEvent::StreamChannel(e) => {
+                channels.insert(e.channel().aggregate_id());
             }
             AnyEvent::Profile(ProfileEvent::RatingObserved { profile_id, .. }) => {
                 profiles.insert(*profile_id);
@@ -120,6 +134,33 @@ pub async fn load(
         }
     }
 
+    if !channels.is_empty() {
+        let keys: Vec<String> = channels.into_iter().collect();
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT channel, tournament_id FROM notify_channels WHERE channel = ANY($1)",
+        )
+        .bind(&keys)
+        .fetch_all(&mut *db)
+        .await?;
+        for (channel, tournament) in rows {
+            model
+                .channels
+                .entry(channel)
+                .or_default()
+                .insert(tournament);
+            tournament_ids.insert(tournament);
+        }
+        let live: Vec<String> =
+            sqlx::query_scalar("SELECT channel FROM notify_live_channels WHERE channel = ANY($1)")
+                .bind(&keys)
+                .fetch_all(&mut *db)
+                .await?;
+        for channel in keys {
+            let is_live = live.contains(&channel);
+            model.live_channels.insert(channel, is_live);
+        }
+    }
+
     let ids: Vec<i64> = tournament_ids.into_iter().collect();
     let rows: Vec<(i64, Json<Value>)> = sqlx::query_as(
         "SELECT tournament_id, state FROM notify_tournaments
@@ -168,6 +209,8 @@ pub async fn flush(db: &mut PgConnection, model: &Model) -> sqlx::Result<()> {
     let mut states = vec![];
     let mut roster_profiles = vec![];
     let mut roster_tournaments = vec![];
+    let mut channel_keys = vec![];
+    let mut channel_tournaments = vec![];
     for id in &t.dirty {
         let Some(state) = t.get(id) else { continue };
         states.push(json!({
@@ -178,6 +221,10 @@ pub async fn flush(db: &mut PgConnection, model: &Model) -> sqlx::Result<()> {
         for profile in state.roster.values().filter_map(|p| p.profile_id) {
             roster_profiles.push(profile);
             roster_tournaments.push(*id);
+        }
+        for channel in state.roster.values().flat_map(|p| &p.channels) {
+            channel_keys.push(channel.clone());
+            channel_tournaments.push(*id);
         }
     }
     if !states.is_empty() {
@@ -212,6 +259,34 @@ pub async fn flush(db: &mut PgConnection, model: &Model) -> sqlx::Result<()> {
         .bind(&roster_tournaments)
         .execute(&mut *db)
         .await?;
+        sqlx::query("DELETE FROM notify_channels WHERE tournament_id = ANY($1)")
+            .bind(&rewritten)
+            .execute(&mut *db)
+            .await?;
+        sqlx::query(
+            "INSERT INTO notify_channels (channel, tournament_id)
+             SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(&channel_keys)
+        .bind(&channel_tournaments)
+        .execute(&mut *db)
+        .await?;
+    }
+
+    if !model.live_channels_dirty.is_empty() {
+        let keys: Vec<&String> = model.live_channels_dirty.iter().collect();
+        sqlx::query("DELETE FROM notify_live_channels WHERE channel = ANY($1)")
+            .bind(&keys)
+            .execute(&mut *db)
+            .await?;
+        let live: Vec<&String> = keys
+            .into_iter()
+            .filter(|k| model.live_channels.get(*k).copied().unwrap_or(false))
+            .collect();
+        sqlx::query("INSERT INTO notify_live_channels (channel) SELECT unnest($1::text[])")
+            .bind(&live)
+            .execute(&mut *db)
+            .await?;
     }
 
     if !model.ratings_dirty.is_empty() {

@@ -10,6 +10,8 @@ use domain::lobby::LobbyEvent;
 use domain::matches::{FinishedMatch, MatchEvent, Outcome};
 use domain::profile::ProfileEvent;
 use domain::standings::{self as rules, display_name, in_window, Game, RankKey};
+use domain::stream_channel::StreamChannelEvent;
+use domain::streams::channels_in_presentation;
 use domain::tournament::{RankBy, TournamentConfig, TournamentEvent};
 use domain::AnyEvent;
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,9 @@ pub struct Player {
     pub games: Vec<PlayedGame>,
     /// Open lobbies the player is in.
     pub live: BTreeSet<i64>,
+    /// Stream channels the roster row names (`<platform>:<channel>`), and those live now.
+    pub channels: BTreeSet<String>,
+    pub streaming: BTreeSet<String>,
 }
 
 /// A completed game, short keys: a tournament holds ~40 per player.
@@ -174,6 +179,11 @@ pub struct Model {
     pub lobbies_dirty: BTreeSet<i64>,
     pub civs: BTreeMap<i64, String>,
     pub civs_dirty: bool,
+    /// Stream channel → tournaments whose roster names it, for every channel the batch names.
+    pub channels: HashMap<String, BTreeSet<i64>>,
+    /// Channels the batch names → live now.
+    pub live_channels: HashMap<String, bool>,
+    pub live_channels_dirty: BTreeSet<String>,
     /// What this batch derived, in log order.
     pub out: Vec<Notification>,
 }
@@ -256,6 +266,7 @@ impl Model {
             ),
             AnyEvent::Match(MatchEvent::MatchFinished(m)) => self.finished(&mut emit, m),
             AnyEvent::Lobby(e) => self.lobby(&mut emit, e),
+            AnyEvent::StreamChannel(e) => self.stream(&mut emit, e),
             AnyEvent::Catalog(CatalogEvent::CivilizationsObserved { civilizations, .. }) => {
                 self.civs = civilizations
                     .iter()
@@ -398,10 +409,13 @@ impl Model {
                     window_peak: None,
                     games: vec![],
                     live: BTreeSet::new(),
+                    channels: BTreeSet::new(),
+                    streaming: BTreeSet::new(),
                 };
                 self.tournaments.change(*tournament_id, |t| {
                     t.roster.insert(*tournament_player_id, player);
                 });
+                self.name_channels(*tournament_id, *tournament_player_id, presentation);
                 if let Some(profile) = profile_id {
                     self.link(*tournament_id, *tournament_player_id, *profile);
                 }
@@ -421,6 +435,7 @@ impl Model {
                         p.label = display_name(presentation, &p.name);
                     }
                 });
+                self.name_channels(*tournament_id, *tournament_player_id, presentation);
             }
             TournamentEvent::PlayerRemovedFromRoster {
                 tournament_id,
@@ -442,6 +457,84 @@ impl Model {
             }
             // Owners, teams, and any event added later derive nothing.
             _ => {}
+        }
+    }
+
+    /// The stream channels a roster row's presentation names; a channel already live counts
+    /// as the baseline (no notification for an edit).
+    fn name_channels(&mut self, tid: i64, tpid: i64, presentation: &serde_json::Value) {
+        let named: BTreeSet<String> = channels_in_presentation(presentation)
+            .iter()
+            .map(|c| c.aggregate_id())
+            .collect();
+        let live = &self.live_channels;
+        self.tournaments.change(tid, |t| {
+            if let Some(p) = t.roster.get_mut(&tpid) {
+                p.streaming = named
+                    .iter()
+                    .filter(|c| live.get(*c).copied().unwrap_or(false))
+                    .cloned()
+                    .collect();
+                p.channels = named.clone();
+            }
+        });
+        for channel in named {
+            self.channels.entry(channel).or_default().insert(tid);
+        }
+    }
+
+    fn stream(&mut self, emit: &mut Emit<'_>, e: &StreamChannelEvent) {
+        let (live, at) = match e {
+            StreamChannelEvent::StreamWentLive { observed_at, .. }
+            | StreamChannelEvent::StreamUpdated { observed_at, .. } => (true, *observed_at),
+            StreamChannelEvent::StreamWentOffline { observed_at, .. } => (false, *observed_at),
+        };
+        let key = e.channel().aggregate_id();
+        self.live_channels.insert(key.clone(), live);
+        self.live_channels_dirty.insert(key.clone());
+        let tids: Vec<i64> = self
+            .channels
+            .get(&key)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        for tid in tids {
+            let Some(changed) = self.tournaments.change(tid, |t| {
+                let counts = t.in_window(at);
+                let mut changed = vec![];
+                for (tpid, p) in t.roster.iter_mut() {
+                    if !p.channels.contains(&key) {
+                        continue;
+                    }
+                    let was_live = !p.streaming.is_empty();
+                    if live {
+                        p.streaming.insert(key.clone());
+                    } else {
+                        p.streaming.remove(&key);
+                    }
+                    let is_live = !p.streaming.is_empty();
+                    if counts && was_live != is_live {
+                        changed.push(*tpid);
+                    }
+                }
+                changed
+            }) else {
+                continue;
+            };
+            let Some(t) = self.tournaments.get(&tid) else {
+                continue;
+            };
+            let bodies: Vec<(i64, serde_json::Value)> = changed
+                .iter()
+                .map(|tpid| (*tpid, body::stream_presence(t, *tpid, &key)))
+                .collect();
+            let kind = if live {
+                Kind::PlayerLive
+            } else {
+                Kind::PlayerOffline
+            };
+            for (tpid, data) in bodies {
+                self.push(emit, tid, kind, Some(tpid), at, data);
+            }
         }
     }
 
