@@ -15,31 +15,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use store::RecordedEvent;
 
-use super::model::{Model, Tournament};
-
-/// The tournament a roster-shaping event names (the only tournament events that derive).
-fn tournament_of(e: &TournamentEvent) -> Option<(i64, Option<i64>)> {
-    match e {
-        TournamentEvent::TournamentCreated { tournament_id, .. }
-        | TournamentEvent::TournamentUpdated { tournament_id, .. }
-        | TournamentEvent::TournamentDeleted { tournament_id }
-        | TournamentEvent::PlayerRemovedFromRoster { tournament_id, .. }
-        | TournamentEvent::RosterPlayerUpdated { tournament_id, .. } => {
-            Some((*tournament_id, None))
-        }
-        TournamentEvent::PlayerAddedToRoster {
-            tournament_id,
-            profile_id,
-            ..
-        } => Some((*tournament_id, *profile_id)),
-        TournamentEvent::RosterPlayerLinked {
-            tournament_id,
-            profile_id,
-            ..
-        } => Some((*tournament_id, Some(*profile_id))),
-        _ => None,
-    }
-}
+use super::model::{tournament_of, Model, Tournament};
 
 fn decode_error(e: serde_json::Error) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
@@ -218,6 +194,9 @@ pub async fn flush(db: &mut PgConnection, model: &Model) -> sqlx::Result<()> {
             "state": serde_json::to_value(state).map_err(decode_error)?,
             "next_boundary": state.next_boundary(),
         }));
+        if !t.roster_changed.contains(id) {
+            continue;
+        }
         for profile in state.roster.values().filter_map(|p| p.profile_id) {
             roster_profiles.push(profile);
             roster_tournaments.push(*id);
@@ -240,7 +219,15 @@ pub async fn flush(db: &mut PgConnection, model: &Model) -> sqlx::Result<()> {
         .execute(&mut *db)
         .await?;
     }
-    let rewritten: Vec<i64> = t.dirty.iter().chain(&t.deleted).copied().collect();
+    // The index tables change only with the roster (a rating observation dirties a state, not
+    // its roster).
+    let rewritten: Vec<i64> = t
+        .dirty
+        .iter()
+        .filter(|id| t.roster_changed.contains(id))
+        .chain(&t.deleted)
+        .copied()
+        .collect();
     if !rewritten.is_empty() {
         let deleted: Vec<i64> = t.deleted.iter().copied().collect();
         sqlx::query("DELETE FROM notify_tournaments WHERE tournament_id = ANY($1)")

@@ -165,6 +165,30 @@ impl Tournament {
     }
 }
 
+/// The tournament a roster-shaping event names (the only tournament events that derive).
+pub fn tournament_of(e: &TournamentEvent) -> Option<(i64, Option<i64>)> {
+    match e {
+        TournamentEvent::TournamentCreated { tournament_id, .. }
+        | TournamentEvent::TournamentUpdated { tournament_id, .. }
+        | TournamentEvent::TournamentDeleted { tournament_id }
+        | TournamentEvent::PlayerRemovedFromRoster { tournament_id, .. }
+        | TournamentEvent::RosterPlayerUpdated { tournament_id, .. } => {
+            Some((*tournament_id, None))
+        }
+        TournamentEvent::PlayerAddedToRoster {
+            tournament_id,
+            profile_id,
+            ..
+        } => Some((*tournament_id, *profile_id)),
+        TournamentEvent::RosterPlayerLinked {
+            tournament_id,
+            profile_id,
+            ..
+        } => Some((*tournament_id, Some(*profile_id))),
+        _ => None,
+    }
+}
+
 /// Everything a batch works on, loaded before it and written back after it.
 #[derive(Debug, Default)]
 pub struct Model {
@@ -200,6 +224,8 @@ pub struct Tournaments {
     /// A deleted tournament is removed here and listed in `deleted`.
     pub map: HashMap<i64, Tournament>,
     pub dirty: BTreeSet<i64>,
+    /// Tournaments whose roster (or its profiles and channels) a tournament event changed.
+    pub roster_changed: BTreeSet<i64>,
     pub deleted: BTreeSet<i64>,
     pub pending: BTreeSet<(DateTime<Utc>, i64)>,
 }
@@ -252,7 +278,12 @@ impl Model {
         };
         self.cross_boundaries(&mut emit);
         match decoded {
-            AnyEvent::Tournament(e) => self.tournament(e, event.recorded_at),
+            AnyEvent::Tournament(e) => {
+                if let Some((id, _)) = tournament_of(e) {
+                    self.tournaments.roster_changed.insert(id);
+                }
+                self.tournament(e, event.recorded_at)
+            }
             AnyEvent::Profile(ProfileEvent::RatingObserved {
                 profile_id,
                 stats,
