@@ -8,7 +8,6 @@
 //!
 //! Without Chromium the tests skip with a message, unless `BROWSER_TESTS_REQUIRED=1` (CI).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,13 +73,7 @@ async fn start_demo() -> Demo {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn standings demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = testkit::process::stdout_lines(&mut child);
     let (mut base, mut sim, mut live_page) = (None, None, None);
     let deadline = Instant::now() + Duration::from_secs(90);
     while base.is_none() || sim.is_none() || live_page.is_none() {

@@ -2,14 +2,12 @@
 //! worker` pointed at a simulator polls it into events; a second worker stands by and takes
 //! over when the first is killed with SIGKILL, without appending anything twice.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use domain::tournament::TournamentAction;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::EventStore;
 
@@ -23,17 +21,8 @@ fn signal(child: &Child, sig: i32) {
 
 /// Waits for a stdout line starting with `prefix`; returns the rest.
 fn line_after(child: &mut Child, prefix: &'static str) -> String {
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                let _ = tx.send(rest.to_string());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("no `{prefix}` line"))
+    testkit::process::line_after(child, prefix, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("no `{prefix}` line"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,13 +156,7 @@ async fn workers_poll_the_simulator_and_a_standby_replaces_a_killed_one() {
     .await
     .expect("simulator");
     let upstream = format!("http://{addr}");
-    let url = embedded_pg::testing::fresh_database("poller_e2e").await;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-        .expect("connect");
-    store::migrate(&pool).await.expect("migrate");
+    let (url, pool) = store::testing::migrated_database("poller_e2e").await;
     let roster = sim.roster(4);
     seed(&EventStore::new(pool.clone()), &roster).await;
 

@@ -5,7 +5,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
 const BIN: &str = env!("CARGO_BIN_EXE_standings");
@@ -86,13 +85,7 @@ async fn dump(pool: &PgPool) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_batch_loses_nothing_and_applies_nothing_twice() {
-    let url = embedded_pg::testing::fresh_database("crash").await;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-        .expect("connect");
-    store::migrate(&pool).await.expect("migrate");
+    let (url, pool) = store::testing::migrated_database("crash").await;
     append_ratings(&pool).await;
 
     let mut worker = start_worker(&url);

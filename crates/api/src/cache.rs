@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -17,12 +17,29 @@ use axum::response::{IntoResponse, Response};
 use crate::respond::{etag_matches, Rendered};
 use crate::tournaments::TournamentRead;
 
-/// One cached representation set: identity, gzip and brotli bodies of the same JSON.
+/// One cached representation set: identity, gzip and brotli bodies of the same JSON. Each
+/// compressed body is made by the first request that asks for it: compressing both at fill
+/// time cost the first request after every nudge more than computing the answer (a browser
+/// takes brotli, a CDN usually gzip; most entries never need both).
 pub struct Entry {
     tournament_id: i64,
     identity: Rendered,
-    gzip: Bytes,
-    brotli: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+}
+
+impl Entry {
+    fn gzip(&self) -> Bytes {
+        self.gzip
+            .get_or_init(|| compress_gzip(&self.identity.body))
+            .clone()
+    }
+
+    fn brotli(&self) -> Bytes {
+        self.brotli
+            .get_or_init(|| compress_brotli(&self.identity.body))
+            .clone()
+    }
 }
 
 #[derive(Default)]
@@ -107,8 +124,8 @@ impl ResponseCache {
     ) -> Arc<Entry> {
         let entry = Arc::new(Entry {
             tournament_id,
-            gzip: compress_gzip(&rendered.body),
-            brotli: compress_brotli(&rendered.body),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
             identity: rendered,
         });
         if self.ticket(tournament_id) == ticket {
@@ -252,16 +269,21 @@ pub fn respond_cached(entry: &Entry, cache_control: &'static str, request: &Head
         .unwrap_or("\"0\"")
         .trim_matches('"')
         .to_string();
-    let (body, encoding, etag) = if accepts(request, "br") {
-        (entry.brotli.clone(), Some("br"), format!("\"{base}-br\""))
+    let (encoding, etag) = if accepts(request, "br") {
+        (Some("br"), format!("\"{base}-br\""))
     } else if accepts(request, "gzip") {
-        (entry.gzip.clone(), Some("gzip"), format!("\"{base}-gz\""))
+        (Some("gzip"), format!("\"{base}-gz\""))
     } else {
-        (entry.identity.body.clone(), None, format!("\"{base}\""))
+        (None, format!("\"{base}\""))
     };
     let mut response = if etag_matches(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
+        let body = match encoding {
+            Some("br") => entry.brotli(),
+            Some(_) => entry.gzip(),
+            None => entry.identity.body.clone(),
+        };
         let mut r = Response::new(Body::from(body));
         r.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -307,6 +329,49 @@ mod tests {
         );
         cache.invalidate(None);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn each_encoding_is_compressed_once_and_only_when_sent() {
+        use std::io::Read;
+        let cache = ResponseCache::default();
+        let entry = cache.store("k".into(), 1, cache.ticket(1), render(&vec![7; 5000]));
+        assert!(entry.brotli.get().is_none() && entry.gzip.get().is_none());
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        let r = respond_cached(&entry, "no-store", &h);
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "br");
+        assert!(
+            entry.gzip.get().is_none(),
+            "a brotli client does not pay for gzip"
+        );
+        let brotli = entry.brotli.get().cloned().unwrap_or_default();
+        let mut decoded = vec![];
+        brotli::Decompressor::new(&brotli[..], 4096)
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, entry.identity.body);
+        // A revalidation that matches sends no body, so it compresses nothing.
+        let base = entry.identity.etag.to_str().unwrap().trim_matches('"');
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"{base}-gz\"")).unwrap(),
+        );
+        assert_eq!(respond_cached(&entry, "no-store", &h).status(), 304);
+        assert!(entry.gzip.get().is_none());
+        h.remove(header::IF_NONE_MATCH);
+        respond_cached(&entry, "no-store", &h);
+        let gzip = entry.gzip.get().cloned().unwrap_or_default();
+        let mut decoded = vec![];
+        flate2::read::GzDecoder::new(&gzip[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, entry.identity.body);
+        // The second brotli answer reuses the first compression.
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        respond_cached(&entry, "no-store", &h);
+        assert_eq!(entry.brotli.get().cloned().unwrap_or_default(), brotli);
     }
 
     #[test]

@@ -1,6 +1,4 @@
-//! `/v1/leaderboards` and `/v1/civilizations`, and the civilization names other reads fold in.
-
-use std::collections::HashMap;
+//! `/v1/leaderboards` and `/v1/civilizations`.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,7 +8,6 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
-use sqlx::PgPool;
 
 use crate::error::ApiResult;
 use crate::respond::{respond, CacheClass};
@@ -87,15 +84,4 @@ where
         items,
     };
     Ok(respond(&envelope, CacheClass::Static, headers))
-}
-
-/// Civilization id → name, for folding names into standings and match reads.
-pub async fn civ_names(pool: &PgPool) -> ApiResult<HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = rows_or_empty(
-        sqlx::query_as("SELECT civilization_id, name FROM live.civilizations")
-            .fetch_all(pool)
-            .await,
-    )
-    .await?;
-    Ok(rows.into_iter().collect())
 }

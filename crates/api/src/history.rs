@@ -11,7 +11,7 @@ use domain::tournament::RankBy;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::respond::{cached_read, CacheClass};
 use crate::standings::{display_name, load, Loaded};
 use crate::tournaments::TournamentRead;
@@ -110,35 +110,48 @@ async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHist
     let peak_mode = data.rank_by == RankBy::PeakRating;
     let profiles: Vec<i64> = data.roster.iter().filter_map(|r| r.profile_id).collect();
     // Snapshots of the mode's column up to the end of the window.
-    let snapshots: Vec<(i64, DateTime<Utc>, i64, Option<i64>)> = sqlx::query_as(
+    let snapshots = sqlx::query_as::<_, (i64, DateTime<Utc>, i64, Option<i64>)>(
         "SELECT profile_id, observed_at, max_rating, current_rating
            FROM live.player_rating_snapshots
           WHERE profile_id = ANY($1) AND leaderboard_id = $2
-            AND ($3::timestamptz IS NULL OR observed_at <= $3)
+            AND observed_at <= coalesce($3, 'infinity'::timestamptz)
           ORDER BY observed_at, position",
     )
     .bind(&profiles)
     .bind(t.leaderboard_id)
     .bind(t.end_date)
-    .fetch_all(&state.pool)
-    .await?;
+    .fetch_all(&state.pool);
     // Games before the window, for the rebase-aware pre-event peak.
-    let pre_window: Vec<(i64, Option<i64>, Option<i64>)> = match (peak_mode, t.start_date) {
-        (true, Some(start)) => {
-            sqlx::query_as(
-                "SELECT mp.profile_id, mp.old_rating, mp.new_rating
-                   FROM live.match_players mp JOIN live.matches m ON m.match_id = mp.match_id
-                  WHERE mp.profile_id = ANY($1) AND m.leaderboard_id = $2 AND m.started_at < $3
-                  ORDER BY m.started_at, m.match_id",
-            )
-            .bind(&profiles)
-            .bind(t.leaderboard_id)
-            .bind(start)
-            .fetch_all(&state.pool)
-            .await?
-        }
-        _ => vec![],
+    let pre_window = async {
+        let rows: Vec<(i64, Option<i64>, Option<i64>)> = match (peak_mode, t.start_date) {
+            (true, Some(start)) => {
+                sqlx::query_as(
+                    "SELECT mp.profile_id, mp.old_rating, mp.new_rating
+                       FROM live.match_players mp JOIN live.matches m ON m.match_id = mp.match_id
+                      WHERE mp.profile_id = ANY($1) AND m.leaderboard_id = $2 AND m.started_at < $3
+                      ORDER BY m.started_at, m.match_id",
+                )
+                .bind(&profiles)
+                .bind(t.leaderboard_id)
+                .bind(start)
+                .fetch_all(&state.pool)
+                .await?
+            }
+            _ => vec![],
+        };
+        Ok::<_, ApiError>(rows)
     };
+    let teams = sqlx::query_as::<_, (i64, String, String)>(
+        "SELECT id, name, initials FROM live.teams WHERE tournament_id = $1 ORDER BY id",
+    )
+    .bind(t.id)
+    .fetch_all(&state.pool);
+    // Concurrently, on their own pooled connections (see `load`).
+    let (snapshots, pre_window, teams) = tokio::try_join!(
+        async { Ok::<_, ApiError>(snapshots.await?) },
+        pre_window,
+        async { Ok::<_, ApiError>(teams.await?) },
+    )?;
     let entrants = entrants(&data, &t, peak_mode, &snapshots, &pre_window);
 
     // The time axis.
@@ -159,13 +172,6 @@ async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHist
     let anchors = daily_anchors(start, last_event);
     let mut candidates: BTreeSet<DateTime<Utc>> = anchors.clone();
     candidates.extend(event_times.iter().copied().filter(|&e| e >= start));
-
-    let teams: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, name, initials FROM live.teams WHERE tournament_id = $1 ORDER BY id",
-    )
-    .bind(t.id)
-    .fetch_all(&state.pool)
-    .await?;
 
     let mut buckets = vec![];
     let mut player_points: Vec<Vec<StandingHistoryPoint>> =

@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::catalog::ListEnvelope;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::query::Params;
 use crate::respond::{cached, cached_read, CacheClass};
 use crate::standings::{display_name, load, parse_outcome, Loaded};
@@ -136,20 +136,23 @@ async fn team_standings_body(
     state: &AppState,
     t: TournamentRead,
 ) -> ApiResult<ListEnvelope<TeamStandingRow>> {
-    let data = loaded(state, &t).await?;
-    let teams: Vec<(i64, String, String)> = sqlx::query_as(
+    // Concurrently, on their own pooled connections (see `load`).
+    let teams = sqlx::query_as::<_, (i64, String, String)>(
         "SELECT id, name, initials FROM live.teams WHERE tournament_id = $1 ORDER BY id",
     )
-    .bind(data.tournament.id)
-    .fetch_all(&state.pool)
-    .await?;
-    let captains: Vec<(i64, bool)> = sqlx::query_as(
+    .bind(t.id)
+    .fetch_all(&state.pool);
+    let captains = sqlx::query_as::<_, (i64, bool)>(
         "SELECT tm.tournament_player_id, tm.is_captain FROM live.team_members tm
            JOIN live.teams t ON t.id = tm.team_id WHERE t.tournament_id = $1",
     )
-    .bind(data.tournament.id)
-    .fetch_all(&state.pool)
-    .await?;
+    .bind(t.id)
+    .fetch_all(&state.pool);
+    let (data, teams, captains) = tokio::try_join!(
+        loaded(state, &t),
+        async { Ok::<_, ApiError>(teams.await?) },
+        async { Ok::<_, ApiError>(captains.await?) },
+    )?;
     let captains: HashMap<i64, bool> = captains.into_iter().collect();
     let mut rows = vec![];
     let mut last_polled_at: Option<DateTime<Utc>> = None;

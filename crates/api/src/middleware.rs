@@ -115,7 +115,7 @@ pub async fn common(mut request: Request, next: Next) -> Response {
 
 /// Client errors in the contract's shape even when axum answers before a handler runs: its
 /// extractors answer a `text/plain` 400 (a path segment that is not UTF-8, such as
-/// `/v1/tournaments/%FF`, found by `tests/fuzz.rs`), and its router a 405 with no body. Such a
+/// `/v1/tournaments/%FF`, found by `tests/fuzz/`), and its router a 405 with no body. Such a
 /// response becomes `{"detail": "<its text, or the status's reason>"}` with the same status
 /// and headers.
 async fn json_errors(response: Response) -> Response {

@@ -8,73 +8,22 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::ladder::{ladder_id, Ladder, LadderCommand, LadderRank};
-use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
+use domain::profile::LadderStats;
+use domain::tournament::TournamentAction;
 use domain::EventMetadata;
 use store::EventStore;
+use testkit::seed;
 
-const OWNER: &str = "11111111-1111-1111-1111-111111111111";
 const BOARD: i64 = 3;
 
-async fn tournament(store: &EventStore, command: TournamentCommand) {
-    let owner = EventMetadata::new(Actor::User(OWNER.into()));
-    store
-        .execute::<Tournament>("cup", command, &owner)
-        .await
-        .expect("tournament command");
-}
-
-async fn create_cup(store: &EventStore) {
-    tournament(
-        store,
-        TournamentCommand::Create {
-            actor: Actor::User(OWNER.into()),
-            create: Box::new(CreateTournament {
-                tournament_id: 1,
-                slug: "cup".into(),
-                config: TournamentConfig {
-                    name: "Cup".into(),
-                    leaderboard_id: BOARD,
-                    rank_by: RankBy::PeakRating,
-                    start_date: None,
-                    end_date: None,
-                    prize_pool_cents: None,
-                    host_stream_urls: vec![],
-                    presentation: serde_json::json!({}),
-                },
-                owner: Some(OWNER.into()),
-                creator: CreatorFacts {
-                    on_allowlist: true,
-                    owned_tournaments: 0,
-                },
-                leaderboard: Some(LeaderboardFacts {
-                    name: "SOLO_RM_RANKED".into(),
-                    is_ranked: true,
-                }),
-                at: Utc::now(),
-            }),
-        },
-    )
-    .await;
-}
-
-async fn add_player(store: &EventStore, id: i64, profile_id: Option<i64>) {
-    tournament(
-        store,
-        TournamentCommand::Manage {
-            actor: Actor::User(OWNER.into()),
-            action: TournamentAction::AddPlayerToRoster {
-                tournament_player_id: id,
-                name: format!("Player {id}"),
-                profile_id,
-                presentation: serde_json::json!({}),
-            },
-        },
-    )
-    .await;
+/// Roster row `id` ("Player {id}"), linked to `profile_id`.
+fn player(id: i64, profile_id: Option<i64>) -> TournamentAction {
+    TournamentAction::AddPlayerToRoster {
+        tournament_player_id: id,
+        name: format!("Player {id}"),
+        profile_id,
+        presentation: serde_json::json!({}),
+    }
 }
 
 fn stats(board: i64, rating: i64, rank: i64) -> LadderStats {
@@ -92,31 +41,6 @@ fn stats(board: i64, rating: i64, rank: i64) -> LadderStats {
         region_rank_total: None,
         last_match_at: None,
     }
-}
-
-async fn observe(store: &EventStore, profile_id: i64, alias: &str, ladders: Vec<LadderStats>) {
-    let command = ProfileCommand::ObserveStats(ObserveStats {
-        profile_id,
-        identity: Some(ProfileIdentity {
-            alias: alias.into(),
-            country: None,
-            steam_id: None,
-            level: 1,
-            xp: 0,
-            region_id: 3,
-            clan_name: None,
-        }),
-        ladders,
-        observed_at: Utc::now(),
-    });
-    store
-        .execute::<Profile>(
-            &profile_id.to_string(),
-            command,
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .expect("stats");
 }
 
 /// Ranks on `BOARD`, filed under the hour `hours_ago` before now.
@@ -160,15 +84,18 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     let store = EventStore::new(pool.clone());
     let (a, b, c) = (101_i64, 202_i64, 303_i64);
     let mut instants = vec![instant().await];
-    create_cup(&store).await;
-    add_player(&store, 10, Some(a)).await;
-    add_player(&store, 11, Some(b)).await;
-    add_player(&store, 12, Some(c)).await;
-    add_player(&store, 13, None).await;
+    seed::tournament(&store, 1, "cup", seed::plain("Cup", None), Utc::now()).await;
+    let roster = [
+        player(10, Some(a)),
+        player(11, Some(b)),
+        player(12, Some(c)),
+        player(13, None),
+    ];
+    seed::manage_all(&store, "cup", roster).await;
     instants.push(instant().await);
     // A ladder event before any rating: ignored for everyone.
     ranks(&store, 1, &[(a, 900), (b, 901)]).await;
-    observe(
+    seed::profile_now(
         &store,
         a,
         "Alpha",
@@ -176,10 +103,10 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     )
     .await;
     instants.push(instant().await);
-    observe(&store, b, "Bravo", vec![stats(4, 1600, 6)]).await;
+    seed::profile_now(&store, b, "Bravo", vec![stats(4, 1600, 6)]).await;
     ranks(&store, 1, &[(a, 60)]).await;
     instants.push(instant().await);
-    observe(
+    seed::profile_now(
         &store,
         b,
         "Bravo2",
@@ -188,7 +115,7 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     .await;
     instants.push(instant().await);
     // Another ladder moves for `a` only: `a`'s tournament figures stay.
-    observe(
+    seed::profile_now(
         &store,
         a,
         "Alpha",
@@ -198,10 +125,10 @@ async fn indexed_as_of_equals_the_full_replay_at_every_instant() {
     ranks(&store, 0, &[(a, 55), (b, 45)]).await;
     instants.push(instant().await);
     ranks(&store, 0, &[(b, 44)]).await;
-    observe(&store, a, "Alpha2", vec![stats(BOARD, 2120, 65)]).await;
+    seed::profile_now(&store, a, "Alpha2", vec![stats(BOARD, 2120, 65)]).await;
     instants.push(instant().await);
     ranks(&store, 0, &[(b, 43)]).await;
-    observe(&store, c, "Charlie", vec![stats(BOARD, 1900, 300)]).await;
+    seed::profile_now(&store, c, "Charlie", vec![stats(BOARD, 1900, 300)]).await;
     instants.push(instant().await);
     projections::runner::catch_up(&pool, &projections::core::Core, 500)
         .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::event::Actor;
 use domain::ladder::{ladder_id, Ladder, LadderCommand, LadderRank};
-use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
+use domain::profile::LadderStats;
 use domain::tournament::TournamentAction;
 use domain::EventMetadata;
 use serde_json::Value;
@@ -80,28 +80,7 @@ async fn standings_now_and_as_of_show_the_ladders_rank_of_their_time() {
         region_rank_total: None,
         last_match_at: None,
     };
-    let observe = ProfileCommand::ObserveStats(ObserveStats {
-        profile_id: PROFILE,
-        identity: Some(ProfileIdentity {
-            alias: "Hera".into(),
-            country: None,
-            steam_id: None,
-            level: 1,
-            xp: 0,
-            region_id: 3,
-            clan_name: None,
-        }),
-        ladders: vec![stats],
-        observed_at: Utc::now(),
-    });
-    store
-        .execute::<Profile>(
-            &PROFILE.to_string(),
-            observe,
-            &EventMetadata::new(Actor::Poller),
-        )
-        .await
-        .expect("stats");
+    seed::profile_now(&store, PROFILE, "Hera", vec![stats]).await;
     observe_ranks(&store, 5).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let between = Utc::now();

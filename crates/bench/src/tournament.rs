@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::tournament::{
     CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
@@ -15,6 +15,74 @@ use sqlx::PgPool;
 use store::ids::{next_id, IdKind};
 use store::EventStore;
 
+/// The operator every bench tournament is created and managed by.
+pub fn operator() -> Actor {
+    Actor::Operator("bench".into())
+}
+
+/// A tournament named `name` on leaderboard 3: no dates, prize, streams or presentation.
+pub fn config(name: String) -> TournamentConfig {
+    TournamentConfig {
+        name,
+        leaderboard_id: 3,
+        rank_by: RankBy::PeakRating,
+        start_date: None,
+        end_date: None,
+        prize_pool_cents: None,
+        host_stream_urls: vec![],
+        presentation: serde_json::json!({}),
+    }
+}
+
+/// Creates tournament `slug` (id `tournament_id`) as the [`operator`] at `at`.
+pub async fn create(
+    store: &EventStore,
+    tournament_id: i64,
+    slug: &str,
+    config: TournamentConfig,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let create = TournamentCommand::Create {
+        actor: operator(),
+        create: Box::new(CreateTournament {
+            tournament_id,
+            slug: slug.into(),
+            config,
+            owner: None,
+            creator: CreatorFacts::default(),
+            leaderboard: Some(LeaderboardFacts {
+                name: "SOLO_RM_RANKED".into(),
+                is_ranked: true,
+            }),
+            at,
+        }),
+    };
+    store
+        .execute::<Tournament>(slug, create, &EventMetadata::new(operator()))
+        .await
+        .map_err(|e| anyhow!("create tournament: {e}"))
+}
+
+/// Applies `actions` to tournament `slug` one by one, as the [`operator`].
+pub async fn manage_all(
+    store: &EventStore,
+    slug: &str,
+    actions: impl IntoIterator<Item = TournamentAction>,
+) -> anyhow::Result<()> {
+    let meta = EventMetadata::new(operator());
+    for action in actions {
+        let manage = TournamentCommand::Manage {
+            actor: operator(),
+            action,
+        };
+        store
+            .execute::<Tournament>(slug, manage, &meta)
+            .await
+            .map_err(|e| anyhow!("manage tournament: {e}"))?;
+    }
+    Ok(())
+}
+
 /// A tournament `slug` on leaderboard 3 with `roster` (simulator profiles) as players.
 pub async fn seed(
     pool: &PgPool,
@@ -23,55 +91,27 @@ pub async fn seed(
     roster: &[i64],
 ) -> anyhow::Result<()> {
     let store = EventStore::new(pool.clone());
-    let actor = Actor::Operator("bench".into());
-    let meta = EventMetadata::new(actor.clone());
-    let create = TournamentCommand::Create {
-        actor: actor.clone(),
-        create: Box::new(CreateTournament {
-            tournament_id: next_id(pool, IdKind::Tournament).await?,
-            slug: slug.into(),
-            config: TournamentConfig {
-                name: format!("{slug} cup"),
-                leaderboard_id: 3,
-                rank_by: RankBy::PeakRating,
-                start_date: None,
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: serde_json::json!({}),
-            },
-            owner: None,
-            creator: CreatorFacts::default(),
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: Utc::now(),
-        }),
-    };
-    store
-        .execute::<Tournament>(slug, create, &meta)
-        .await
-        .map_err(|e| anyhow!("create tournament: {e}"))?;
+    let tournament_id = next_id(pool, IdKind::Tournament).await?;
+    create(
+        &store,
+        tournament_id,
+        slug,
+        config(format!("{slug} cup")),
+        Utc::now(),
+    )
+    .await?;
+    let mut players = Vec::with_capacity(roster.len());
     for &profile_id in roster {
         // Simulated aliases repeat; roster names may not.
         let alias = sim.player(profile_id).map(|p| p.alias).unwrap_or_default();
-        let name = format!("{} {profile_id}", alias.trim());
-        let add = TournamentCommand::Manage {
-            actor: actor.clone(),
-            action: TournamentAction::AddPlayerToRoster {
-                tournament_player_id: next_id(pool, IdKind::TournamentPlayer).await?,
-                name,
-                profile_id: Some(profile_id),
-                presentation: serde_json::json!({}),
-            },
-        };
-        store
-            .execute::<Tournament>(slug, add, &meta)
-            .await
-            .map_err(|e| anyhow!("roster: {e}"))?;
+        players.push(TournamentAction::AddPlayerToRoster {
+            tournament_player_id: next_id(pool, IdKind::TournamentPlayer).await?,
+            name: format!("{} {profile_id}", alias.trim()),
+            profile_id: Some(profile_id),
+            presentation: serde_json::json!({}),
+        });
     }
-    Ok(())
+    manage_all(&store, slug, players).await
 }
 
 /// Until the projector (running in the background) has the roster in `live.*`.

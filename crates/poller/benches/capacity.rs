@@ -56,11 +56,7 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(100),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::two_worker_runtime();
     let mut rows = Vec::new();
     for &tracked in &sizes {
         runtime.block_on(async {

@@ -21,7 +21,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use poller::{CycleKind, Poller, PollerConfig};
+use poller::{CycleKind, Poller};
 use sim::{SimConfig, ACTIVITY_HIGH, ACTIVITY_LOW};
 
 /// One simulated hour of 30 s rounds.
@@ -58,11 +58,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(ROUNDS);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = common::two_worker_runtime();
     let mut rows = Vec::new();
     for &roster in &rosters {
         for (name, activity) in [("low", ACTIVITY_LOW), ("high", ACTIVITY_HIGH)] {
@@ -89,22 +85,10 @@ async fn measure(roster: usize, activity: &'static str, rate: f64, rounds: usize
         },
     )
     .await;
-    let ids = env.sim.roster(roster);
-    for (i, chunk) in ids.chunks(100).enumerate() {
-        let n = i as i64;
-        common::seed_tournament(&env.store, &format!("bench-{n}"), n + 1, chunk, n * 100 + 1).await;
-    }
-    common::wait_tracked(&env.pool, roster).await;
+    common::rostered_in_hundreds(&env, "bench", roster).await;
 
-    let mut config = PollerConfig::with_base_url(format!("http://{}", env.addr));
-    // This bench counts requests, not time: a budget that never makes it wait (the
-    // `capacity` bench measures the default one).
-    config.upstream.budget = poller::BudgetConfig {
-        requests_per_second: 100_000,
-        max_in_flight: 64,
-        ..poller::BudgetConfig::default()
-    };
-    let poller = Poller::new(config, env.pool.clone()).expect("poller");
+    // This bench counts requests, not time (the `capacity` bench measures the budget).
+    let poller = common::unbudgeted_poller(&env);
     let endpoint = |sim: &sim::SimHandle, name: &str| sim.counters().by_endpoint[name].total;
 
     // Warm-up: a new leader's first round (everyone is a first sighting).

@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use poller::{CycleKind, Poller, PollerConfig};
+use poller::{CycleKind, Poller};
 use projections::core::Core;
 use projections::Projector;
 use sim::{SimConfig, ACTIVITY_HIGH};
@@ -50,20 +50,10 @@ async fn run(target: i64) -> bool {
         },
     )
     .await;
-    let ids = env.sim.roster(ROSTER);
-    for (i, chunk) in ids.chunks(100).enumerate() {
-        let n = i as i64;
-        common::seed_tournament(&env.store, &format!("sim-{n}"), n + 1, chunk, n * 100 + 1).await;
-    }
-    common::wait_tracked(&env.pool, ROSTER).await;
-    let mut config = PollerConfig::with_base_url(format!("http://{}", env.addr));
-    // Builds a log, not a request budget test: never wait for the budget.
-    config.upstream.budget = poller::BudgetConfig {
-        requests_per_second: 100_000,
-        max_in_flight: 64,
-        ..poller::BudgetConfig::default()
-    };
-    let poller = Poller::new(config, env.pool.clone()).expect("poller");
+    common::rostered_in_hundreds(&env, "sim", ROSTER).await;
+
+    // Builds a log, not a request budget test.
+    let poller = common::unbudgeted_poller(&env);
 
     let mut round = 0usize;
     cycle(&poller, CycleKind::Catalog).await;

@@ -3,7 +3,7 @@
 //! tests/quarantine.rs).
 
 use domain::event::Actor;
-use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
+use domain::matches::{FinishedMatch, Match, MatchCommand, Outcome};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
 use domain::tournament::TournamentAction;
 use domain::EventMetadata;
@@ -84,16 +84,6 @@ async fn seed(store: &EventStore) {
             .await
             .unwrap();
     }
-    let player = |profile_id, alias: &str, civ, team, outcome, old, new| MatchPlayer {
-        profile_id,
-        alias: Some(alias.into()),
-        civilization_id: civ,
-        team_id: team,
-        outcome: Some(outcome),
-        old_rating: Some(old),
-        new_rating: Some(new),
-        xp_gained: 1,
-    };
     store
         .execute::<Match>(
             "485301122",
@@ -106,8 +96,8 @@ async fn seed(store: &EventStore) {
                 completed_at: Some(at(2)),
                 description: Some("AUTOMATCH".into()),
                 players: vec![
-                    player(199325, "Hera", 4, 1, Outcome::Win, 2780, 2788),
-                    player(5, "Opponent", 23, 0, Outcome::Loss, 2726, 2718),
+                    seed::match_player(199325, Some("Hera"), 4, 1, Outcome::Win, 2780, 2788),
+                    seed::match_player(5, Some("Opponent"), 23, 0, Outcome::Loss, 2726, 2718),
                 ],
             }),
             &poller,

@@ -85,15 +85,11 @@ async fn latency_is_added_and_can_expire() {
     s.sim.set_latency(Duration::ZERO);
     // A windowed latency over HTTP.
     let state: Value = s
-        .http
-        .post(s.url("/sim/control"))
-        .json(&json!({"latency": {"ms": 400, "duration_ms": 300}}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+        .post_json(
+            "/sim/control",
+            &json!({"latency": {"ms": 400, "duration_ms": 300}}),
+        )
+        .await;
     assert_eq!(state["faults"]["latency_ms"], 400);
     tokio::time::sleep(WINDOW).await;
     let t = Instant::now();
@@ -297,15 +293,7 @@ async fn control_endpoint_filters_validates_and_reports() {
         .expect("post");
     assert_eq!(garbage.status().as_u16(), 400);
 
-    let state: Value = s
-        .http
-        .get(s.url("/sim/state"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let state: Value = s.get_json("/sim/state").await;
     let by = &state["requests"]["by_endpoint"];
     assert_eq!(by["GetPersonalStat"]["ok"], 1);
     assert_eq!(by["getRecentMatchHistory"]["server_error"], 1);

@@ -260,35 +260,13 @@ async fn lobbies_open_and_close_on_demand() {
 
     // Over HTTP.
     let opened: Value = s
-        .http
-        .post(s.url("/sim/lobbies"))
-        .json(&serde_json::json!({"members": [r[1]]}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+        .post_json("/sim/lobbies", &serde_json::json!({"members": [r[1]]}))
+        .await;
     let id = opened["lobby_id"].as_i64().expect("id");
     let closed: Value = s
-        .http
-        .post(s.url("/sim/lobbies/close"))
-        .json(&serde_json::json!({"lobby_id": id}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+        .post_json("/sim/lobbies/close", &serde_json::json!({"lobby_id": id}))
+        .await;
     assert_eq!(closed["closed"], true);
-    let roster: Value = s
-        .http
-        .get(s.url("/sim/roster?count=5"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let roster: Value = s.get_json("/sim/roster?count=5").await;
     assert_eq!(roster["profile_ids"], serde_json::json!(s.sim.roster(5)));
 }

@@ -55,15 +55,11 @@ async fn speed_zero_moves_only_on_advance() {
     assert_eq!(s.sim.now(), t0 + 3600);
     // Through the control endpoint too, and while frozen.
     let state: serde_json::Value = s
-        .http
-        .post(s.url("/sim/control"))
-        .json(&serde_json::json!({"frozen": true, "advance_ms": 60_000}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+        .post_json(
+            "/sim/control",
+            &serde_json::json!({"frozen": true, "advance_ms": 60_000}),
+        )
+        .await;
     assert_eq!(state["now"], t0 + 3660);
     assert_eq!(state["frozen"], true);
 }

@@ -1,17 +1,18 @@
 //! With the real projector: nudges it writes reach the stream, and `?tournament=` resolves
 //! through the real `live.tournaments` view (slug and `current`).
 
+mod common;
+
 use std::time::Duration;
 
 use domain::tournament::TournamentAction;
 use projections::core::Core;
 use projections::runner::catch_up;
-use sse::{FeedOptions, Hub, HubConfig, StreamState};
+use sse::HubConfig;
 use store::EventStore;
 use testkit::at;
-use tokio::sync::watch;
 
-const WAIT: Duration = Duration::from_secs(5);
+use common::WAIT;
 
 /// Reads the stream until `count` events (not comments) arrived; returns their text blocks.
 async fn events(response: &mut reqwest::Response, count: usize) -> Vec<String> {
@@ -44,21 +45,14 @@ async fn projector_nudges_reach_filtered_streams() {
     testkit::seed::tournament(&store, 5, "hera", config, at(0)).await;
     catch_up(&pool, &Core, 500).await.unwrap();
 
-    let hub = Hub::new(HubConfig::default());
-    let (_stop, stop_rx) = watch::channel(false);
-    tokio::spawn(sse::run_feed_with(
+    let server = common::serve_on(
         pool.clone(),
-        hub.clone(),
-        stop_rx,
-        FeedOptions {
-            listen_url: None,
-            poll_interval: Duration::from_secs(60),
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1/stream", listener.local_addr().unwrap());
-    let app = sse::router(StreamState::new(hub.clone(), pool.clone()));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        HubConfig::default(),
+        Some(Duration::from_secs(60)),
+        common::Front::Axum,
+    )
+    .await;
+    let url = server.url;
 
     let mut by_slug = reqwest::get(format!("{url}?tournament=hera"))
         .await

@@ -1,5 +1,6 @@
 //! `standings events quarantine list|show|repair`: the operator's way out of a poison event
-//! that keeps the log immutable (docs/architecture.md, "Poison events and quarantine").
+//! that keeps the log immutable (docs/architecture.md, "Poison events and quarantine"); and
+//! `events export|import` (`crate::events_port`).
 
 use anyhow::{bail, Context};
 use projections::Quarantined;
@@ -19,6 +20,8 @@ pub async fn run(db: &PgPool, command: &EventsCommand) -> anyhow::Result<()> {
             None => bail!("no event at position {}", args.position),
         },
         EventsCommand::Repair(args) => repair(db, args).await,
+        EventsCommand::Export(args) => crate::events_port::export(db, args).await,
+        EventsCommand::Import(args) => crate::events_port::import(db, args).await,
     }
 }
 

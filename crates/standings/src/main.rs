@@ -8,6 +8,7 @@ mod database;
 mod demo;
 mod edge;
 mod events_cli;
+mod events_port;
 mod polling;
 mod projections_cli;
 mod settings;
@@ -39,7 +40,12 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // One line an operator can act on; the chain says why.
             eprintln!("error: {e:#}");
-            if e.downcast_ref::<archive::UnknownTournament>().is_some() {
+            let unknown_tournament = e.downcast_ref::<archive::UnknownTournament>().is_some()
+                || matches!(
+                    e.downcast_ref::<store::transfer::ExportError>(),
+                    Some(store::transfer::ExportError::NotFound(_))
+                );
+            if unknown_tournament {
                 // Scripts tell "no such tournament" from a failure.
                 std::process::ExitCode::from(2)
             } else {
@@ -87,6 +93,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 EventsCommand::Quarantine(QuarantineCommand::List(db)) => db,
                 EventsCommand::Show(args) => &args.db,
                 EventsCommand::Repair(args) => &args.db,
+                EventsCommand::Export(args) => &args.db,
+                EventsCommand::Import(args) => &args.db,
             };
             let db = database::Database::open(db_args).await?;
             let done = events_cli::run(&db.pool, &command).await;
@@ -179,6 +187,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .context("cannot listen for the simulator")?;
         let sim_addr = listener.local_addr()?;
         tokio::spawn(sim::serve(listener, sim.clone()));
+        // Before the seed: an export of a tournament named `demo` then replaces the demo's
+        // own (the seed keeps an existing one).
+        if let Some(file) = &args.from {
+            let report = events_port::import_file(&db.pool, file).await?;
+            tracing::info!(
+                appended = report.appended,
+                skipped = report.skipped,
+                "demo: imported {}",
+                file.display()
+            );
+        }
         demo::seed(&db.pool, &sim).await?;
         let (streams_addr, fake, _) = sim::spawn_streams(sim::StreamsFakeConfig::default())
             .await

@@ -32,8 +32,8 @@ pub enum Command {
     /// Inspect and rebuild read models.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
-    /// Operator: poison events (quarantined by a projector) and their repairs. The log itself
-    /// is never changed.
+    /// Operator: poison events (quarantined by a projector) and their repairs (the log itself
+    /// is never changed); a tournament's events exported and imported (docs/archive.md).
     #[command(subcommand)]
     Events(EventsCommand),
     /// Serve a simulated community API (a deterministic ladder with fault knobs) until
@@ -244,6 +244,35 @@ pub enum EventsCommand {
     /// the stored one (refused unless it decodes as the event's type). Then run
     /// `standings projections rebuild --all` to apply it and lift the quarantine.
     Repair(RepairArgs),
+    /// Write tournament SLUG's events and the observations its reads depend on (profiles,
+    /// ratings, ladder ranks, matches, lobbies, catalog, stream channels) as JSON Lines: a
+    /// header, then one event per line in log order. Exit code 2: no such tournament.
+    Export(EventsExportArgs),
+    /// Append an export's events to this deployment in one transaction (ids remapped where
+    /// this deployment already handed them out). Importing the same file again appends
+    /// nothing.
+    Import(EventsImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsExportArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The tournament's slug.
+    #[arg(long)]
+    pub tournament: String,
+    /// The file to write (replaced if it exists), or `-` for standard output.
+    #[arg(long, default_value = "-")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsImportArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// A file written by `standings events export` (a file, not a pipe: it is read twice,
+    /// checked whole before anything is appended).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,6 +354,11 @@ pub struct DemoArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Also serve a tournament exported with `standings events export` (imported at start;
+    /// a restart imports nothing twice). An export of a tournament named `demo` is served
+    /// instead of the demo's own.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
 }
 
 /// The HTTP edge: per-client rate limits (seed contract §1.0.4), timeouts and connection caps.

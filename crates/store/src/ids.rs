@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IdKind {
     Tournament,
     TournamentPlayer,
@@ -10,7 +10,7 @@ pub enum IdKind {
 }
 
 impl IdKind {
-    fn sequence(self) -> &'static str {
+    pub(crate) fn sequence(self) -> &'static str {
         match self {
             IdKind::Tournament => "tournament_ids",
             IdKind::TournamentPlayer => "tournament_player_ids",

@@ -9,6 +9,8 @@
 //!   order, even when appends commit out of position order.
 //! - [`repair`] registers an operator's replacement payload for one stored event (the log
 //!   itself is never changed); [`log`] readers read it instead.
+//! - [`transfer`] exports a tournament's events as JSON Lines and imports them elsewhere
+//!   (through the repository's round-trip check, idempotently).
 //! - [`webhook_secrets`]: webhook signing secrets, kept beside the log (never in it).
 //! - [`migrate`] applies `migrations/` (the event store, checkpoints, id sequences). Those tables
 //!   are never dropped; read models live in `projections/` and are rebuilt from events.
@@ -22,6 +24,7 @@ pub mod repair;
 mod repository;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod transfer;
 pub mod webhook_secrets;
 
 pub use event_store::{CommandError, EventStore};

@@ -42,6 +42,22 @@ INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_ve
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING payload::text AS stored, payload::jsonb::text AS as_jsonb, metadata::text AS metadata";
 
+/// [`INSERT_EVENT`] for `crate::transfer`'s imports: it keeps the source's `recorded_at` (reads
+/// show it) and records the event's source identity in `event_imports` in the same statement
+/// (`$9` its sequence there, `$10` its position there). Returns what [`round_trip`] checks.
+pub(crate) const INSERT_IMPORTED: &str = "
+WITH appended AS (
+    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING payload::text AS stored, payload::jsonb::text AS as_jsonb, metadata::text AS metadata,
+              global_position
+), recorded AS (
+    INSERT INTO event_imports (source_aggregate_type, source_aggregate_id, source_sequence,
+                               source_recorded_at, source_position, global_position)
+    SELECT $1, $2, $9, $8, $10, global_position FROM appended
+)
+SELECT stored, as_jsonb, metadata FROM appended";
+
 /// A new event that could not be read back as PostgreSQL returns it; nothing was appended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{event_type} cannot be stored: {reason} (at `{path}`)")]
@@ -210,20 +226,38 @@ fn read_row(row: &PgRow) -> Result<SerializedEvent, PersistenceError> {
 /// Decodes what the insert returned exactly as readers will: the stored text as the event
 /// store and the global log read it, the `jsonb` text as read models see it.
 fn check_round_trip<A: Aggregate>(row: &PgRow, event_type: &str) -> Result<(), PersistenceError> {
-    let stored: String = row.try_get("stored").map_err(database_error)?;
-    let as_jsonb: String = row.try_get("as_jsonb").map_err(database_error)?;
-    let metadata: String = row.try_get("metadata").map_err(database_error)?;
+    round_trip::<A::Event>(row, event_type).map_err(|e| match e {
+        RoundTrip::Db(e) => database_error(e),
+        RoundTrip::Unstorable(u) => PersistenceError::UnknownError(Box::new(u)),
+    })
+}
+
+/// Why a returned row failed [`round_trip`].
+pub(crate) enum RoundTrip {
+    Db(sqlx::Error),
+    Unstorable(Unstorable),
+}
+
+/// The check behind [`check_round_trip`], for any event type `E` (imports name the aggregate
+/// at run time: `crate::transfer`). `row` holds the `RETURNING` columns of [`INSERT_EVENT`].
+pub(crate) fn round_trip<E: DeserializeOwned>(
+    row: &PgRow,
+    event_type: &str,
+) -> Result<(), RoundTrip> {
+    let stored: String = row.try_get("stored").map_err(RoundTrip::Db)?;
+    let as_jsonb: String = row.try_get("as_jsonb").map_err(RoundTrip::Db)?;
+    let metadata: String = row.try_get("metadata").map_err(RoundTrip::Db)?;
     let unstorable = |(path, reason): (String, String)| {
-        PersistenceError::UnknownError(Box::new(Unstorable {
+        RoundTrip::Unstorable(Unstorable {
             event_type: event_type.to_string(),
             path,
             reason,
-        }))
+        })
     };
-    decode::<A::Event>(&stored).map_err(unstorable)?;
+    decode::<E>(&stored).map_err(unstorable)?;
     // Usually the same text (the payload is bound as `jsonb`): parse it once.
     if as_jsonb != stored {
-        decode::<A::Event>(&as_jsonb).map_err(unstorable)?;
+        decode::<E>(&as_jsonb).map_err(unstorable)?;
     }
     decode::<std::collections::HashMap<String, String>>(&metadata)
         .map_err(|(path, reason)| unstorable((format!("metadata.{path}"), reason)))?;

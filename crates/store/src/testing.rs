@@ -6,6 +6,11 @@ use sqlx::PgPool;
 
 /// A fresh database with the durable schema applied, and a small pool on it.
 pub async fn migrated_pool(prefix: &str) -> PgPool {
+    migrated_database(prefix).await.1
+}
+
+/// Like [`migrated_pool`], with the database's URL too (for a child process pointed at it).
+pub async fn migrated_database(prefix: &str) -> (String, PgPool) {
     let url = embedded_pg::testing::fresh_database(prefix).await;
     let pool = PgPoolOptions::new()
         .max_connections(8)
@@ -15,5 +20,5 @@ pub async fn migrated_pool(prefix: &str) -> PgPool {
     crate::migrate(&pool)
         .await
         .unwrap_or_else(|e| panic!("migrate test database: {e}"));
-    pool
+    (url, pool)
 }

@@ -155,41 +155,88 @@ pub fn ladder(rating: i64, highest_rating: i64, wins: i64) -> LadderStats {
 
 /// The poller's stats of `profile` (a Canadian `alias`) at minute 21.
 pub async fn profile(store: &EventStore, profile: i64, alias: &str, ladders: Vec<LadderStats>) {
+    let identity = ProfileIdentity {
+        alias: alias.into(),
+        country: Some("ca".into()),
+        steam_id: None,
+        level: 1,
+        xp: 1,
+        region_id: 0,
+        clan_name: None,
+    };
+    observe(store, profile, identity, ladders, at(21)).await;
+}
+
+/// The poller's stats of `profile` (`alias`, no country, region 3) observed now: for tests
+/// whose instants come from the wall clock (standings as of a past instant).
+pub async fn profile_now(store: &EventStore, profile: i64, alias: &str, ladders: Vec<LadderStats>) {
+    let identity = ProfileIdentity {
+        alias: alias.into(),
+        country: None,
+        steam_id: None,
+        level: 1,
+        xp: 0,
+        region_id: 3,
+        clan_name: None,
+    };
+    observe(store, profile, identity, ladders, Utc::now()).await;
+}
+
+async fn observe(
+    store: &EventStore,
+    profile: i64,
+    identity: ProfileIdentity,
+    ladders: Vec<LadderStats>,
+    observed_at: DateTime<Utc>,
+) {
+    let command = ProfileCommand::ObserveStats(ObserveStats {
+        profile_id: profile,
+        identity: Some(identity),
+        ladders,
+        observed_at,
+    });
     store
-        .execute::<Profile>(
-            &profile.to_string(),
-            ProfileCommand::ObserveStats(ObserveStats {
-                profile_id: profile,
-                identity: Some(ProfileIdentity {
-                    alias: alias.into(),
-                    country: Some("ca".into()),
-                    steam_id: None,
-                    level: 1,
-                    xp: 1,
-                    region_id: 0,
-                    clan_name: None,
-                }),
-                ladders,
-                observed_at: at(21),
-            }),
-            &poller(),
-        )
+        .execute::<Profile>(&profile.to_string(), command, &poller())
         .await
         .expect("observe the profile");
+}
+
+/// A ranked match's row for `profile_id`: its civilization, team, outcome and rating move
+/// (`old` -> `new`), 1 XP gained.
+pub fn match_player(
+    profile_id: i64,
+    alias: Option<&str>,
+    civilization_id: i64,
+    team_id: i64,
+    outcome: Outcome,
+    old: i64,
+    new: i64,
+) -> MatchPlayer {
+    MatchPlayer {
+        profile_id,
+        alias: alias.map(str::to_owned),
+        civilization_id,
+        team_id,
+        outcome: Some(outcome),
+        old_rating: Some(old),
+        new_rating: Some(new),
+        xp_gained: 1,
+    }
 }
 
 /// Match [`MATCH_ID`] on Arabia, minutes 10 to 40: Hera (Bohemians, team 1) beats ACCM
 /// (civ 23, team 0), 2780 -> 2788 and 2726 -> 2718. Player aliases are recorded when `aliases`.
 pub async fn finished_match(store: &EventStore, aliases: bool) {
-    let player = |profile_id, alias: &str, civ, team, outcome, old, new| MatchPlayer {
-        profile_id,
-        alias: aliases.then(|| alias.to_owned()),
-        civilization_id: civ,
-        team_id: team,
-        outcome: Some(outcome),
-        old_rating: Some(old),
-        new_rating: Some(new),
-        xp_gained: 1,
+    let player = |profile_id, alias, civ, team, outcome, old, new| {
+        match_player(
+            profile_id,
+            aliases.then_some(alias),
+            civ,
+            team,
+            outcome,
+            old,
+            new,
+        )
     };
     store
         .execute::<Match>(

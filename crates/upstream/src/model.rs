@@ -1,5 +1,10 @@
 //! Public, already-cleaned observations. Sentinels are resolved here (`-1` rank → `None`,
 //! `0` timestamp → `None`, unknown civ → `-1`), so callers never see raw upstream quirks.
+//!
+//! Several types mirror the domain's field for field (`RatingObservation` and
+//! `domain::profile::LadderStats`, the match players): on purpose, `upstream` does not depend
+//! on `domain`, so a change to what upstream sends never changes the event schema by itself
+//! (the poller maps one onto the other).
 
 use std::collections::BTreeMap;
 

@@ -15,15 +15,20 @@ pub fn document() -> &'static Value {
     DOC.get_or_init(|| serde_json::from_slice(api::openapi::document_json()).unwrap())
 }
 
-/// `response` after checking it against the document (see the module docs); panics with the
-/// reason when it does not match. A streamed body (`text/event-stream`) is passed on unread.
-pub async fn checked(method: &str, target: &str, response: reqwest::Response) -> reqwest::Response {
-    let content_type = response
+/// The response's `Content-Type` (empty when missing or not text).
+pub fn content_type(response: &reqwest::Response) -> String {
+    response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
-        .to_string();
+        .to_string()
+}
+
+/// `response` after checking it against the document (see the module docs); panics with the
+/// reason when it does not match. A streamed body (`text/event-stream`) is passed on unread.
+pub async fn checked(method: &str, target: &str, response: reqwest::Response) -> reqwest::Response {
+    let content_type = content_type(&response);
     if content_type.starts_with("text/event-stream") {
         return response;
     }

@@ -12,16 +12,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
+use bench::tournament;
 use chrono::{DateTime, Duration, Utc};
 use clap::Parser;
-use domain::event::Actor;
 use domain::ladder::{ladder_id, LadderEvent, LadderRank};
 use domain::profile::{LadderStats, ProfileEvent, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
-use domain::EventMetadata;
+use domain::tournament::TournamentAction;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use store::EventStore;
@@ -167,55 +163,15 @@ fn report(what: &str, ms: &mut [f64]) {
 }
 
 async fn create_tournament(store: &EventStore) -> anyhow::Result<()> {
-    let meta = EventMetadata::new(Actor::Operator("bench".into()));
-    let err = |e: store::CommandError<_>| anyhow!("{e}");
-    let create = TournamentCommand::Create {
-        actor: Actor::Operator("bench".into()),
-        create: Box::new(CreateTournament {
-            tournament_id: 1,
-            slug: SLUG.into(),
-            config: TournamentConfig {
-                name: "As-of Bench".into(),
-                leaderboard_id: BOARD,
-                rank_by: RankBy::PeakRating,
-                start_date: None,
-                end_date: None,
-                prize_pool_cents: None,
-                host_stream_urls: vec![],
-                presentation: serde_json::json!({}),
-            },
-            owner: None,
-            creator: CreatorFacts {
-                on_allowlist: true,
-                owned_tournaments: 0,
-            },
-            leaderboard: Some(LeaderboardFacts {
-                name: "SOLO_RM_RANKED".into(),
-                is_ranked: true,
-            }),
-            at: Utc::now(),
-        }),
-    };
-    store
-        .execute::<Tournament>(SLUG, create, &meta)
-        .await
-        .map_err(err)?;
-    for i in 0..PLAYERS {
-        let add = TournamentCommand::Manage {
-            actor: Actor::Operator("bench".into()),
-            action: TournamentAction::AddPlayerToRoster {
-                tournament_player_id: 10 + i,
-                name: format!("Player {i:02}"),
-                profile_id: Some(profile(i)),
-                presentation: serde_json::json!({}),
-            },
-        };
-        store
-            .execute::<Tournament>(SLUG, add, &meta)
-            .await
-            .map_err(err)?;
-    }
-    Ok(())
+    let config = tournament::config("As-of Bench".into());
+    tournament::create(store, 1, SLUG, config, Utc::now()).await?;
+    let roster = (0..PLAYERS).map(|i| TournamentAction::AddPlayerToRoster {
+        tournament_player_id: 10 + i,
+        name: format!("Player {i:02}"),
+        profile_id: Some(profile(i)),
+        presentation: serde_json::json!({}),
+    });
+    tournament::manage_all(store, SLUG, roster).await
 }
 
 fn stats(board: i64, rating: i64, games: i64, rank: i64) -> LadderStats {

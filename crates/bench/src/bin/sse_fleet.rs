@@ -519,6 +519,9 @@ async fn insert_nudge(pool: &sqlx::PgPool) -> anyhow::Result<(i64, u64)> {
 
 // ------------------------------------------------------------------------------ client
 
+// The connect loop is `sse_load`'s (crates/sse/src/bin/sse_load.rs) with a greeting count and
+// a wider deadline: copied, because a binary's functions cannot be imported, and moving them
+// into `sse`'s library would ship load-test code with the server.
 async fn client(args: ClientArgs) -> anyhow::Result<()> {
     raise_nofile();
     if !args.target.ip().is_loopback() || args.sources.iter().any(|s| !s.is_loopback()) {

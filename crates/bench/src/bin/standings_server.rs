@@ -3,27 +3,30 @@
 //! response cache, on a throwaway PostgreSQL, for HTTP load tools (`wrk`) on loopback.
 //!
 //! `cargo run --release -p bench --bin standings_server -- --bind 127.0.0.1:8090`
+//!
+//! `--cold` invalidates the tournament's cached responses before every request (as a nudge
+//! does), so every request computes its answer: the first request after a change.
+//! `--measure N` does not serve: it sends N sequential requests (after a warm-up) to each
+//! per-tournament read over real HTTP and prints p50 / p99 latency and the CPU per request of
+//! this process (server and the one client) and of PostgreSQL, then exits.
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{anyhow, Context};
+use bench::tournament;
 use chrono::{DateTime, Duration, Utc};
 use clap::Parser;
 use domain::event::Actor;
 use domain::lobby::{Lobby, LobbyCommand, LobbySnapshot, LobbyState};
 use domain::matches::{FinishedMatch, Match, MatchCommand, MatchPlayer, Outcome};
 use domain::profile::{LadderStats, ObserveStats, Profile, ProfileCommand, ProfileIdentity};
-use domain::tournament::{
-    CreateTournament, CreatorFacts, LeaderboardFacts, RankBy, Tournament, TournamentAction,
-    TournamentCommand, TournamentConfig,
-};
+use domain::tournament::{TournamentAction, TournamentConfig};
 use domain::EventMetadata;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
 use store::EventStore;
 
 #[derive(Parser)]
@@ -34,7 +37,22 @@ struct Args {
     /// Games per player inside the window.
     #[arg(long, default_value_t = 40)]
     games: usize,
+    /// Invalidate the tournament before every request (every request is a cache miss).
+    #[arg(long)]
+    cold: bool,
+    /// Measure N sequential requests per endpoint, print the figures and exit.
+    #[arg(long)]
+    measure: Option<usize>,
 }
+
+/// The per-tournament reads a nudge makes viewers refetch.
+const ENDPOINTS: [&str; 5] = [
+    "standings",
+    "teams/standings",
+    "matches",
+    "summary",
+    "standings/history",
+];
 
 const PLAYERS: i64 = 32;
 const SLUG: &str = "bench";
@@ -43,26 +61,19 @@ fn err<E: std::error::Error>(e: store::CommandError<E>) -> anyhow::Error {
     anyhow!("{e}")
 }
 
-fn operator() -> Actor {
-    Actor::Operator("bench".into())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = tempfile::Builder::new()
-        .prefix("bench-standings-")
-        .tempdir_in("/tmp")?;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
-    let cluster =
-        embedded_pg::Cluster::start(embedded_pg::ClusterConfig::throwaway(dir.path().join("pg")))
-            .await?;
-    cluster.create_database("bench").await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect(&cluster.database_url("bench"))
-        .await?;
-    store::migrate(&pool).await?;
+    let dir = bench::rig::data_dir("bench-standings-")?;
+    let config = embedded_pg::ClusterConfig::throwaway(dir.join("pg"));
+    bench::rig::on_cluster(config, &dir, "bench", async |cluster, url| {
+        serve(cluster, &url, &args).await
+    })
+    .await
+}
+
+async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow::Result<()> {
+    let pool = bench::rig::migrated_pool(url, 8).await?;
     seed(&EventStore::new(pool.clone()), args.games).await?;
     let applied = projections::runner::catch_up(&pool, &projections::core::Core, 5_000)
         .await
@@ -70,80 +81,112 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("bench tournament ready ({applied} events)");
 
     let cache = Arc::new(api::ResponseCache::default());
-    let app = api::router(api::AppState::with_cache(pool.clone(), cache));
+    let mut app = api::router(api::AppState::with_cache(pool.clone(), cache.clone()));
+    if args.cold {
+        let (id,): (i64,) = sqlx::query_as("SELECT id FROM live.tournaments WHERE slug = $1")
+            .bind(SLUG)
+            .fetch_one(&pool)
+            .await?;
+        // What the nudge feed does when a projector commit touches the tournament.
+        app = app.layer(axum::middleware::from_fn(
+            move |request, next: axum::middleware::Next| {
+                let cache = cache.clone();
+                async move {
+                    cache.invalidate(Some(&[id]));
+                    next.run(request).await
+                }
+            },
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .context("bind")?;
-    println!(
-        "http://{}/v1/tournaments/{SLUG}/standings",
-        listener.local_addr()?
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let base = format!("http://{}/v1/tournaments/{SLUG}", listener.local_addr()?);
+    match args.measure {
+        Some(requests) => {
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            measure(&base, requests, cluster.pid()).await?;
+        }
+        None => {
+            println!("{base}/standings");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+    }
     pool.close().await;
-    cluster.stop().await?;
+    Ok(())
+}
+
+/// Sequential requests (one connection, brotli accepted, as a browser sends) to each endpoint:
+/// latency percentiles and CPU per request.
+async fn measure(base: &str, requests: usize, postmaster: u32) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    println!("| endpoint | requests | p50 | p99 | CPU/request: process | PostgreSQL |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for endpoint in ENDPOINTS {
+        let url = format!("{base}/{endpoint}");
+        let get = || async {
+            let response = client
+                .get(&url)
+                .header("accept-encoding", "br")
+                .send()
+                .await?
+                .error_for_status()?;
+            response.bytes().await
+        };
+        for _ in 0..requests.min(20) {
+            get().await?;
+        }
+        let (process, server) = (
+            bench::procstat::own_cpu(),
+            bench::procstat::server_cpu(postmaster),
+        );
+        let mut times = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let at = Instant::now();
+            get().await?;
+            times.push(at.elapsed());
+        }
+        let process = bench::procstat::own_cpu() - process;
+        let server = bench::procstat::server_cpu(postmaster) - server;
+        times.sort();
+        let at = |q: f64| {
+            let i = ((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1;
+            times[i].as_secs_f64() * 1e3
+        };
+        let per = |cpu: f64| cpu * 1e3 / requests.max(1) as f64;
+        println!(
+            "| `{endpoint}` | {requests} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            at(0.5),
+            at(0.99),
+            per(process),
+            per(server)
+        );
+    }
     Ok(())
 }
 
 async fn seed(store: &EventStore, games_each: usize) -> anyhow::Result<()> {
-    let meta = EventMetadata::new(operator());
     let poller = EventMetadata::new(Actor::Poller);
     let start = DateTime::<Utc>::from_timestamp(1_779_000_000, 0).unwrap_or_default();
-    store
-        .execute::<Tournament>(
-            SLUG,
-            TournamentCommand::Create {
-                actor: operator(),
-                create: Box::new(CreateTournament {
-                    tournament_id: 1,
-                    slug: SLUG.into(),
-                    config: TournamentConfig {
-                        name: "Bench Invitational".into(),
-                        leaderboard_id: 3,
-                        rank_by: RankBy::PeakRating,
-                        start_date: Some(start),
-                        end_date: None,
-                        prize_pool_cents: Some(1_000_000),
-                        host_stream_urls: vec![],
-                        presentation: json!({}),
-                    },
-                    owner: None,
-                    creator: CreatorFacts::default(),
-                    leaderboard: Some(LeaderboardFacts {
-                        name: "SOLO_RM_RANKED".into(),
-                        is_ranked: true,
-                    }),
-                    at: start,
-                }),
-            },
-            &meta,
-        )
-        .await
-        .map_err(err)?;
-    let manage = |action| TournamentCommand::Manage {
-        actor: operator(),
-        action,
+    let config = TournamentConfig {
+        start_date: Some(start),
+        prize_pool_cents: Some(1_000_000),
+        ..tournament::config("Bench Invitational".into())
     };
-    for team in 0..8 {
-        store
-            .execute::<Tournament>(
-                SLUG,
-                manage(TournamentAction::CreateTeam {
-                    team_id: 100 + team,
-                    name: format!("Team {team}"),
-                    initials: format!("T{team}"),
-                }),
-                &meta,
-            )
-            .await
-            .map_err(err)?;
-    }
+    tournament::create(store, 1, SLUG, config, start).await?;
+    let teams = (0..8).map(|team| TournamentAction::CreateTeam {
+        team_id: 100 + team,
+        name: format!("Team {team}"),
+        initials: format!("T{team}"),
+    });
+    tournament::manage_all(store, SLUG, teams).await?;
     let profile = |i: i64| 1_000_000 + i;
-    for i in 0..PLAYERS {
-        for action in [
+    let players = (0..PLAYERS).flat_map(|i| {
+        [
             TournamentAction::AddPlayerToRoster {
                 tournament_player_id: 10 + i,
                 name: format!("Player {i:02}"),
@@ -154,13 +197,9 @@ async fn seed(store: &EventStore, games_each: usize) -> anyhow::Result<()> {
                 team_id: 100 + i / 4,
                 tournament_player_id: 10 + i,
             },
-        ] {
-            store
-                .execute::<Tournament>(SLUG, manage(action), &meta)
-                .await
-                .map_err(err)?;
-        }
-    }
+        ]
+    });
+    tournament::manage_all(store, SLUG, players).await?;
     // Games between rostered players: Elo-ish ratings, random civs and maps.
     let mut rng = StdRng::seed_from_u64(7);
     let mut rating: Vec<i64> = (0..PLAYERS).map(|_| rng.gen_range(1800..2600)).collect();

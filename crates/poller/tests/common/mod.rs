@@ -154,6 +154,36 @@ pub async fn wait_tracked(pool: &PgPool, n: usize) {
     }
 }
 
+/// The first `n` players of `env`'s ladder, rostered in tournaments of 100 (the roster cap)
+/// named `{prefix}-0`, `{prefix}-1`, …, and tracked.
+pub async fn rostered_in_hundreds(env: &Env, prefix: &str, n: usize) {
+    let ids = env.sim.roster(n);
+    for (i, chunk) in ids.chunks(100).enumerate() {
+        let k = i as i64;
+        seed_tournament(
+            &env.store,
+            &format!("{prefix}-{k}"),
+            k + 1,
+            chunk,
+            k * 100 + 1,
+        )
+        .await;
+    }
+    wait_tracked(&env.pool, n).await;
+}
+
+/// A poller on `env` with the default cadences and a request budget that never makes it wait:
+/// for benches that count requests or build a log (the `capacity` bench measures the budget).
+pub fn unbudgeted_poller(env: &Env) -> Poller {
+    let mut config = PollerConfig::with_base_url(format!("http://{}", env.addr));
+    config.upstream.budget = poller::BudgetConfig {
+        requests_per_second: 100_000,
+        max_in_flight: 64,
+        ..poller::BudgetConfig::default()
+    };
+    env.poller_with(config)
+}
+
 /// A frozen environment with `n` rostered players (the first `n` of the ladder).
 pub async fn rostered(prefix: &str, n: usize, lobbies: usize) -> (Env, Vec<i64>) {
     let env = Env::start(prefix, frozen_sim(7, lobbies)).await;
@@ -161,6 +191,15 @@ pub async fn rostered(prefix: &str, n: usize, lobbies: usize) -> (Env, Vec<i64>)
     seed_tournament(&env.store, "cup", 1, &roster, 100).await;
     wait_tracked(&env.pool, n).await;
     (env, roster)
+}
+
+/// The benches' runtime: two workers, like the machine they are measured on.
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// `(aggregate_type, event_type)` → count.

@@ -65,6 +65,31 @@ impl Served {
         (status, response.bytes().await.expect("body").to_vec())
     }
 
+    /// POST a JSON body to a control path; the JSON answer, whatever its status.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("post")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// GET a control path; the JSON answer, whatever its status.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// The typed client pointed at this simulator: no retries, short timeout.
     pub fn client(&self) -> UpstreamClient {
         self.client_with_timeout(Duration::from_secs(5))
