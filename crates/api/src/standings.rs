@@ -244,15 +244,8 @@ const ROSTER: &str = "
              ORDER BY sl.platform = 'twitch' DESC, sl.platform, sl.channel LIMIT 1) st ON true
      WHERE tp.tournament_id = $1";
 
-/// The display label: `presentation.displayName` when it is a non-blank string.
-pub fn display_name(presentation: &Value, base: &str) -> String {
-    presentation
-        .get("displayName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(base)
-        .to_string()
-}
+/// The display label (shared with the notifications projector).
+pub use domain::standings::display_name;
 
 fn outcome_str(o: Outcome) -> &'static str {
     match o {

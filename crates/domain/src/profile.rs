@@ -43,6 +43,11 @@ pub struct LadderStats {
 }
 
 impl LadderStats {
+    /// The peak the read models record: a missing or lower peak is floored at the rating.
+    pub fn max_rating(&self) -> i64 {
+        self.highest_rating.max(self.rating)
+    }
+
     /// The figures a game changes; rank fields move without the player playing.
     fn game_figures(&self) -> impl PartialEq + '_ {
         (

@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::matches::Outcome;
 use crate::tournament::RankBy;
@@ -17,6 +18,17 @@ pub fn win_pct(wins: i64, games: i64) -> Option<f64> {
     }
     let pct = wins as f64 / games as f64 * 100.0;
     format!("{pct:.1}").parse().ok()
+}
+
+/// The display label of a roster player: `presentation.displayName` when it is a non-blank
+/// string, else the base roster name.
+pub fn display_name(presentation: &Value, base: &str) -> String {
+    presentation
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(base)
+        .to_string()
 }
 
 /// Is `started_at` inside the window? A missing bound is open; both bounds are inclusive.

@@ -9,6 +9,7 @@
 //! Invariant: nothing but a projector writes read-model tables; read paths use `live.*` views.
 
 pub mod core;
+pub mod notifications;
 pub mod nudge;
 pub mod quarantine;
 pub mod retention;

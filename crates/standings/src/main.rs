@@ -341,6 +341,14 @@ async fn run_service(
             500,
             stop_rx.clone(),
         ));
+        // Notifications for webhooks: its own checkpoint, so a slow derivation never holds
+        // back the read models.
+        background.spawn(projections::runner::run(
+            db.pool.clone(),
+            projections::notifications::Notifications,
+            500,
+            stop_rx.clone(),
+        ));
         // Keeps nudge_log bounded (idempotent: every worker may run it).
         background.spawn(projections::retention::run_nudge_pruning(
             db.pool.clone(),

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use projections::core::Core;
+use projections::notifications::Notifications;
 use projections::runner::{builds, promote, start_build, step};
 use projections::Projector;
 use sqlx::PgPool;
@@ -15,7 +16,7 @@ use crate::settings::RebuildArgs;
 const REBUILD_BATCH: i64 = 10_000;
 
 /// Every projector this binary knows, by name.
-pub const PROJECTORS: &[&str] = &[Core::NAME];
+pub const PROJECTORS: &[&str] = &[Core::NAME, Notifications::NAME];
 
 pub async fn status(db: &PgPool) -> anyhow::Result<()> {
     let report = projections::status::report(db).await?;
@@ -104,6 +105,7 @@ pub async fn rebuild(db: &PgPool, args: &RebuildArgs) -> anyhow::Result<()> {
     for name in names {
         match name {
             n if n == Core::NAME => rebuild_one(db, &Core).await?,
+            n if n == Notifications::NAME => rebuild_one(db, &Notifications).await?,
             other => bail!("unknown projector {other:?}"),
         }
     }

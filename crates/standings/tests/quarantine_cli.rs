@@ -52,6 +52,10 @@ async fn quarantine_list_repair_and_rebuild_through_the_binary() {
     let status = stdout(&standings(&url, &["projections", "status"]).await);
     assert!(status.contains("quarantined"), "{status}");
     assert!(status.contains("hera"), "{status}");
+    // `rebuild --all` builds every projector, and status shows each.
+    for projector in ["core", "notifications"] {
+        assert!(status.lines().any(|l| l.starts_with(projector)), "{status}");
+    }
 
     let position = poison.to_string();
     let refused = standings(

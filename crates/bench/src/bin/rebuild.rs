@@ -1,4 +1,5 @@
-//! `rebuild`: how fast the `core` projector rebuilds from position 0.
+//! `rebuild`: how fast the `core` projector (or, with `--projector notifications`, the
+//! `notifications` projector) rebuilds from position 0.
 //!
 //! Starts a throwaway PostgreSQL cluster, loads a synthetic event log (`bench::synth`), then
 //! times full builds of `core` (`start_build`, `step` until caught up, `promote`) and prints
@@ -6,7 +7,7 @@
 //! tables against a reference build that applies one event at a time (the projector's
 //! `apply`, through the runner's default `apply_batch`): count and md5 of every table.
 //!
-//! `cargo run --release -p bench --bin rebuild -- --events 1000000`
+//! `cargo run --release -p bench --bin rebuild -- --events 1000000 [--projector notifications]`
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use clap::{Parser, ValueEnum};
 use domain::AnyEvent;
 use embedded_pg::ClusterConfig;
 use projections::core::Core;
+use projections::notifications::Notifications;
 use projections::runner::{promote, start_build, step, ApplyFuture};
 use projections::{Nudges, Projector};
 use sqlx::{PgConnection, PgPool};
@@ -25,8 +27,11 @@ use store::log::{read_after, LogPosition};
 use store::RecordedEvent;
 
 #[derive(Parser, Debug)]
-#[command(about = "Times a full rebuild of the core projector over a synthetic event log")]
+#[command(about = "Times a full rebuild of a projector over a synthetic event log")]
 struct Args {
+    /// The projector to build.
+    #[arg(long, value_enum, default_value_t = Which::Core)]
+    projector: Which,
     /// Events in the synthetic log.
     #[arg(long, default_value_t = 1_000_000)]
     events: usize,
@@ -61,6 +66,12 @@ struct Args {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Core,
+    Notifications,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Verify {
     /// Build again one event at a time and compare every table (count + md5).
     Reference,
@@ -89,6 +100,40 @@ impl Projector for OneByOne {
         CORE.apply(db, event, decoded, nudges)
     }
 }
+
+/// The reference of `notifications`: one event per load/derive/flush (its `apply`).
+struct NotificationsOneByOne;
+
+static NOTIFICATIONS: Notifications = Notifications;
+
+impl Projector for NotificationsOneByOne {
+    const NAME: &'static str = "notifications_ref";
+    const VERSION: i32 = Notifications::VERSION;
+    const SCHEMA_SQL: &'static str = Notifications::SCHEMA_SQL;
+    const TABLES: &'static [&'static str] = Notifications::TABLES;
+
+    fn apply<'a>(
+        &'a self,
+        db: &'a mut PgConnection,
+        event: &'a RecordedEvent,
+        decoded: AnyEvent,
+        nudges: &'a mut Nudges,
+    ) -> ApplyFuture<'a> {
+        NOTIFICATIONS.apply(db, event, decoded, nudges)
+    }
+}
+
+/// Every table of the `notifications` schema (its state too), for the reference check.
+const NOTIFICATIONS_TABLES: &[&str] = &[
+    "notifications",
+    "notify_tournaments",
+    "notify_roster",
+    "notify_ratings",
+    "notify_lobbies",
+    "notify_civilizations",
+    "notify_channels",
+    "notify_live_channels",
+];
 
 struct Timing {
     build: i64,
@@ -168,7 +213,39 @@ async fn run(url: &str, postmaster: Option<u32>, args: &Args) -> anyhow::Result<
     if args.breakdown {
         breakdown(&pool, *args.batch.last().unwrap_or(&10_000)).await?;
     }
-    run_builds(&pool, postmaster, args, total).await
+    match args.projector {
+        Which::Core => {
+            run_builds(
+                &pool,
+                postmaster,
+                args,
+                total,
+                &Core,
+                &OneByOne,
+                Core::TABLES,
+            )
+            .await
+        }
+        Which::Notifications => {
+            run_builds(
+                &pool,
+                postmaster,
+                args,
+                total,
+                &Notifications,
+                &NotificationsOneByOne,
+                NOTIFICATIONS_TABLES,
+            )
+            .await?;
+            let kinds: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT kind, count(*) FROM live.notifications GROUP BY kind ORDER BY kind",
+            )
+            .fetch_all(&pool)
+            .await?;
+            println!("notifications: {kinds:?}");
+            Ok(())
+        }
+    }
 }
 
 /// Generates the synthetic log and loads it, then prints its mix.
@@ -230,18 +307,22 @@ async fn generate(pool: &PgPool, args: &Args) -> anyhow::Result<()> {
 }
 
 /// The timed builds, then the check against the reference.
-async fn run_builds(
+async fn run_builds<P: Projector, R: Projector>(
     pool: &PgPool,
     postmaster: Option<u32>,
     args: &Args,
     total: i64,
+    projector: &P,
+    reference: &R,
+    tables: &[&str],
 ) -> anyhow::Result<()> {
     let mut last = None;
     for &batch in &args.batch {
-        let t = timed_build(pool, &Core, batch, postmaster, true).await?;
+        let t = timed_build(pool, projector, batch, postmaster, true).await?;
         println!(
-            "rebuild core, batch {batch}: {} events in {:.2} s = {:.0} events/s; peak RSS {}; \
+            "rebuild {}, batch {batch}: {} events in {:.2} s = {:.0} events/s; peak RSS {}; \
              CPU: bench {:.1} s, postgres {}",
+            P::NAME,
             t.events,
             t.seconds,
             t.rate(),
@@ -257,7 +338,7 @@ async fn run_builds(
     let Some(last) = last else { return Ok(()) };
 
     if args.verify == Verify::Reference {
-        let r = timed_build(pool, &OneByOne, args.reference_batch, postmaster, false).await?;
+        let r = timed_build(pool, reference, args.reference_batch, postmaster, false).await?;
         println!(
             "reference (apply one event at a time), batch {}: {} events in {:.1} s = {:.0} events/s; \
              CPU: bench {:.1} s, postgres {}",
@@ -268,8 +349,8 @@ async fn run_builds(
             r.own_cpu,
             secs(r.server_cpu)
         );
-        let mine = checksums(pool, &format!("{}_b{}", Core::NAME, last.build)).await?;
-        let theirs = checksums(pool, &format!("{}_b{}", OneByOne::NAME, r.build)).await?;
+        let mine = checksums(pool, &format!("{}_b{}", P::NAME, last.build), tables).await?;
+        let theirs = checksums(pool, &format!("{}_b{}", R::NAME, r.build), tables).await?;
         let mut differ = Vec::new();
         for ((table, rows, sum), (_, ref_rows, ref_sum)) in mine.iter().zip(&theirs) {
             let same = rows == ref_rows && sum == ref_sum;
@@ -366,9 +447,13 @@ async fn breakdown(pool: &PgPool, batch: i64) -> anyhow::Result<()> {
 }
 
 /// (table, rows, md5 of the rows' text in a stable order) for every table of a build schema.
-async fn checksums(pool: &PgPool, schema: &str) -> anyhow::Result<Vec<(String, i64, String)>> {
+async fn checksums(
+    pool: &PgPool,
+    schema: &str,
+    tables: &[&str],
+) -> anyhow::Result<Vec<(String, i64, String)>> {
     let mut out = Vec::new();
-    for table in Core::TABLES {
+    for table in tables {
         let (rows, sum): (i64, String) = sqlx::query_as(&format!(
             "SELECT count(*), coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text)), '')
                FROM {schema}.{table} t"

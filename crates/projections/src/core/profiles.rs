@@ -19,9 +19,9 @@ use super::fold::Fold;
 use super::tournaments_of;
 use crate::nudge::{NudgeKind, Nudges};
 
-/// The `max_rating` both paths record: a missing or lower peak is floored at the rating.
+/// The `max_rating` both paths record (see [`LadderStats::max_rating`]).
 fn max_rating_of(s: &LadderStats) -> i64 {
-    s.highest_rating.max(s.rating)
+    s.max_rating()
 }
 
 pub(super) async fn profile(
