@@ -1,7 +1,8 @@
 //! `kill -9` of the webhook worker mid-delivery loses nothing: the real `standings` binary
 //! delivers to a slow local receiver, is SIGKILLed while a request is in flight, and a second
 //! process finishes the job. The receiver may see a duplicate id, never a missing one, and
-//! first sees them in order. The tournament and the webhook are made by the operator CLI.
+//! first sees them in order. The notifications come from the worker's own `notifications`
+//! projector; the webhook is added by the operator CLI.
 
 #[path = "../crates/webhooks/tests/support/mod.rs"]
 mod support;
@@ -33,7 +34,7 @@ fn worker(url: &str) -> Worker {
         .env("UPSTREAM_BASE_URL", "http://127.0.0.1:9")
         .env("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
         .env("WEBHOOK_ALLOW_HTTP", "true")
-        .env("WEBHOOK_SWEEP_SECONDS", "0.2")
+        .env("WEBHOOK_SWEEP_SECONDS", "1")
         .env("WEBHOOK_BACKOFF_BASE_SECONDS", "0.05")
         .env("WEBHOOK_BACKOFF_CAP_SECONDS", "0.2")
         .stdout(Stdio::piped())
@@ -43,6 +44,36 @@ fn worker(url: &str) -> Worker {
     let worker = Worker(child);
     listening.expect("the worker listens");
     worker
+}
+
+const HERA: i64 = 1001;
+
+/// The ids the `notifications` projector derived for subscription `sub`'s tournament after the
+/// subscription was created, in log order, once there are `n` of them.
+async fn derived_ids(pool: &sqlx::PgPool, sub: &str, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT n.id FROM live.notifications n
+               JOIN live.webhook_subscriptions s USING (tournament_id)
+              WHERE s.subscription_id = $1 AND n.position > s.created_position
+              ORDER BY n.position, n.ordinal",
+        )
+        .bind(sub)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default();
+        if ids.len() >= n {
+            assert_eq!(ids.len(), n, "one notification per rise: {ids:?}");
+            assert!(ids.iter().all(|id| id.contains("-peak_rating-")), "{ids:?}");
+            return ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the projector derived only {ids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -59,13 +90,35 @@ async fn kill_9_mid_delivery_loses_nothing() {
     let receiver = Receiver::default();
     *receiver.delay.lock().unwrap() = Duration::from_millis(150);
     let endpoint = receiver.serve().await;
-    // The real subscription: a tournament and a webhook added by the operator CLI.
+    // The real pipeline: a tournament with one roster player (seeded as its owner would), a
+    // webhook added by the operator CLI, and 31 rising ratings that the worker's own
+    // `notifications` projector turns into 30 `peak_rating` notifications (the first in-window
+    // rating is the baseline).
     let store = store::EventStore::new(pool.clone());
     testkit::seed::catalog(
         &store,
         vec![testkit::seed::solo_rm()],
         vec![],
-        chrono::Utc::now(),
+        testkit::people::at(-100),
+    )
+    .await;
+    testkit::seed::tournament(
+        &store,
+        1,
+        "cup",
+        testkit::seed::plain("Cup", Some(testkit::people::at(0))),
+        testkit::people::at(-10),
+    )
+    .await;
+    testkit::seed::manage_all(
+        &store,
+        "cup",
+        [domain::tournament::TournamentAction::AddPlayerToRoster {
+            tournament_player_id: 10,
+            name: "Hera".into(),
+            profile_id: Some(HERA),
+            presentation: serde_json::json!({}),
+        }],
     )
     .await;
     testkit::seed::project(&pool).await;
@@ -80,8 +133,6 @@ async fn kill_9_mid_delivery_loses_nothing() {
             .output()
             .unwrap()
     };
-    let created = cli(&["tournament", "create", "--slug", "cup", "--name", "Cup"]);
-    assert!(created.status.success(), "{created:?}");
     let added = cli(&["webhooks", "add", "--tournament", "cup", "--url", &endpoint]);
     assert!(added.status.success(), "{added:?}");
     let added = String::from_utf8_lossy(&added.stdout).into_owned();
@@ -91,20 +142,14 @@ async fn kill_9_mid_delivery_loses_nothing() {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("registered webhook <id>")
         .to_string();
-    testkit::seed::project(&pool).await;
-    let (tournament_id, created_position): (i64, i64) = sqlx::query_as(
-        "SELECT tournament_id, created_position FROM live.webhook_subscriptions
-          WHERE subscription_id = $1",
-    )
-    .bind(&sub)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    // The notifications projector is another slice's: its table is made by hand here.
-    stand_ins(&pool).await;
-    let mut ids = vec![];
-    for position in created_position + 1..created_position + 31 {
-        ids.push(notify(&pool, tournament_id, position).await);
+    for step in 0..=30 {
+        testkit::seed::profile_now(
+            &store,
+            HERA,
+            "Hera",
+            vec![testkit::seed::ladder(2000 + step, 2000 + step, 10 + step)],
+        )
+        .await;
     }
 
     let mut first = worker(&url);
@@ -120,12 +165,10 @@ async fn kill_9_mid_delivery_loses_nothing() {
     first.0.kill().expect("SIGKILL the worker");
     first.0.wait().unwrap();
     let before_restart = receiver.delivered_ids().len();
-    assert!(
-        before_restart < ids.len(),
-        "killed too late to prove anything"
-    );
+    assert!(before_restart < 30, "killed too late to prove anything");
 
     let second = worker(&url);
+    let ids = derived_ids(&pool, &sub, 30).await;
     receiver
         .wait_for(Duration::from_secs(40), |log| {
             let got: std::collections::HashSet<_> = log.iter().map(|r| r.id.as_str()).collect();

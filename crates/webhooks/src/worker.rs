@@ -186,6 +186,9 @@ impl Deliverer {
                         tracing::warn!(error = %e, "webhook worker: cannot read subscriptions; retrying");
                     }
                     failing = true;
+                    // Soon, not a sweep later: at first start the views appear only once the
+                    // projectors' first builds go live, after their NOTIFYs.
+                    wake = wake.min(Duration::from_secs(1));
                 }
             }
             let notified = async {
@@ -419,13 +422,17 @@ impl Deliverer {
     }
 }
 
-/// LISTEN on the projector's channel and the replay channel; `None` when that fails (the
+/// LISTEN on the projectors' channels (core's nudges, new notifications) and the replay channel; `None` when that fails (the
 /// sweep still runs; the next loop tries again).
 async fn listen(pool: &PgPool) -> Option<PgListener> {
     let listening = async {
         let mut l = PgListener::connect_with(pool).await?;
-        l.listen_all([projections::nudge::CHANNEL, store::CHANNEL])
-            .await?;
+        l.listen_all([
+            projections::nudge::CHANNEL,
+            projections::notifications::CHANNEL,
+            store::CHANNEL,
+        ])
+        .await?;
         Ok::<_, sqlx::Error>(l)
     };
     match tokio::time::timeout(Duration::from_secs(10), listening).await {

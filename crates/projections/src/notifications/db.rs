@@ -349,6 +349,10 @@ pub async fn flush(db: &mut PgConnection, model: &Model) -> sqlx::Result<()> {
         .bind(Json(&model.out))
         .execute(&mut *db)
         .await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(super::CHANNEL)
+            .execute(&mut *db)
+            .await?;
     }
     Ok(())
 }

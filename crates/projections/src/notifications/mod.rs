@@ -34,6 +34,10 @@ pub mod model;
 pub use body::Kind;
 pub use model::STREAK_MILESTONES;
 
+/// NOTIFYed (in the batch transaction, so at commit) when a batch wrote notifications: the
+/// webhook worker wakes on it instead of waiting for its sweep.
+pub const CHANNEL: &str = "standings_notifications";
+
 pub struct Notifications;
 
 impl Projector for Notifications {

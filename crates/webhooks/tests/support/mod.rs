@@ -1,11 +1,10 @@
 //! Shared by the webhook tests: the tables other slices own, made by hand, and a local
 //! receiver over real HTTP.
 //!
-//! MERGE NOTE: without a running `core` projector there is no `live.webhook_subscriptions`
-//! view, and `live.notifications` (notify-derive's projector) is written in parallel with
-//! this crate: `stand_ins` creates both as tables (the same columns as core v4's table and the
-//! shared brief's `notifications`) when they do not exist. Where `core` runs (the api tests)
-//! the real view is used. Once notify-derive is merged, make `notify` go through its projector.
+//! The worker's own tests run no projector, so `stand_ins` creates the two tables it reads
+//! (`live.webhook_subscriptions`, core's, and `live.notifications`, the notifications
+//! projector's) with the projectors' columns, and `notify` writes rows directly. The whole
+//! pipeline (projectors deriving, the binary delivering) is `tests/webhook_kill.rs`.
 
 #![allow(dead_code)]
 
