@@ -142,6 +142,19 @@ const ALLOWED: &[(&str, &str)] = &[
     ("schema WebhookUpdate: extra component", "webhook subscriptions"),
     ("schema WebhookFormatName: extra component", "webhook subscriptions"),
     ("schema NotificationKind: extra component", "webhook subscriptions"),
+    (
+        "GET /v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/deliveries: extra operation",
+        "webhook delivery log",
+    ),
+    (
+        "POST /v1/tournaments/{tournament_slug}/webhooks/{webhook_id}/replay: extra operation",
+        "webhook dead-letter replay",
+    ),
+    ("schema AttemptRow: extra component", "webhook delivery log"),
+    ("schema DeadLetter: extra component", "webhook delivery log"),
+    ("schema DeliveryLog: extra component", "webhook delivery log"),
+    ("schema ReplayRead: extra component", "webhook dead-letter replay"),
+    ("schema SubscriptionLag: extra component", "webhook delivery log"),
 ];
 
 #[test]

@@ -37,7 +37,7 @@ impl Env {
         let pool = store::testing::migrated_pool(prefix).await;
         let key = auth::DevKey::generate();
         let config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
-        let stop = seed::run_core(&pool);
+        let stop = seed::run_projectors(&pool);
         let store = EventStore::new(pool.clone());
         seed::catalog(&store, vec![seed::solo_rm()], vec![], Utc::now()).await;
         seed::grant_creators(&store, &[OWNER, OTHER], "test", Utc::now()).await;
@@ -550,4 +550,73 @@ async fn idempotent_registration_and_a_redacted_public_audit_trail() {
     assert!(items
         .iter()
         .any(|e| e["event_type"] == "WebhookSecretRotated"));
+}
+
+#[tokio::test]
+async fn the_delivery_log_and_replay_are_owner_only() {
+    let env = Env::start("webhook_log").await;
+    let (status, created) = env
+        .register(json!({"url": "http://127.0.0.1:9/h", "format": "json"}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let tournament_id: i64 =
+        sqlx::query_scalar("SELECT id FROM live.tournaments WHERE slug = 'cup'")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    sqlx::query(
+        "INSERT INTO webhook_dead_letters
+                (subscription_id, notification_id, tournament_id, position, ordinal, attempts, last_error)
+         VALUES ($1, 'n-5-match_finished-0', $2, 5, 0, 8, 'HTTP 500')",
+    )
+    .bind(&id)
+    .bind(tournament_id)
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    // The delivery log reads the notifications projector's view: wait for its first build.
+    for _ in 0..1000 {
+        let live: Option<String> =
+            sqlx::query_scalar("SELECT to_regclass('live.notifications')::text")
+                .fetch_one(&env.pool)
+                .await
+                .unwrap();
+        if live.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let log = format!("{}/deliveries", hook(&id));
+    let replay = format!("{}/replay", hook(&id));
+    // 401 → 404 → 403, then the webhook must be the tournament's (any path text: no 5xx).
+    for (method, path) in [("GET", &log), ("POST", &replay)] {
+        assert_eq!(env.call(method, path, None, None).await.0, 401);
+        let elsewhere = path.replace("/cup/", "/nowhere/");
+        assert_eq!(env.call(method, &elsewhere, Some(OWNER), None).await.0, 404);
+        assert_eq!(env.call(method, path, Some(OTHER), None).await.0, 403);
+        for unknown in ["hook-2", "%00", "%E2%80%AE"] {
+            let (status, body) = env
+                .call(method, &path.replace(&id, unknown), Some(OWNER), None)
+                .await;
+            assert_eq!(
+                (status, &body["detail"]),
+                (404, &json!("Webhook not found"))
+            );
+        }
+    }
+    let (status, body) = env.call("GET", &log, Some(OWNER), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["dead_letters"][0]["notification_id"],
+        "n-5-match_finished-0"
+    );
+    assert_eq!(body["dead_letters"][0]["requeued"], false);
+    assert_eq!(body["state"]["dead_letters"], 1);
+    let (status, body) = env.call("POST", &replay, Some(OWNER), None).await;
+    assert_eq!((status, &body), (200, &json!({"requeued": 1})));
+    let (_, body) = env.call("POST", &replay, Some(OWNER), None).await;
+    assert_eq!(body, json!({"requeued": 0}));
+    let (_, body) = env.call("GET", &log, Some(OWNER), None).await;
+    assert_eq!(body["dead_letters"][0]["requeued"], true);
 }

@@ -366,6 +366,19 @@ pub fn run_core(pool: &PgPool) -> tokio::sync::watch::Sender<bool> {
     stop
 }
 
+/// Runs both projectors, `core` and `notifications`, in the background (batches of 500) until
+/// the returned sender says stop or is dropped: for tests that read webhook deliveries.
+pub fn run_projectors(pool: &PgPool) -> tokio::sync::watch::Sender<bool> {
+    let stop = run_core(pool);
+    tokio::spawn(projections::runner::run(
+        pool.clone(),
+        projections::notifications::Notifications,
+        500,
+        stop.subscribe(),
+    ));
+    stop
+}
+
 /// Every live `core` table as JSON rows in a stable order, for row-by-row comparison of two
 /// builds.
 pub async fn core_rows(pool: &PgPool) -> Vec<(String, Vec<serde_json::Value>)> {

@@ -80,22 +80,6 @@ SELECT s.subscription_id, s.tournament_id, s.paused,
          AND n.position > s.created_position
          AND (cardinality(s.kinds) = 0 OR n.kind = ANY (s.kinds))) p";
 
-/// Whether `subscription_id` is a subscription of `tournament_id`.
-pub async fn belongs(
-    pool: &PgPool,
-    subscription_id: &str,
-    tournament_id: i64,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM live.webhook_subscriptions
-                         WHERE subscription_id = $1 AND tournament_id = $2)",
-    )
-    .bind(subscription_id)
-    .bind(tournament_id)
-    .fetch_one(pool)
-    .await
-}
-
 /// Every subscription's lag (`standings projections status`, the worker's gauges).
 pub async fn lag(pool: &PgPool) -> sqlx::Result<Vec<SubscriptionLag>> {
     sqlx::query_as(&format!(

@@ -9,7 +9,8 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::owner;
-use crate::error::{ApiError, ApiResult};
+use super::webhooks::existing;
+use crate::error::ApiResult;
 use crate::respond::{respond, CacheClass};
 use crate::AppState;
 
@@ -29,7 +30,7 @@ pub async fn log(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let owner = owner(&state, &headers, &slug).await?;
-    webhook_of(&state, &webhook_id, owner.tournament_id).await?;
+    existing(&owner, &webhook_id)?;
     let log = webhooks::log::deliveries(&state.pool, &webhook_id, ATTEMPTS_SHOWN).await?;
     Ok(respond(&log, CacheClass::NoStore, &headers))
 }
@@ -40,21 +41,11 @@ pub async fn replay(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let owner = owner(&state, &headers, &slug).await?;
-    webhook_of(&state, &webhook_id, owner.tournament_id).await?;
+    existing(&owner, &webhook_id)?;
     let requeued = webhooks::log::replay(&state.pool, &webhook_id).await?;
     Ok(respond(
         &ReplayRead { requeued },
         CacheClass::NoStore,
         &headers,
     ))
-}
-
-/// 404 unless `webhook_id` is a webhook of the tournament.
-async fn webhook_of(state: &AppState, webhook_id: &str, tournament_id: i64) -> ApiResult<()> {
-    if webhook_id.len() > 64
-        || !webhooks::log::belongs(&state.pool, webhook_id, tournament_id).await?
-    {
-        return Err(ApiError::NotFound("Webhook not found"));
-    }
-    Ok(())
 }

@@ -245,8 +245,9 @@ async fn read_back(state: &AppState, owner: &Owner, id: &str) -> ApiResult<Webho
         })
 }
 
-/// 404 `Webhook not found` unless the tournament has subscription `id`.
-fn existing(owner: &Owner, id: &str) -> ApiResult<()> {
+/// 404 `Webhook not found` unless the tournament has subscription `id` (from the aggregate
+/// the owner check loaded: no query, so any path text is safe).
+pub(super) fn existing(owner: &Owner, id: &str) -> ApiResult<()> {
     if owner.tournament.webhooks.contains_key(id) {
         Ok(())
     } else {

@@ -13,7 +13,6 @@ use common::*;
 
 mod audit;
 mod cors;
-mod deliveries;
 mod hostile;
 mod idempotency;
 mod owners;
