@@ -3,57 +3,13 @@
 //! runs; every exported file must equal that server's answer over real HTTP byte for byte,
 //! the manifest's sizes and hashes must match the files, and bad requests fail cleanly.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use testkit::process::{wait_for, Standings};
 
 const BIN: &str = env!("CARGO_BIN_EXE_standings");
-
-fn command(url: &str, key: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env("DATABASE_URL", url)
-        .env("AUTH_DEV_KEY", key)
-        .env("LOG_LEVEL", "warn")
-        .env("BIND", "127.0.0.1:0")
-        .env_remove("AUTH_JWKS_URL")
-        .env_remove("ENVIRONMENT");
-    command
-}
-
-fn run(url: &str, key: &Path, args: &[&str]) -> Output {
-    let output = command(url, key)
-        .args(args)
-        .output()
-        .expect("run standings");
-    eprintln!(
-        "standings {args:?}: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// Starts `standings ARGS` and returns it with the address it listens on.
-fn start(url: &str, key: &Path, args: &[&str]) -> (Child, String) {
-    let mut child = command(url, key)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn standings");
-    let base = testkit::process::listening_on(&mut child).expect("listening");
-    (child, base)
-}
-
-fn stop(mut child: Child) {
-    // SIGTERM: a clean stop (the process's own shutdown path).
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    child.wait().expect("wait");
-}
 
 async fn get(client: &reqwest::Client, url: &str) -> (u16, Vec<u8>) {
     let response = client.get(url).send().await.expect("GET");
@@ -61,28 +17,17 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, Vec<u8>) {
     (status, response.bytes().await.expect("body").to_vec())
 }
 
-/// Polls `ready` until it holds (the demo's worker needs a few poll cycles).
-async fn wait_for(what: &str, mut ready: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !ready().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test]
 async fn export_equals_the_api_byte_for_byte() {
     let url = embedded_pg::testing::fresh_database("archive_export").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("dev-key.pem");
+    let bin = Standings::new(BIN, &key);
     let client = reqwest::Client::new();
     let t0 = Instant::now();
 
     // Real data: the demo's worker polls the simulator into the log and projects it.
-    let (demo, base) = start(&url, &key, &["demo"]);
+    let (demo, base) = bin.start(&url, &["demo"]);
     let matches = format!("{base}/v1/tournaments/demo/matches");
     wait_for("demo matches", async || {
         let (status, body) = get(&client, &matches).await;
@@ -94,9 +39,8 @@ async fn export_equals_the_api_byte_for_byte() {
     })
     .await;
     // A finished tournament beside it (its window closed in 2020).
-    let created = run(
+    let created = bin.run(
         &url,
-        &key,
         &[
             "tournament",
             "create",
@@ -117,14 +61,13 @@ async fn export_equals_the_api_byte_for_byte() {
     })
     .await;
     eprintln!("data ready after {:?}", t0.elapsed());
-    stop(demo);
+    drop(demo);
 
     // An API-only server: no poller, no projector, so the reads hold still.
-    let (server, base) = start(&url, &key, &["serve", "--role", "api"]);
+    let (server, base) = bin.start(&url, &["serve", "--role", "api"]);
     let out = dir.path().join("export");
-    let exported = run(
+    let exported = bin.run(
         &url,
-        &key,
         &[
             "archive",
             "export",
@@ -185,9 +128,8 @@ async fn export_equals_the_api_byte_for_byte() {
 
     // A tournament whose window has closed exports as final.
     let old = dir.path().join("old");
-    let exported = run(
+    let exported = bin.run(
         &url,
-        &key,
         &[
             "archive",
             "export",
@@ -211,10 +153,10 @@ async fn export_equals_the_api_byte_for_byte() {
         "--out",
         old.to_str().expect("utf-8"),
     ];
-    let refused = run(&url, &key, &again);
+    let refused = bin.run(&url, &again);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
-    let forced = run(&url, &key, &[&again[..], &["--force"]].concat());
+    let forced = bin.run(&url, &[&again[..], &["--force"]].concat());
     assert!(forced.status.success());
     // Over another tournament's export: that export's files go (old-cup has no players).
     let over = [
@@ -224,7 +166,8 @@ async fn export_equals_the_api_byte_for_byte() {
         "--out",
         out.to_str().expect("utf-8"),
     ];
-    assert!(run(&url, &key, &[&over[..], &["--force"]].concat())
+    assert!(bin
+        .run(&url, &[&over[..], &["--force"]].concat())
         .status
         .success());
     let player_file = out.join(
@@ -243,9 +186,8 @@ async fn export_equals_the_api_byte_for_byte() {
     // An unknown slug: exit code 2, a message, nothing written.
     let nowhere = dir.path().join("nowhere");
     for slug in ["no-such-cup", "../demo"] {
-        let unknown = run(
+        let unknown = bin.run(
             &url,
-            &key,
             &[
                 "archive",
                 "export",
@@ -262,5 +204,5 @@ async fn export_equals_the_api_byte_for_byte() {
         );
         assert!(!nowhere.exists());
     }
-    stop(server);
+    drop(server);
 }

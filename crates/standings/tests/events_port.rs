@@ -6,81 +6,18 @@
 //! nothing; a bad file, another version, a truncated file and a taken slug append nothing and
 //! say why; ids the destination already handed out are replaced.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use sqlx::PgPool;
+use testkit::process::{wait_for, Standings};
 
 const BIN: &str = env!("CARGO_BIN_EXE_standings");
-
-fn command(url: &str, key: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env("DATABASE_URL", url)
-        .env("AUTH_DEV_KEY", key)
-        .env("LOG_LEVEL", "warn")
-        .env("BIND", "127.0.0.1:0")
-        .env_remove("AUTH_JWKS_URL")
-        .env_remove("ENVIRONMENT");
-    command
-}
-
-fn run(url: &str, key: &Path, args: &[&str]) -> Output {
-    let output = command(url, key)
-        .args(args)
-        .output()
-        .expect("run standings");
-    eprintln!(
-        "standings {args:?}: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// A running `standings`, stopped when dropped (also when an assertion fails first).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // SIGTERM: a clean stop (the process's own shutdown path).
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
-}
-
-fn start(url: &str, key: &Path, args: &[&str]) -> (Running, String) {
-    let mut child = command(url, key)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn standings");
-    let base = testkit::process::listening_on(&mut child).expect("listening");
-    (Running(child), base)
-}
-
-fn stop(running: Running) {
-    drop(running);
-}
 
 async fn get(client: &reqwest::Client, url: &str) -> (u16, Vec<u8>) {
     let response = client.get(url).send().await.expect("GET");
     let status = response.status().as_u16();
     (status, response.bytes().await.expect("body").to_vec())
-}
-
-async fn wait_for(what: &str, mut ready: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !ready().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn pool(url: &str) -> PgPool {
@@ -167,27 +104,27 @@ async fn export_import_serves_the_same_reads() {
     let source = embedded_pg::testing::fresh_database("events_port_source").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("dev-key.pem");
+    let bin = Standings::new(BIN, &key);
     let client = reqwest::Client::new();
     let t0 = Instant::now();
 
     // Real data: the demo's worker polls the simulator into the log and projects it.
-    let (demo, base) = start(&source, &key, &["demo"]);
+    let (demo, base) = bin.start(&source, &["demo"]);
     let matches = format!("{base}/v1/tournaments/demo/matches");
     wait_for("demo matches", async || {
         let (status, body) = get(&client, &matches).await;
         status == 200 && items(&body).len() >= 2
     })
     .await;
-    stop(demo);
+    drop(demo);
     let source_pool = pool(&source).await;
     // Whatever the worker had not projected yet when it stopped.
     testkit::seed::project(&source_pool).await;
     eprintln!("source ready after {:?}", t0.elapsed());
 
     let file = dir.path().join("demo.jsonl");
-    let exported = run(
+    let exported = bin.run(
         &source,
-        &key,
         &[
             "events",
             "export",
@@ -225,9 +162,8 @@ async fn export_import_serves_the_same_reads() {
 
     // An unknown tournament: exit code 2, nothing written.
     let nowhere = dir.path().join("nowhere.jsonl");
-    let unknown = run(
+    let unknown = bin.run(
         &source,
-        &key,
         &[
             "events",
             "export",
@@ -244,7 +180,7 @@ async fn export_import_serves_the_same_reads() {
     // Into a fresh database, projected as a worker would.
     let target = embedded_pg::testing::fresh_database("events_port_target").await;
     let import = ["events", "import", file.to_str().expect("utf-8")];
-    let imported = run(&target, &key, &import);
+    let imported = bin.run(&target, &import);
     assert!(imported.status.success());
     let said = String::from_utf8_lossy(&imported.stdout).to_string();
     let count = header["count"].as_u64().expect("count");
@@ -260,8 +196,8 @@ async fn export_import_serves_the_same_reads() {
     testkit::seed::project(&target_pool).await;
 
     // API-only servers (no poller, no projector): the reads hold still.
-    let (source_server, source_base) = start(&source, &key, &["serve", "--role", "api"]);
-    let (target_server, target_base) = start(&target, &key, &["serve", "--role", "api"]);
+    let (source_server, source_base) = bin.start(&source, &["serve", "--role", "api"]);
+    let (target_server, target_base) = bin.start(&target, &["serve", "--role", "api"]);
     let expected = reads(&client, &source_base, "demo").await;
     assert!(expected.len() > 20, "{} reads", expected.len());
     for (path, status, body) in &expected {
@@ -278,11 +214,11 @@ async fn export_import_serves_the_same_reads() {
     let trail = audit_trail(&client, &source_base, "demo").await;
     assert!(!trail.is_empty());
     assert_eq!(trail, audit_trail(&client, &target_base, "demo").await);
-    stop(source_server);
-    stop(target_server);
+    drop(source_server);
+    drop(target_server);
 
     // A second import appends nothing.
-    let again = run(&target, &key, &import);
+    let again = bin.run(&target, &import);
     assert!(again.status.success());
     assert!(
         String::from_utf8_lossy(&again.stdout).contains(&format!(
@@ -295,7 +231,7 @@ async fn export_import_serves_the_same_reads() {
 
     // Into the source itself: the slug is taken there.
     let before = event_count(&source_pool).await;
-    let clash = run(&source, &key, &import);
+    let clash = bin.run(&source, &import);
     assert_eq!(clash.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&clash.stderr).contains("Tournament 'demo' already exists"),
@@ -329,11 +265,7 @@ async fn export_import_serves_the_same_reads() {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, content).expect("write");
-        let refused = run(
-            &third,
-            &key,
-            &["events", "import", path.to_str().expect("utf-8")],
-        );
+        let refused = bin.run(&third, &["events", "import", path.to_str().expect("utf-8")]);
         assert_eq!(refused.status.code(), Some(1), "{name}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains(error), "{name}: {stderr}");
@@ -349,7 +281,7 @@ async fn export_import_serves_the_same_reads() {
             .await
             .expect("nextval");
     }
-    let imported = run(&third, &key, &import);
+    let imported = bin.run(&third, &import);
     assert!(imported.status.success());
     let said = String::from_utf8_lossy(&imported.stdout).to_string();
     assert!(said.contains("tournament id 1 -> 2 (replaced)"), "{said}");

@@ -5,20 +5,7 @@
 use std::process::Output;
 
 async fn standings(url: &str, args: &[&str]) -> Output {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_standings"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("LOG_LEVEL", "warn")
-        .output()
-        .await
-        .unwrap();
-    eprintln!(
-        "standings {args:?}: {}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    testkit::process::operator(env!("CARGO_BIN_EXE_standings"), url, args, &[]).await
 }
 
 fn stdout(output: &Output) -> String {

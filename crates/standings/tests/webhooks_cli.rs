@@ -8,25 +8,10 @@ use chrono::Utc;
 use store::EventStore;
 use testkit::seed;
 
+/// As operator `alice`, with `env` on top.
 async fn standings(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_standings"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("LOG_LEVEL", "warn")
-        .env("USER", "alice")
-        .env_remove("WEBHOOK_ALLOW_HTTP")
-        .env_remove("WEBHOOK_ALLOWED_HOSTS")
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .unwrap();
-    eprintln!(
-        "standings {args:?}: {}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    let env = [&[("USER", "alice")], env].concat();
+    testkit::process::operator(env!("CARGO_BIN_EXE_standings"), url, args, &env).await
 }
 
 fn stdout(output: &Output) -> String {
