@@ -5,7 +5,8 @@
 //! One binary (`cargo test -p api --test writes`), a module per group of routes and rules:
 //! `tokens` (authentication, the 401 → 404 → 403 order), `rules` (the contract's rules),
 //! `idempotency`, `audit` (the trail and `as_of`), `cors`, `owners` (enrichment from the auth
-//! service) and `hostile` (bad input, and what the fuzzer found).
+//! service), `hostile` (bad input, and what the fuzzer found) and `webhooks` (subscriptions,
+//! their delivery log and replay).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -18,6 +19,7 @@ mod idempotency;
 mod owners;
 mod rules;
 mod tokens;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -29,6 +31,15 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use store::EventStore;
 use testkit::seed;
+
+/// Receivers in tests listen on 127.0.0.1 (allowlisted, plain http); `discord.com` is
+/// allowlisted by name so a Discord URL registers without DNS in the sandbox.
+fn webhook_policy() -> domain::webhook_url::UrlPolicy {
+    domain::webhook_url::UrlPolicy {
+        allow_http: true,
+        allowed: domain::webhook_url::UrlPolicy::parse_allowed("127.0.0.1,discord.com").unwrap(),
+    }
+}
 
 const THIRD: &str = "33333333-3333-3333-3333-333333333333";
 
@@ -50,11 +61,12 @@ impl Env {
         let key = auth::DevKey::generate();
         let mut config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
         config.issuer = issuer.map(str::to_string);
-        let stop = testkit::seed::run_core(&pool);
+        let stop = testkit::seed::run_projectors(&pool);
         seed(&pool).await;
         let cache = std::sync::Arc::new(api::ResponseCache::default());
-        let mut state =
-            api::AppState::with_cache(pool.clone(), cache).with_auth(auth::Verifier::new(config));
+        let mut state = api::AppState::with_cache(pool.clone(), cache)
+            .with_auth(auth::Verifier::new(config))
+            .with_webhook_policy(webhook_policy());
         if let Some(base) = directory {
             state = state.with_directory(base);
         }

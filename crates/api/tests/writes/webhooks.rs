@@ -1,60 +1,14 @@
-//! Webhook subscriptions (issue 15) against a real server, a real PostgreSQL and a running
-//! projector: the owner-only order, secrets shown once and rotated, the URL safety rules at
+//! Webhook subscriptions (issue 15), on the writes environment (both projectors running): the owner-only order, secrets shown once and rotated, the URL safety rules at
 //! registration, the read table, idempotency, and a public audit trail without URLs' paths.
 
-mod common;
-use common::*;
+use super::*;
 
-use std::time::Duration;
-
-use chrono::Utc;
-use domain::webhook_url::UrlPolicy;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use store::EventStore;
-use testkit::seed;
-
-struct Env {
-    base: String,
-    client: reqwest::Client,
-    key: auth::DevKey,
-    pool: PgPool,
-    _stop: tokio::sync::watch::Sender<bool>,
-}
-
-/// Receivers in tests listen on 127.0.0.1 (allowlisted, plain http); `discord.com` is
-/// allowlisted by name so a Discord URL registers without DNS in the sandbox.
-fn test_policy() -> UrlPolicy {
-    UrlPolicy {
-        allow_http: true,
-        allowed: UrlPolicy::parse_allowed("127.0.0.1,discord.com").unwrap(),
-    }
-}
 
 impl Env {
-    async fn start(prefix: &str) -> Env {
-        let pool = store::testing::migrated_pool(prefix).await;
-        let key = auth::DevKey::generate();
-        let config = auth::VerifierConfig::new(jwks_server(key.jwks()).await);
-        let stop = seed::run_projectors(&pool);
-        let store = EventStore::new(pool.clone());
-        seed::catalog(&store, vec![seed::solo_rm()], vec![], Utc::now()).await;
-        seed::grant_creators(&store, &[OWNER, OTHER], "test", Utc::now()).await;
-        seed::wait_for_creators(&pool, 2).await;
-        let state = api::AppState::new(pool.clone())
-            .with_auth(auth::Verifier::new(config))
-            .with_webhook_policy(test_policy());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, api::router(state)).await });
-        let env = Env {
-            base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
-            key,
-            pool,
-            _stop: stop,
-        };
+    /// The writes environment with tournament `cup`, the webhooks' home.
+    async fn with_cup(prefix: &str) -> Env {
+        let env = Env::start(prefix, None).await;
         let cup = json!({"slug": "cup", "name": "Spring Cup", "leaderboard_id": 3});
         assert_eq!(
             env.call("POST", "/v1/tournaments", Some(OWNER), Some(cup))
@@ -63,42 +17,6 @@ impl Env {
             201
         );
         env
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        user: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let verb = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(verb, format!("{}{path}", self.base));
-        if let Some(user) = user {
-            let token = self.key.mint(user, Duration::from_secs(600), None);
-            request = request.header("cookie", format!("criticalbit_access={token}"));
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        // Every answer is checked against `/openapi.json` (`common::schema`).
-        schema::checked(method, path, request.send().await.unwrap()).await
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        user: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let r = self.send(method, path, user, body, &[]).await;
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn register(&self, body: Value) -> (u16, Value) {
@@ -146,7 +64,7 @@ fn fingerprint(secret: &str) -> String {
 
 #[tokio::test]
 async fn owner_only_secret_shown_once_and_rotated() {
-    let env = Env::start("webhooks_owner").await;
+    let env = Env::with_cup("webhooks_owner").await;
     let body = json!({"url": "http://127.0.0.1:9/hook/abc", "kinds": ["match_finished"]});
     // 401 → 404 → 403, before the body is looked at.
     assert_eq!(
@@ -240,7 +158,7 @@ async fn owner_only_secret_shown_once_and_rotated() {
 
 #[tokio::test]
 async fn unsafe_or_invalid_endpoints_are_refused_and_append_nothing() {
-    let env = Env::start("webhooks_refused").await;
+    let env = Env::with_cup("webhooks_refused").await;
     let cases = [
         (json!({"url": "ftp://127.0.0.1/x"}), "url"),
         (json!({"url": "not a url"}), "url"),
@@ -343,7 +261,7 @@ async fn unsafe_or_invalid_endpoints_are_refused_and_append_nothing() {
 
 #[tokio::test]
 async fn edits_pause_resume_and_delete_reach_the_read_table() {
-    let env = Env::start("webhooks_lifecycle").await;
+    let env = Env::with_cup("webhooks_lifecycle").await;
     let (_, created) = env
         .register(json!({"url": "http://127.0.0.1:9/a", "description": "results"}))
         .await;
@@ -471,7 +389,7 @@ async fn edits_pause_resume_and_delete_reach_the_read_table() {
 
 #[tokio::test]
 async fn idempotent_registration_and_a_redacted_public_audit_trail() {
-    let env = Env::start("webhooks_audit").await;
+    let env = Env::with_cup("webhooks_audit").await;
     let key = "6b1c1f5e-9f4e-4a59-8c5e-1b2a3c4d5e6f";
     let body = json!({"url": "http://127.0.0.1:9/hook/PATHTOKEN?sig=QUERYTOKEN"});
     let first = env
@@ -554,7 +472,7 @@ async fn idempotent_registration_and_a_redacted_public_audit_trail() {
 
 #[tokio::test]
 async fn the_delivery_log_and_replay_are_owner_only() {
-    let env = Env::start("webhook_log").await;
+    let env = Env::with_cup("webhook_log").await;
     let (status, created) = env
         .register(json!({"url": "http://127.0.0.1:9/h", "format": "json"}))
         .await;
