@@ -15,7 +15,6 @@ use domain::tournament::{
 };
 use domain::EventMetadata;
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
 use store::EventStore;
 
 fn main() {
@@ -32,13 +31,7 @@ async fn run() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(2_000);
-    let url = embedded_pg::testing::fresh_database("bench_append").await;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-        .expect("connect");
-    store::migrate(&pool).await.expect("migrate");
+    let pool = store::testing::migrated_pool("bench_append").await;
     let store = EventStore::new(pool);
     let meta = EventMetadata::new(Actor::Operator("bench".into()));
     let command = |n: usize| TournamentCommand::Create {

@@ -11,20 +11,8 @@ use domain::event::Actor;
 use domain::EventMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::{CommandError, EventStore};
-
-async fn pool(prefix: &str) -> PgPool {
-    let url = embedded_pg::testing::fresh_database(prefix).await;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-        .expect("connect");
-    store::migrate(&pool).await.expect("migrate");
-    pool
-}
 
 #[derive(Default, Serialize, Deserialize)]
 struct Note {
@@ -80,7 +68,7 @@ fn meta() -> EventMetadata {
 
 #[tokio::test]
 async fn an_event_that_would_not_read_back_is_refused_and_nothing_is_appended() {
-    let pool = pool("round_trip_refused").await;
+    let pool = store::testing::migrated_pool("round_trip_refused").await;
     let store = EventStore::new(pool.clone());
     // Fine values, extreme but readable: appended and read back.
     let fine = json!({"a": [1e300, -1e300, 5e-324, -0.0, u64::MAX, i64::MIN, "é😀\u{10FFFF}"]});
@@ -122,7 +110,7 @@ async fn an_event_that_would_not_read_back_is_refused_and_nothing_is_appended() 
 
 #[tokio::test]
 async fn a_stored_event_that_does_not_decode_is_an_error_not_a_panic() {
-    let pool = pool("round_trip_unreadable").await;
+    let pool = store::testing::migrated_pool("round_trip_unreadable").await;
     let store = EventStore::new(pool.clone());
     // As a deployment before the fix stored them: the number PostgreSQL made of
     // 1.7976931348623157e308 (which serde_json cannot read), and a payload of no known variant.

@@ -8,20 +8,8 @@ use domain::profile::{ProfileEvent, ProfileIdentity};
 use domain::tournament::{RankBy, TournamentConfig, TournamentEvent};
 use serde::Serialize;
 use serde_json::{json, Value};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::transfer::{self, ImportError};
-
-async fn pool(prefix: &str) -> PgPool {
-    let url = embedded_pg::testing::fresh_database(prefix).await;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&url)
-        .await
-        .expect("connect");
-    store::migrate(&pool).await.expect("migrate");
-    pool
-}
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap()
@@ -154,7 +142,7 @@ async fn import(db: &PgPool, file: &[u8]) -> Result<transfer::ImportReport, Impo
 
 #[tokio::test]
 async fn export_holds_what_the_reads_depend_on_and_imports_as_it_was() {
-    let source = pool("transfer_source").await;
+    let source = store::testing::migrated_pool("transfer_source").await;
     tournament(&source, "cup", 1, 100).await;
     tournament(&source, "other-cup", 2, 300).await;
     profile(&source, 100, "Hera", 2).await;
@@ -188,7 +176,7 @@ async fn export_holds_what_the_reads_depend_on_and_imports_as_it_was() {
     assert_eq!(exported, expected);
     assert_eq!(header["count"], 5);
 
-    let target = pool("transfer_target").await;
+    let target = store::testing::migrated_pool("transfer_target").await;
     let report = import(&target, &file).await.expect("import");
     assert_eq!((report.appended, report.skipped), (5, 0));
     let wanted: Vec<Row> = events(&source)
@@ -208,7 +196,7 @@ async fn export_holds_what_the_reads_depend_on_and_imports_as_it_was() {
 
 #[tokio::test]
 async fn an_event_that_would_not_read_back_is_refused_with_nothing_appended() {
-    let source = pool("transfer_unstorable").await;
+    let source = store::testing::migrated_pool("transfer_unstorable").await;
     tournament(&source, "cup", 1, 100).await;
     profile(&source, 100, "Hera", 2).await;
     let file = String::from_utf8(export(&source, "cup").await).expect("utf-8");
@@ -216,7 +204,7 @@ async fn an_event_that_would_not_read_back_is_refused_with_nothing_appended() {
     // event could never be read as a read model reads it.
     let poisoned = file.replace("\"Hera\"", "\"He\\u0000ra\"");
     assert_ne!(poisoned, file);
-    let target = pool("transfer_unstorable_target").await;
+    let target = store::testing::migrated_pool("transfer_unstorable_target").await;
     match import(&target, poisoned.as_bytes()).await {
         Err(ImportError::Unstorable { line, source }) => {
             assert_eq!(line, 4, "{source}");
