@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{to_bytes, Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -35,6 +35,9 @@ pub const ARCHIVED: &str = "x-archived";
 /// as-of instants); beyond, reads are served live.
 const MAX_PER_TOURNAMENT: usize = 2_000;
 const MAX_ENTRIES: usize = 50_000;
+/// And in bytes: client-chosen keys must not grow memory without bound (a full cache serves
+/// new keys live, at the cost of a database read).
+const MAX_KEPT_BYTES: usize = 256 * 1024 * 1024;
 /// A body larger than this is served live (the bench tournament's standings are ~160 KB).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -64,12 +67,56 @@ struct Kept {
     body: Bytes,
 }
 
+/// `encoding path?query` → answer, with what the answers cost (for the limits above).
+#[derive(Default)]
+struct KeptAnswers {
+    answers: HashMap<String, Arc<Kept>>,
+    per_tournament: HashMap<i64, usize>,
+    bytes: usize,
+}
+
+impl KeptAnswers {
+    fn insert(&mut self, key: String, kept: Kept) {
+        let id = kept.tournament_id;
+        let size = kept.body.len();
+        if let Some(old) = self.answers.insert(key, Arc::new(kept)) {
+            self.forget(&old);
+        }
+        *self.per_tournament.entry(id).or_default() += 1;
+        self.bytes += size;
+    }
+
+    fn forget(&mut self, old: &Kept) {
+        self.bytes -= old.body.len();
+        if let Some(n) = self.per_tournament.get_mut(&old.tournament_id) {
+            *n -= 1;
+        }
+    }
+
+    fn has_room_for(&self, tournament_id: i64, size: usize) -> bool {
+        self.answers.len() < MAX_ENTRIES
+            && self.bytes + size <= MAX_KEPT_BYTES
+            && self
+                .per_tournament
+                .get(&tournament_id)
+                .copied()
+                .unwrap_or(0)
+                < MAX_PER_TOURNAMENT
+    }
+
+    /// Drops every answer of the tournaments in `ids`.
+    fn drop_tournaments(&mut self, ids: &HashSet<i64>) {
+        self.answers.retain(|_, k| !ids.contains(&k.tournament_id));
+        self.per_tournament.retain(|id, _| !ids.contains(id));
+        self.bytes = self.answers.values().map(|k| k.body.len()).sum();
+    }
+}
+
 #[derive(Default)]
 pub struct Frozen {
     /// Archived slug → tournament id.
     archived: RwLock<HashMap<String, i64>>,
-    /// `encoding path?query` → answer.
-    kept: RwLock<HashMap<String, Arc<Kept>>>,
+    kept: RwLock<KeptAnswers>,
     /// The whole application, for rendering a snapshot through the real handlers.
     app: OnceLock<Router>,
     refreshing: tokio::sync::Mutex<()>,
@@ -115,7 +162,7 @@ impl Frozen {
             .collect();
         if !live.is_empty() {
             if let Ok(mut kept) = self.kept.write() {
-                kept.retain(|_, k| !live.contains(&k.tournament_id));
+                kept.drop_tournaments(&live);
             }
         }
         for (slug, id) in &now {
@@ -141,24 +188,21 @@ impl Frozen {
     }
 
     fn get(&self, key: &str) -> Option<Arc<Kept>> {
-        self.kept.read().ok()?.get(key).cloned()
+        self.kept.read().ok()?.answers.get(key).cloned()
     }
 
     fn keep(&self, key: String, kept: Kept) {
         let Ok(mut map) = self.kept.write() else {
             return;
         };
-        let id = kept.tournament_id;
-        let full = map.len() >= MAX_ENTRIES
-            || map.values().filter(|k| k.tournament_id == id).count() >= MAX_PER_TOURNAMENT;
-        if !full || map.contains_key(&key) {
-            map.insert(key, Arc::new(kept));
+        if map.answers.contains_key(&key) || map.has_room_for(kept.tournament_id, kept.body.len()) {
+            map.insert(key, kept);
         }
     }
 
     /// How many answers are kept (tests).
     pub fn len(&self) -> usize {
-        self.kept.read().map(|k| k.len()).unwrap_or(0)
+        self.kept.read().map(|k| k.answers.len()).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -216,6 +260,14 @@ pub async fn layer(
         return response;
     }
     let (parts, body) = response.into_parts();
+    // Too large (or of unknown size) to keep: served as it is, live.
+    if body
+        .size_hint()
+        .upper()
+        .is_none_or(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Response::from_parts(parts, body);
+    }
     let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
         return Response::from_parts(parts, Body::empty());
     };
@@ -278,5 +330,55 @@ mod tests {
         assert_eq!(tournament_slug("/v1/tournaments"), None);
         assert_eq!(tournament_slug("/v1/tournaments/"), None);
         assert_eq!(tournament_slug("/v1/stream"), None);
+    }
+
+    fn kept(tournament_id: i64, size: usize) -> Kept {
+        Kept {
+            tournament_id,
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'x'; size]),
+        }
+    }
+
+    #[test]
+    fn client_chosen_keys_cannot_grow_the_snapshot_past_its_byte_budget() {
+        let frozen = Frozen::default();
+        let size = 4 * 1024 * 1024;
+        // Distinct queries, as a client varying `?x=N` would send.
+        for n in 0..200 {
+            frozen.keep(
+                format!("identity /v1/tournaments/cup/standings?x={n}"),
+                kept(1, size),
+            );
+        }
+        let kept_bytes = frozen.kept.read().unwrap().bytes;
+        assert_eq!(frozen.len(), MAX_KEPT_BYTES / size);
+        assert!(kept_bytes <= MAX_KEPT_BYTES, "{kept_bytes}");
+        // A key already kept is still replaced when full; un-archiving frees everything.
+        frozen.keep(
+            "identity /v1/tournaments/cup/standings?x=0".into(),
+            kept(1, 1),
+        );
+        assert_eq!(frozen.len(), MAX_KEPT_BYTES / size);
+        frozen
+            .kept
+            .write()
+            .unwrap()
+            .drop_tournaments(&HashSet::from([1]));
+        assert!(frozen.is_empty());
+        assert_eq!(frozen.kept.read().unwrap().bytes, 0);
+    }
+
+    #[test]
+    fn each_tournament_keeps_at_most_its_share_of_answers() {
+        let frozen = Frozen::default();
+        for n in 0..MAX_PER_TOURNAMENT + 10 {
+            frozen.keep(
+                format!("identity /v1/tournaments/a/matches?page={n}"),
+                kept(1, 10),
+            );
+        }
+        frozen.keep("identity /v1/tournaments/b".into(), kept(2, 10));
+        assert_eq!(frozen.len(), MAX_PER_TOURNAMENT + 1);
     }
 }
