@@ -79,6 +79,8 @@ pub struct Hub {
     /// Called for every nudge before any subscriber can see it (e.g. to drop cached
     /// responses, so a client refetching on the nudge never gets the old data).
     observers: RwLock<Vec<Observer>>,
+    /// Lean streams written by a few pass tasks instead of one wake-up per stream.
+    pub(crate) direct: crate::direct::Writers,
 }
 
 type Observer = Box<dyn Fn(&Nudge) + Send + Sync>;
@@ -176,6 +178,7 @@ impl Hub {
             subscribers: AtomicUsize::new(0),
             lagged: AtomicU64::new(0),
             observers: RwLock::new(Vec::new()),
+            direct: crate::direct::Writers::new(),
         })
     }
 
@@ -356,6 +359,11 @@ impl Hub {
         // A closed hub answers 503 to new connections instead of waiting for readiness.
         self.ready.send_replace(true);
         self.wake();
+    }
+
+    /// A receiver that changes on every push and on close.
+    pub(crate) fn wakes(&self) -> watch::Receiver<u64> {
+        self.end.subscribe()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -570,35 +578,11 @@ impl Subscription {
     /// The next chunk of the response body; `None` ends the stream (lifetime cap, hub closed,
     /// or after the `resync` frame of a subscriber that fell behind).
     pub async fn next_chunk(&mut self) -> Option<Bytes> {
-        if self.done {
-            return None;
-        }
-        if let Some(initial) = self.initial.take() {
-            return Some(initial);
-        }
         loop {
-            // Mark the current end as seen before looking, so a push racing with the look
-            // makes `changed` return at once.
-            self.rx.borrow_and_update();
-            match self.hub.next_for(&mut self.cursor) {
-                Next::Frame(bytes) => return Some(bytes),
-                Next::Lagged(head_id) => {
-                    self.done = true;
-                    self.hub.lagged.fetch_add(1, Ordering::Relaxed);
-                    return Some(Bytes::from(frame::resync(head_id, false)));
-                }
-                Next::Closed => {
-                    self.done = true;
-                    return None;
-                }
-                Next::Idle => {}
-            }
-            if self
-                .deadline
-                .is_some_and(|deadline| Instant::now() >= deadline)
-            {
-                self.done = true;
-                return None;
+            match self.step() {
+                Step::Chunk(bytes) => return Some(bytes),
+                Step::End => return None,
+                Step::Idle => {}
             }
             if self.rx.changed().await.is_err() {
                 self.done = true;
@@ -606,6 +590,49 @@ impl Subscription {
             }
         }
     }
+
+    /// What to send now, without waiting: a chunk, nothing yet (wait for the next wake-up),
+    /// or the end of the stream. Used by [`Subscription::next_chunk`] and by the lean
+    /// streams' direct writes ([`crate::direct`]).
+    pub(crate) fn step(&mut self) -> Step {
+        if self.done {
+            return Step::End;
+        }
+        if let Some(initial) = self.initial.take() {
+            return Step::Chunk(initial);
+        }
+        // Mark the current end as seen before looking, so a push racing with the look
+        // makes `changed` return at once.
+        self.rx.borrow_and_update();
+        match self.hub.next_for(&mut self.cursor) {
+            Next::Frame(bytes) => return Step::Chunk(bytes),
+            Next::Lagged(head_id) => {
+                self.done = true;
+                self.hub.lagged.fetch_add(1, Ordering::Relaxed);
+                return Step::Chunk(Bytes::from(frame::resync(head_id, false)));
+            }
+            Next::Closed => {
+                self.done = true;
+                return Step::End;
+            }
+            Next::Idle => {}
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            self.done = true;
+            return Step::End;
+        }
+        Step::Idle
+    }
+}
+
+/// See [`Subscription::step`].
+pub(crate) enum Step {
+    Chunk(Bytes),
+    Idle,
+    End,
 }
 
 impl Drop for Subscription {

@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::direct::{Turn, Writers};
 use crate::http::{open, StreamState};
 use crate::limits::{refuse, ConnectionLimits, Connections};
 use crate::stall::GuardedStream;
@@ -345,9 +346,7 @@ async fn serve_lean(
     drop(head);
     let stall = options.stall_timeout;
     let common = common_headers(&request.headers, options);
-    let mut subscription = match open(state, &request.query, &request.headers, Some(peer.ip()))
-        .await
-    {
+    let subscription = match open(state, &request.query, &request.headers, Some(peer.ip())).await {
         Ok(subscription) => subscription,
         Err(reject) => {
             let (status, body) = reject.parts();
@@ -379,32 +378,68 @@ async fn serve_lean(
     }
     drop(head);
     drop(common);
+    // From here the hub's pass writes the stream's frames while this task has none pending
+    // (see `crate::direct`); this task writes the first frames and whatever the pass hands
+    // back, and watches for the client leaving.
+    let stream = Writers::register(&state.hub, tcp, subscription);
     // Discarded bytes from the client (it should send nothing more): a bound against abuse.
     let mut ignored = 0usize;
     let mut scratch = [0u8; 64];
     loop {
-        tokio::select! {
-            read = tcp.read(&mut scratch) => match read {
-                Ok(0) | Err(_) => return, // the client went away
-                Ok(n) => {
-                    ignored += n;
-                    if ignored > 64 * 1024 {
-                        return;
+        match stream.turn() {
+            Turn::Write(chunk) => {
+                if !matches!(
+                    tokio::time::timeout(stall, write_all(&stream.tcp, &chunk)).await,
+                    Ok(Ok(()))
+                ) {
+                    return;
+                }
+            }
+            Turn::End => break,
+            Turn::Failed => return,
+            Turn::Wait => {
+                let handed_back = stream.handed_back();
+                tokio::pin!(handed_back);
+                loop {
+                    tokio::select! {
+                        () = &mut handed_back => break,
+                        readable = stream.tcp.readable() => {
+                            if readable.is_err() {
+                                return;
+                            }
+                            match stream.tcp.try_read(&mut scratch) {
+                                Ok(0) => return, // the client went away
+                                Ok(n) => {
+                                    ignored += n;
+                                    if ignored > 64 * 1024 {
+                                        return;
+                                    }
+                                }
+                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                                Err(_) => return,
+                            }
+                        }
                     }
                 }
-            },
-            chunk = subscription.next_chunk() => match chunk {
-                Some(chunk) => {
-                    if !matches!(tokio::time::timeout(stall, tcp.write_all(&chunk)).await, Ok(Ok(()))) {
-                        return;
-                    }
-                }
-                None => break,
-            },
+            }
         }
     }
-    drop(subscription);
-    let _ = tokio::time::timeout(stall, tcp.shutdown()).await;
+    // A FIN now, even if a pass still holds the socket for a moment.
+    let _ = socket2::SockRef::from(&stream.tcp).shutdown(std::net::Shutdown::Write);
+}
+
+/// `write_all` through a shared socket (the pass writes the same socket when it is direct).
+async fn write_all(tcp: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        tcp.writable().await?;
+        match tcp.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// CORS, request id and the extra headers, as `name: value\r\n` lines.

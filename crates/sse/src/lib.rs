@@ -41,6 +41,7 @@
 //! ```
 
 pub mod coalesce;
+mod direct;
 mod feed;
 pub mod frame;
 mod http;
