@@ -14,14 +14,13 @@
 //! `direct` flag, under the slot's lock, decides, so frames never interleave. The task keeps
 //! watching the socket for the client leaving while the pass writes.
 
-use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 
 use crate::hub::{Hub, Step, Subscription};
 
@@ -30,9 +29,39 @@ const YIELD_EVERY: usize = 64;
 
 /// The lean streams of one hub, in shards, and the pass tasks that write them.
 pub(crate) struct Writers {
-    shards: Box<[Mutex<HashMap<u64, Arc<Slot>>>]>,
-    next_key: AtomicU64,
+    shards: Box<[Mutex<Shard>]>,
+    next_shard: AtomicUsize,
     started: Once,
+}
+
+/// A slab of slots (8 bytes per stream: this is per-stream memory).
+#[derive(Default)]
+struct Shard {
+    slots: Vec<Option<Arc<Slot>>>,
+    free: Vec<usize>,
+}
+
+impl Shard {
+    fn insert(&mut self, slot: Arc<Slot>) -> usize {
+        match self.free.pop() {
+            Some(key) => {
+                self.slots[key] = Some(slot);
+                key
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        if let Some(entry) = self.slots.get_mut(key) {
+            if entry.take().is_some() {
+                self.free.push(key);
+            }
+        }
+    }
 }
 
 impl Writers {
@@ -41,7 +70,7 @@ impl Writers {
         let shards = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
         Writers {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
-            next_key: AtomicU64::new(0),
+            next_shard: AtomicUsize::new(0),
             started: Once::new(),
         }
     }
@@ -55,8 +84,7 @@ impl Writers {
                 tokio::spawn(run_pass(Arc::downgrade(hub), shard));
             }
         });
-        let key = writers.next_key.fetch_add(1, Ordering::Relaxed);
-        let shard = (key % writers.shards.len() as u64) as usize;
+        let shard = writers.next_shard.fetch_add(1, Ordering::Relaxed) % writers.shards.len();
         let slot = Arc::new(Slot {
             tcp,
             state: Mutex::new(SlotState {
@@ -64,16 +92,11 @@ impl Writers {
                 direct: false,
                 pending: None,
                 failed: false,
+                task: None,
             }),
-            handback: Notify::new(),
         });
-        lock(&writers.shards[shard]).insert(key, slot.clone());
-        Registered {
-            slot,
-            hub: hub.clone(),
-            shard,
-            key,
-        }
+        let key = lock(&writers.shards[shard]).insert(slot.clone());
+        Registered { slot, shard, key }
     }
 }
 
@@ -81,8 +104,6 @@ impl Writers {
 pub(crate) struct Slot {
     pub(crate) tcp: TcpStream,
     state: Mutex<SlotState>,
-    /// Signalled when the pass hands the stream back to its task.
-    handback: Notify,
 }
 
 struct SlotState {
@@ -93,13 +114,15 @@ struct SlotState {
     pending: Option<Bytes>,
     /// A write of the pass failed: the connection is gone.
     failed: bool,
+    /// The task waiting for the stream to be handed back.
+    task: Option<Waker>,
 }
 
 /// What a stream's task does next.
 pub(crate) enum Turn {
     /// Write these bytes (under the stall timeout), then ask again.
     Write(Bytes),
-    /// Nothing to write: the pass writes from now on; wait for [`Slot::handed_back`].
+    /// Nothing to write: the pass writes from now on; wait for [`Slot::poll_handed_back`].
     Wait,
     /// The stream is over: shut the connection down.
     End,
@@ -128,9 +151,17 @@ impl Slot {
         }
     }
 
-    /// Resolves once the pass hands the stream back after [`Turn::Wait`].
-    pub(crate) fn handed_back(&self) -> tokio::sync::futures::Notified<'_> {
-        self.handback.notified()
+    /// Ready once the pass has handed the stream back after [`Turn::Wait`].
+    pub(crate) fn poll_handed_back(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = lock(&self.state);
+        if !state.direct {
+            return Poll::Ready(());
+        }
+        match &mut state.task {
+            Some(waker) => waker.clone_from(cx.waker()),
+            None => state.task = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// Writes the stream's new frames if it is direct; hands it back when a write would block
@@ -154,18 +185,19 @@ impl Slot {
             break;
         }
         state.direct = false;
+        let task = state.task.take();
         drop(state);
-        // Stored as a permit if the task is not waiting yet.
-        self.handback.notify_one();
+        if let Some(task) = task {
+            task.wake();
+        }
     }
 }
 
 /// A registered stream; dropping it takes the stream away from the passes.
 pub(crate) struct Registered {
     slot: Arc<Slot>,
-    hub: Arc<Hub>,
     shard: usize,
-    key: u64,
+    key: usize,
 }
 
 impl std::ops::Deref for Registered {
@@ -179,8 +211,11 @@ impl std::ops::Deref for Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         // A pass holding the slot from before the removal must not write it any more.
-        lock(&self.slot.state).direct = false;
-        lock(&self.hub.direct.shards[self.shard]).remove(&self.key);
+        let mut state = lock(&self.slot.state);
+        state.direct = false;
+        let hub = state.sub.hub().clone();
+        drop(state);
+        lock(&hub.direct.shards[self.shard]).remove(self.key);
     }
 }
 
@@ -197,7 +232,13 @@ async fn run_pass(hub: Weak<Hub>, shard: usize) {
             let Some(hub) = hub.upgrade() else {
                 return;
             };
-            slots.extend(lock(&hub.direct.shards[shard]).values().cloned());
+            slots.extend(
+                lock(&hub.direct.shards[shard])
+                    .slots
+                    .iter()
+                    .flatten()
+                    .cloned(),
+            );
             hub.is_closed()
         };
         for (i, slot) in slots.iter().enumerate() {
@@ -218,4 +259,123 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use projections::nudge::NudgeKind;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpSocket};
+
+    use super::*;
+    use crate::frame::Nudge;
+    use crate::hub::HubConfig;
+
+    fn nudge(id: i64) -> Nudge {
+        Nudge {
+            id,
+            kind: NudgeKind::Standings,
+            // ~1 KB frames fill small socket buffers quickly.
+            tournament_ids: Some((1000..1150).collect()),
+            polled_at: Utc::now(),
+        }
+    }
+
+    /// The ids of the complete frames in `bytes`.
+    fn ids(bytes: &[u8]) -> Vec<i64> {
+        let text = std::str::from_utf8(bytes).unwrap();
+        let complete = &text[..text.rfind("\n\n").map_or(0, |end| end + 2)];
+        complete
+            .split("\n\n")
+            .filter_map(|frame| frame.strip_prefix("id: "))
+            .map(|rest| rest.split('\n').next().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    /// The pass writes a direct stream with no help from its task; when the socket is full
+    /// it hands the stream back with the rest of the frame, and the task's writes continue
+    /// the byte stream exactly: every frame once, in order, whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pass_writes_direct_streams_and_hands_full_ones_back_intact() {
+        let hub = Hub::new(HubConfig {
+            capacity: 4096,
+            ..HubConfig::default()
+        });
+        hub.start(0, 0, Vec::new());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut client = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        socket2::SockRef::from(&server)
+            .set_send_buffer_size(4096)
+            .unwrap();
+        let stream = Writers::register(&hub, server, hub.attach(None, None).subscription);
+        assert!(matches!(stream.turn(), Turn::Wait));
+
+        // Written by the pass: this task does nothing for the stream.
+        hub.publish([nudge(1)]);
+        let mut received = Vec::new();
+        while !received.ends_with(b"\n\n") {
+            let mut buf = [0u8; 2048];
+            let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf))
+                .await
+                .expect("the pass writes the frame")
+                .unwrap();
+            assert!(n > 0);
+            received.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(ids(&received), [1]);
+
+        // The client stops reading: the pass fills the buffers, then hands the stream back.
+        let mut last = 1;
+        let handed_back = std::future::poll_fn(|cx| stream.poll_handed_back(cx));
+        tokio::pin!(handed_back);
+        loop {
+            last += 1;
+            hub.publish([nudge(last)]);
+            tokio::select! {
+                () = &mut handed_back => break,
+                () = tokio::time::sleep(Duration::from_millis(5)) => {}
+            }
+            assert!(last < 2000, "never handed back");
+        }
+        let reader = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !ids(&bytes).contains(&(last + 1)) {
+                let n = client.read(&mut buf).await.unwrap();
+                assert!(n > 0);
+                bytes.extend_from_slice(&buf[..n]);
+            }
+            bytes
+        });
+        // The task's part, as in `lean.rs`: write until there is nothing left.
+        let mut wrote_pending = false;
+        loop {
+            match stream.turn() {
+                Turn::Write(chunk) => {
+                    wrote_pending = true;
+                    crate::lean::write_all(&stream.tcp, &chunk).await.unwrap();
+                }
+                Turn::Wait => break,
+                Turn::End | Turn::Failed => panic!("the stream ended"),
+            }
+        }
+        assert!(wrote_pending);
+        // Direct again: the pass writes the next frame.
+        hub.publish([nudge(last + 1)]);
+        let bytes = tokio::time::timeout(Duration::from_secs(5), reader)
+            .await
+            .expect("every frame arrives")
+            .unwrap();
+        assert_eq!(ids(&bytes), (2..=last + 1).collect::<Vec<_>>());
+        assert!(bytes.ends_with(b"\n\n"));
+    }
 }

@@ -626,6 +626,10 @@ impl Subscription {
         }
         Step::Idle
     }
+
+    pub(crate) fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
 }
 
 /// See [`Subscription::step`].

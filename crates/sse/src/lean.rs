@@ -26,6 +26,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -398,28 +399,34 @@ async fn serve_lean(
             Turn::End => break,
             Turn::Failed => return,
             Turn::Wait => {
-                let handed_back = stream.handed_back();
-                tokio::pin!(handed_back);
-                loop {
-                    tokio::select! {
-                        () = &mut handed_back => break,
-                        readable = stream.tcp.readable() => {
-                            if readable.is_err() {
-                                return;
-                            }
-                            match stream.tcp.try_read(&mut scratch) {
-                                Ok(0) => return, // the client went away
-                                Ok(n) => {
-                                    ignored += n;
-                                    if ignored > 64 * 1024 {
-                                        return;
-                                    }
+                // Until the pass hands the stream back; meanwhile watch for the client
+                // leaving. Polled by hand: no waiter nodes kept per stream.
+                let left = std::future::poll_fn(|cx| {
+                    if stream.poll_handed_back(cx).is_ready() {
+                        return Poll::Ready(false);
+                    }
+                    loop {
+                        match stream.tcp.poll_read_ready(cx) {
+                            Poll::Pending => return Poll::Pending,
+                            Poll::Ready(Err(_)) => return Poll::Ready(true),
+                            Poll::Ready(Ok(())) => {}
+                        }
+                        match stream.tcp.try_read(&mut scratch) {
+                            Ok(0) => return Poll::Ready(true), // the client went away
+                            Ok(n) => {
+                                ignored += n;
+                                if ignored > 64 * 1024 {
+                                    return Poll::Ready(true);
                                 }
-                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                                Err(_) => return,
                             }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                            Err(_) => return Poll::Ready(true),
                         }
                     }
+                })
+                .await;
+                if left {
+                    return;
                 }
             }
         }
@@ -429,7 +436,7 @@ async fn serve_lean(
 }
 
 /// `write_all` through a shared socket (the pass writes the same socket when it is direct).
-async fn write_all(tcp: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all(tcp: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
         tcp.writable().await?;
         match tcp.try_write(bytes) {
