@@ -38,6 +38,7 @@ use tokio::time::Instant;
 
 use crate::direct::{Turn, Writers};
 use crate::http::{open, StreamState};
+use crate::hub::Subscription;
 use crate::limits::{refuse, ConnectionLimits, Connections};
 use crate::stall::GuardedStream;
 
@@ -172,7 +173,9 @@ async fn accept_loop(
         let _ = tcp.set_nodelay(true);
         let (state, options, tx) = (state.clone(), options.clone(), tx.clone());
         tokio::spawn(async move {
-            match classify(&tcp, options.head_timeout).await {
+            // Boxed (here and in `serve_lean`): a task's size is that of its largest state, and
+            // a stream's task lives for hours; the short first steps must not set it.
+            match Box::pin(classify(&tcp, options.head_timeout)).await {
                 Classified::Lean(request) => {
                     serve_lean(tcp, addr, request, &state, &options).await;
                     drop(permit);
@@ -333,52 +336,17 @@ fn parse_head(bytes: &[u8]) -> Head {
 }
 
 async fn serve_lean(
-    mut tcp: TcpStream,
+    tcp: TcpStream,
     peer: SocketAddr,
     request: LeanRequest,
     state: &StreamState,
     options: &LeanOptions,
 ) {
-    // Consume the head that was peeked.
-    let mut head = vec![0u8; request.head_len];
-    if tcp.read_exact(&mut head).await.is_err() {
-        return;
-    }
-    drop(head);
     let stall = options.stall_timeout;
-    let common = common_headers(&request.headers, options);
-    let subscription = match open(state, &request.query, &request.headers, Some(peer.ip())).await {
-        Ok(subscription) => subscription,
-        Err(reject) => {
-            let (status, body) = reject.parts();
-            let mut response = format!(
-                "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or(""),
-                body.len()
-            );
-            if let Some(secs) = reject.retry_after() {
-                response.push_str(&format!("retry-after: {secs}\r\n"));
-            }
-            response.push_str(&common);
-            response.push_str("\r\n");
-            response.push_str(&body);
-            let _ = tokio::time::timeout(stall, tcp.write_all(response.as_bytes())).await;
-            let _ = tokio::time::timeout(stall, tcp.shutdown()).await;
-            return;
-        }
-    };
-    let head = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\nx-accel-buffering: no\r\nconnection: close\r\n{common}\r\n"
-    );
-    if !matches!(
-        tokio::time::timeout(stall, tcp.write_all(head.as_bytes())).await,
-        Ok(Ok(()))
-    ) {
+    let Some((tcp, subscription)) = Box::pin(start_lean(tcp, peer, request, state, options)).await
+    else {
         return;
-    }
-    drop(head);
-    drop(common);
+    };
     // From here the hub's pass writes the stream's frames while this task has none pending
     // (see `crate::direct`); this task writes the first frames and whatever the pass hands
     // back, and watches for the client leaving.
@@ -389,10 +357,9 @@ async fn serve_lean(
     loop {
         match stream.turn() {
             Turn::Write(chunk) => {
-                if !matches!(
-                    tokio::time::timeout(stall, write_all(&stream.tcp, &chunk)).await,
-                    Ok(Ok(()))
-                ) {
+                // Boxed: the first frames and what the pass hands back (rare) only.
+                let write = Box::pin(tokio::time::timeout(stall, write_all(&stream.tcp, &chunk)));
+                if !matches!(write.await, Ok(Ok(()))) {
                     return;
                 }
             }
@@ -433,6 +400,56 @@ async fn serve_lean(
     }
     // A FIN now, even if a pass still holds the socket for a moment.
     let _ = socket2::SockRef::from(&stream.tcp).shutdown(std::net::Shutdown::Write);
+}
+
+/// The stream's response up to its first frames: consume the head, open the subscription,
+/// write the response head (or the rejection). `None`: the connection is done.
+async fn start_lean(
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    request: LeanRequest,
+    state: &StreamState,
+    options: &LeanOptions,
+) -> Option<(TcpStream, Subscription)> {
+    // Consume the head that was peeked.
+    let mut head = vec![0u8; request.head_len];
+    if tcp.read_exact(&mut head).await.is_err() {
+        return None;
+    }
+    drop(head);
+    let stall = options.stall_timeout;
+    let common = common_headers(&request.headers, options);
+    let subscription = match open(state, &request.query, &request.headers, Some(peer.ip())).await {
+        Ok(subscription) => subscription,
+        Err(reject) => {
+            let (status, body) = reject.parts();
+            let mut response = format!(
+                "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or(""),
+                body.len()
+            );
+            if let Some(secs) = reject.retry_after() {
+                response.push_str(&format!("retry-after: {secs}\r\n"));
+            }
+            response.push_str(&common);
+            response.push_str("\r\n");
+            response.push_str(&body);
+            let _ = tokio::time::timeout(stall, tcp.write_all(response.as_bytes())).await;
+            let _ = tokio::time::timeout(stall, tcp.shutdown()).await;
+            return None;
+        }
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\nx-accel-buffering: no\r\nconnection: close\r\n{common}\r\n"
+    );
+    if !matches!(
+        tokio::time::timeout(stall, tcp.write_all(head.as_bytes())).await,
+        Ok(Ok(()))
+    ) {
+        return None;
+    }
+    Some((tcp, subscription))
 }
 
 /// `write_all` through a shared socket (the pass writes the same socket when it is direct).
@@ -554,5 +571,33 @@ mod fuzz {
                 let _ = common_headers(&request.headers, &LeanOptions::default());
             }
         }
+    }
+}
+#[cfg(test)]
+mod sizes {
+    use super::*;
+
+    /// A stream's task is as large as its largest state for as long as the stream lives:
+    /// the opening steps (about 2.5 KB of futures) stay boxed, out of it.
+    #[tokio::test]
+    async fn a_stream_task_stays_small() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@localhost/nothing")
+            .unwrap();
+        let state = StreamState::new(crate::Hub::new(crate::HubConfig::default()), pool);
+        let request = LeanRequest {
+            head_len: 0,
+            query: String::new(),
+            headers: HeaderMap::new(),
+        };
+        let options = LeanOptions::default();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let task = serve_lean(tcp, peer, request, &state, &options);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1024, "the stream task's future is {size} bytes");
     }
 }
