@@ -579,6 +579,9 @@ impl Subscription {
     /// or after the `resync` frame of a subscriber that fell behind).
     pub async fn next_chunk(&mut self) -> Option<Bytes> {
         loop {
+            // Mark the current end as seen before looking, so a push racing with the look
+            // makes `changed` return at once.
+            self.rx.borrow_and_update();
             match self.step() {
                 Step::Chunk(bytes) => return Some(bytes),
                 Step::End => return None,
@@ -601,9 +604,6 @@ impl Subscription {
         if let Some(initial) = self.initial.take() {
             return Step::Chunk(initial);
         }
-        // Mark the current end as seen before looking, so a push racing with the look
-        // makes `changed` return at once.
-        self.rx.borrow_and_update();
         match self.hub.next_for(&mut self.cursor) {
             Next::Frame(bytes) => return Step::Chunk(bytes),
             Next::Lagged(head_id) => {
