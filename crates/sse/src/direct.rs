@@ -18,11 +18,12 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, Weak};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::net::TcpStream;
 
-use crate::hub::{Hub, Step, Subscription};
+use crate::hub::{Hub, Live, Ring, Step, Subscription};
 
 /// Streams a pass writes before it lets other tasks of its worker run.
 const YIELD_EVERY: usize = 64;
@@ -96,7 +97,12 @@ impl Writers {
             }),
         });
         let key = lock(&writers.shards[shard]).insert(slot.clone());
-        Registered { slot, shard, key }
+        Registered {
+            slot,
+            hub: hub.clone(),
+            shard,
+            key,
+        }
     }
 }
 
@@ -130,17 +136,19 @@ pub(crate) enum Turn {
     Failed,
 }
 
-impl Slot {
+impl Registered {
     /// The task's next move (see [`Turn`]).
     pub(crate) fn turn(&self) -> Turn {
-        let mut state = lock(&self.state);
+        // Lock order, as in the pass: the ring, then the slot.
+        let ring = self.hub.read();
+        let mut state = lock(&self.slot.state);
         if state.failed {
             return Turn::Failed;
         }
         if let Some(pending) = state.pending.take() {
             return Turn::Write(pending);
         }
-        match state.sub.step() {
+        match state.sub.step_in(&ring) {
             Step::Chunk(bytes) => Turn::Write(bytes),
             Step::End => Turn::End,
             // Under the same lock as the look: a frame pushed after it is the pass's.
@@ -150,7 +158,9 @@ impl Slot {
             }
         }
     }
+}
 
+impl Slot {
     /// Ready once the pass has handed the stream back after [`Turn::Wait`].
     pub(crate) fn poll_handed_back(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = lock(&self.state);
@@ -164,23 +174,26 @@ impl Slot {
         Poll::Pending
     }
 
-    /// Writes the stream's new frames if it is direct; hands it back when a write would block
-    /// or fail, or the stream ends.
-    fn pass(&self) {
+    /// Writes the stream's new frames (straight from the ring) if it is direct; hands it back
+    /// when a write would block or fail, or anything but a live frame is due.
+    fn pass(&self, ring: &Ring, now: Instant) {
         let mut state = lock(&self.state);
         if !state.direct {
             return;
         }
         loop {
-            match state.sub.step() {
-                Step::Idle => return,
-                Step::Chunk(bytes) => match self.tcp.try_write(&bytes) {
+            match state.sub.live(ring, now) {
+                Live::Idle => return,
+                Live::Frame(bytes) => match self.tcp.try_write(bytes) {
                     Ok(n) if n == bytes.len() => continue,
                     Ok(n) => state.pending = Some(bytes.slice(n..)),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => state.pending = Some(bytes),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        state.pending = Some(bytes.clone())
+                    }
                     Err(_) => state.failed = true,
                 },
-                Step::End => {}
+                // The task's `step` looks again and handles it.
+                Live::Other => {}
             }
             break;
         }
@@ -196,6 +209,7 @@ impl Slot {
 /// A registered stream; dropping it takes the stream away from the passes.
 pub(crate) struct Registered {
     slot: Arc<Slot>,
+    hub: Arc<Hub>,
     shard: usize,
     key: usize,
 }
@@ -211,11 +225,8 @@ impl std::ops::Deref for Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         // A pass holding the slot from before the removal must not write it any more.
-        let mut state = lock(&self.slot.state);
-        state.direct = false;
-        let hub = state.sub.hub().clone();
-        drop(state);
-        lock(&hub.direct.shards[self.shard]).remove(self.key);
+        lock(&self.slot.state).direct = false;
+        lock(&self.hub.direct.shards[self.shard]).remove(self.key);
     }
 }
 
@@ -228,25 +239,29 @@ async fn run_pass(hub: Weak<Hub>, shard: usize) {
     loop {
         // Seen before the look: a push during the pass makes `changed` return at once.
         wakes.borrow_and_update();
-        let closed = {
-            let Some(hub) = hub.upgrade() else {
-                return;
-            };
-            slots.extend(
-                lock(&hub.direct.shards[shard])
-                    .slots
-                    .iter()
-                    .flatten()
-                    .cloned(),
-            );
-            hub.is_closed()
+        let Some(strong) = hub.upgrade() else {
+            return;
         };
-        for (i, slot) in slots.iter().enumerate() {
-            slot.pass();
-            if i % YIELD_EVERY == YIELD_EVERY - 1 {
-                tokio::task::yield_now().await;
+        slots.extend(
+            lock(&strong.direct.shards[shard])
+                .slots
+                .iter()
+                .flatten()
+                .cloned(),
+        );
+        let closed = strong.is_closed();
+        for batch in slots.chunks(YIELD_EVERY) {
+            {
+                // One read lock and one clock reading per batch, not per stream.
+                let ring = strong.read();
+                let now = Instant::now();
+                for slot in batch {
+                    slot.pass(&ring, now);
+                }
             }
+            tokio::task::yield_now().await;
         }
+        drop(strong);
         slots.clear();
         // Every stream of a closed hub was handed back to end; new ones never become direct.
         if closed || wakes.changed().await.is_err() {

@@ -85,7 +85,7 @@ pub struct Hub {
 
 type Observer = Box<dyn Fn(&Nudge) + Send + Sync>;
 
-struct Ring {
+pub(crate) struct Ring {
     entries: VecDeque<Entry>,
     /// Sequence number of `entries[0]`.
     first_seq: u64,
@@ -132,8 +132,8 @@ pub struct HubStats {
     pub ready: bool,
 }
 
-pub(crate) enum Next {
-    Frame(Bytes),
+pub(crate) enum Next<'r> {
+    Frame(&'r Bytes),
     Lagged(i64),
     Idle,
     Closed,
@@ -411,7 +411,7 @@ impl Hub {
                 if let EntryKind::Nudge { id, scope, .. } = &entry.kind {
                     if *id > after && frame::scope_matches(scope.as_deref(), filter.as_deref()) {
                         let seq = ring.first_seq + i as u64;
-                        replay.push(frame_for(&ring, seq, entry, filter.as_deref()));
+                        replay.push(frame_for(&ring, seq, entry, filter.as_deref()).clone());
                     }
                 }
             }
@@ -439,34 +439,48 @@ impl Hub {
         attached
     }
 
-    fn next_for(&self, cursor: &mut Cursor) -> Next {
-        let ring = self.read();
-        if ring.closed {
-            return Next::Closed;
-        }
-        if cursor.next_seq < ring.first_seq {
-            return Next::Lagged(ring.head_id);
-        }
-        let end = ring.end_seq();
-        while cursor.next_seq < end {
-            let seq = cursor.next_seq;
-            cursor.next_seq += 1;
-            let entry = &ring.entries[(seq - ring.first_seq) as usize];
-            let send = match &entry.kind {
-                EntryKind::Nudge { id, scope, .. } => {
-                    *id > cursor.skip_upto
-                        && frame::scope_matches(scope.as_deref(), cursor.filter.as_deref())
-                }
-                EntryKind::Heartbeat { quiet_since } => cursor.delivered_upto <= *quiet_since,
-            };
-            if send {
-                cursor.delivered_upto = seq + 1;
-                return Next::Frame(frame_for(&ring, seq, entry, cursor.filter.as_deref()));
-            }
-        }
-        Next::Idle
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Ring> {
+        self.ring
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn write(&self) -> RwLockWriteGuard<'_, Ring> {
+        self.ring
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The next frame for `cursor` (advancing it), borrowed from the ring.
+fn next_in<'r>(ring: &'r Ring, cursor: &mut Cursor) -> Next<'r> {
+    if ring.closed {
+        return Next::Closed;
+    }
+    if cursor.next_seq < ring.first_seq {
+        return Next::Lagged(ring.head_id);
+    }
+    let end = ring.end_seq();
+    while cursor.next_seq < end {
+        let seq = cursor.next_seq;
+        cursor.next_seq += 1;
+        let entry = &ring.entries[(seq - ring.first_seq) as usize];
+        let send = match &entry.kind {
+            EntryKind::Nudge { id, scope, .. } => {
+                *id > cursor.skip_upto
+                    && frame::scope_matches(scope.as_deref(), cursor.filter.as_deref())
+            }
+            EntryKind::Heartbeat { quiet_since } => cursor.delivered_upto <= *quiet_since,
+        };
+        if send {
+            cursor.delivered_upto = seq + 1;
+            return Next::Frame(frame_for(ring, seq, entry, cursor.filter.as_deref()));
+        }
+    }
+    Next::Idle
+}
+
+impl Hub {
     /// Pushes a coalesced batch (ascending ids), calling `before` for each nudge first.
     fn push_batch(&self, ring: &mut Ring, batch: Vec<Nudge>, at: Instant, before: impl Fn(&Nudge)) {
         let Some(batch_id) = batch.last().map(|n| n.id) else {
@@ -511,29 +525,17 @@ impl Hub {
         // Also bumps the version when the value is unchanged (close): every receiver wakes.
         self.end.send_replace(end);
     }
-
-    fn read(&self) -> RwLockReadGuard<'_, Ring> {
-        self.ring
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Ring> {
-        self.ring
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 /// The bytes of ring entry `seq` for a subscriber watching `filter`: a coalesced frame gets
 /// the batch's id when no later frame of its batch is for that subscriber.
-fn frame_for(ring: &Ring, seq: u64, entry: &Entry, filter: Option<&[i64]>) -> Bytes {
+fn frame_for<'r>(ring: &'r Ring, seq: u64, entry: &'r Entry, filter: Option<&[i64]>) -> &'r Bytes {
     let EntryKind::Nudge {
         batch: Some((last_seq, tail)),
         ..
     } = &entry.kind
     else {
-        return entry.bytes.clone();
+        return &entry.bytes;
     };
     let later_for_subscriber = (seq + 1..=*last_seq).any(|later| {
         let entry = later
@@ -543,9 +545,9 @@ fn frame_for(ring: &Ring, seq: u64, entry: &Entry, filter: Option<&[i64]>) -> By
             if frame::scope_matches(scope.as_deref(), filter))
     });
     if later_for_subscriber {
-        entry.bytes.clone()
+        &entry.bytes
     } else {
-        tail.clone()
+        tail
     }
 }
 
@@ -598,14 +600,22 @@ impl Subscription {
     /// or the end of the stream. Used by [`Subscription::next_chunk`] and by the lean
     /// streams' direct writes ([`crate::direct`]).
     pub(crate) fn step(&mut self) -> Step {
+        let hub = Arc::clone(&self.hub);
+        let ring = hub.read();
+        self.step_in(&ring)
+    }
+
+    /// [`Subscription::step`] with the ring already read-locked (lock order: the ring, then
+    /// anything of the subscriber's).
+    pub(crate) fn step_in(&mut self, ring: &Ring) -> Step {
         if self.done {
             return Step::End;
         }
         if let Some(initial) = self.initial.take() {
             return Step::Chunk(initial);
         }
-        match self.hub.next_for(&mut self.cursor) {
-            Next::Frame(bytes) => return Step::Chunk(bytes),
+        match next_in(ring, &mut self.cursor) {
+            Next::Frame(bytes) => return Step::Chunk(bytes.clone()),
             Next::Lagged(head_id) => {
                 self.done = true;
                 self.hub.lagged.fetch_add(1, Ordering::Relaxed);
@@ -627,9 +637,27 @@ impl Subscription {
         Step::Idle
     }
 
-    pub(crate) fn hub(&self) -> &Arc<Hub> {
-        &self.hub
+    /// The next live frame from the ring, borrowed, for the direct writes: `Other` when
+    /// anything else is due (first frames, `resync`, the end, the lifetime cap at `now`),
+    /// which [`Subscription::step`] then handles (it looks again: nothing is consumed).
+    pub(crate) fn live<'r>(&mut self, ring: &'r Ring, now: Instant) -> Live<'r> {
+        if self.done || self.initial.is_some() {
+            return Live::Other;
+        }
+        match next_in(ring, &mut self.cursor) {
+            Next::Frame(bytes) => Live::Frame(bytes),
+            Next::Idle if self.deadline.is_some_and(|deadline| now >= deadline) => Live::Other,
+            Next::Idle => Live::Idle,
+            Next::Lagged(_) | Next::Closed => Live::Other,
+        }
     }
+}
+
+/// See [`Subscription::live`].
+pub(crate) enum Live<'r> {
+    Frame(&'r Bytes),
+    Idle,
+    Other,
 }
 
 /// See [`Subscription::step`].
