@@ -17,6 +17,7 @@ mod directory;
 pub mod edge;
 mod error;
 mod frozen;
+mod games;
 mod history;
 mod idempotency;
 mod infra;
