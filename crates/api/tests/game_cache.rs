@@ -306,4 +306,28 @@ async fn cached_games_answer_what_a_full_load_answers() {
     let standings = s.check("catalog").await;
     let newest = &Servers::row(&standings, D)["tournament_record"]["recent_matchups"][0];
     assert_eq!(newest["civilization_name"], "Bohemians II");
+
+    // During an upgrade the previous core build, whose tables have no `position`, is served
+    // until the new one catches up: the reads load in full.
+    let build: i64 = sqlx::query_scalar(
+        "SELECT build FROM projection_checkpoints WHERE name = 'core' AND status = 'live'",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .expect("live build");
+    sqlx::raw_sql(&format!(
+        "DROP VIEW live.matches;
+         CREATE VIEW live.matches AS
+         SELECT match_id, map_name, matchtype_id, leaderboard_id, started_at, completed_at,
+                description, state, updated_at FROM core_b{build}.matches"
+    ))
+    .execute(&s.pool)
+    .await
+    .expect("a view without position");
+    let loads = s.cache.games.full_loads();
+    s.game(500, &[(B, "Bravo", 0, Loss), (D, "Delta", 1, Win)])
+        .await;
+    let standings = s.check("previous build").await;
+    assert_eq!(Servers::row(&standings, D)["tournament_record"]["wins"], 2);
+    assert!(s.cache.games.full_loads() > loads, "loaded in full");
 }
