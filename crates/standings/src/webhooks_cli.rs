@@ -249,7 +249,15 @@ async fn existing(pool: &PgPool, args: &WebhookIdArgs) -> anyhow::Result<()> {
 async fn deliveries(pool: &PgPool, args: &WebhookDeliveriesArgs) -> anyhow::Result<()> {
     existing(pool, &args.target).await?;
     let id = &args.target.id;
-    let log = webhooks::log::deliveries(pool, id, webhooks::log::ATTEMPTS_SHOWN).await?;
+    let log = match webhooks::log::deliveries(pool, id, webhooks::log::ATTEMPTS_SHOWN).await {
+        Ok(log) => log,
+        // A fresh deployment: the worker's `notifications` projector builds its table first.
+        Err(e) if api::not_built_yet(&e) => bail!(
+            "no delivery log yet: the notifications read model is not built \
+             (start `standings serve` with ROLE=all or worker)"
+        ),
+        Err(e) => return Err(e.into()),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&log)?);
     } else {
