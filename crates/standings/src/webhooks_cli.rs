@@ -270,46 +270,46 @@ async fn deliveries(pool: &PgPool, args: &WebhookDeliveriesArgs) -> anyhow::Resu
 fn describe(id: &str, slug: &str, log: &DeliveryLog) -> String {
     let mut out = match &log.state {
         Some(state) => describe_state(id, slug, state),
+        // The read model has not caught up with the webhook's registration yet.
         None => format!("webhook {id} on {slug}: no delivery state yet\n"),
     };
     if log.attempts.is_empty() {
-        out.push_str("no attempts yet\n");
+        out.push_str("attempts: none\n");
     } else {
         out.push_str(&format!(
-            "last {} attempts, newest first:\n",
+            "attempts (last {}, newest first):\n",
             log.attempts.len()
         ));
     }
     for a in &log.attempts {
-        let status = a.status.map_or("-".to_string(), |s| format!("HTTP {s}"));
+        let status = a
+            .status
+            .map_or("no answer".to_string(), |s| format!("HTTP {s}"));
         out.push_str(&format!(
-            "  {}  {}  attempt {}  {}  {status}  {} ms",
-            a.at.format("%Y-%m-%d %H:%M:%S"),
+            "  {}  {}  attempt {}  {}  {status}  {} ms{}\n",
+            time(a.at),
             a.notification_id,
             a.attempt,
             a.outcome,
-            a.latency_ms
+            a.latency_ms,
+            reason(a.error.as_deref().unwrap_or(""))
         ));
-        if let Some(error) = &a.error {
-            out.push_str(&format!("  {error}"));
-        }
-        out.push('\n');
     }
     if log.dead_letters.is_empty() {
-        out.push_str("no dead letters\n");
+        out.push_str("dead letters: none\n");
     } else {
-        out.push_str(&format!("{} dead letters:\n", log.dead_letters.len()));
+        out.push_str(&format!("dead letters ({}):\n", log.dead_letters.len()));
     }
     for d in &log.dead_letters {
         let requeued = if d.requeued { "  (requeued)" } else { "" };
         out.push_str(&format!(
-            "  {}  position {}/{}  {} attempts  dead since {}  {}{requeued}\n",
+            "  {}  position {}/{}  {} attempts  dead since {}{requeued}{}\n",
             d.notification_id,
             d.position,
             d.ordinal,
             d.attempts,
-            d.dead_at.format("%Y-%m-%d %H:%M:%S"),
-            d.last_error
+            time(d.dead_at),
+            reason(&d.last_error)
         ));
     }
     out
@@ -324,24 +324,37 @@ fn describe_state(id: &str, slug: &str, s: &SubscriptionLag) -> String {
     };
     let mut out = format!(
         "webhook {id} on {slug}: {paused}\n\
-         cursor {cursor}, {} delivered, {} pending, lag {:.1} s, {} dead letters not requeued\n",
+         cursor {cursor}, delivered {}, pending {}, lag {:.1} s, dead letters awaiting replay {}\n",
         s.delivered, s.pending, s.lag_seconds, s.dead_letters
     );
     if s.attempts > 0 {
-        let next = s.next_attempt_at.map_or("-".to_string(), |at| {
-            at.format("%Y-%m-%d %H:%M:%S").to_string()
-        });
+        let next = s.next_attempt_at.map_or("not scheduled".to_string(), time);
         out.push_str(&format!(
-            "retry in progress: {} failed attempts, next at {next}\n",
+            "retry in progress: {} failed attempts, next {next}\n",
             s.attempts
         ));
     }
     out
 }
 
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// `  error` after a line, without the empty body a bare `HTTP 500: ` error ends with.
+fn reason(error: &str) -> String {
+    let error = error.trim().trim_end_matches(':');
+    if error.is_empty() {
+        String::new()
+    } else {
+        format!("  {error}")
+    }
+}
+
 async fn replay(pool: &PgPool, args: &WebhookIdArgs) -> anyhow::Result<()> {
     existing(pool, args).await?;
     let requeued = webhooks::log::replay(pool, &args.id).await?;
-    println!("requeued {requeued} dead letters of webhook {}", args.id);
+    let letters = if requeued == 1 { "letter" } else { "letters" };
+    println!("requeued {requeued} dead {letters} of webhook {}", args.id);
     Ok(())
 }

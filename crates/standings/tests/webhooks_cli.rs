@@ -245,7 +245,7 @@ async fn deliveries_show_a_dead_letter_and_replay_requeues_it() {
     let empty = standings(&url, &["webhooks", "deliveries", t[0], t[1], &id], &[]).await;
     assert!(empty.status.success());
     assert!(
-        stdout(&empty).contains("no attempts yet") && stdout(&empty).contains("no dead letters"),
+        stdout(&empty).contains("attempts: none") && stdout(&empty).contains("dead letters: none"),
         "{}",
         stdout(&empty)
     );
@@ -288,10 +288,10 @@ async fn deliveries_show_a_dead_letter_and_replay_requeues_it() {
     let text = stdout(&text);
     for expected in [
         "active",
-        "1 dead letters not requeued",
-        "last 1 attempts, newest first",
+        "dead letters awaiting replay 1",
+        "attempts (last 1, newest first)",
         "attempt 1  dead_lettered  HTTP 500",
-        "1 dead letters:",
+        "dead letters (1):",
     ] {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }
@@ -321,7 +321,10 @@ async fn deliveries_show_a_dead_letter_and_replay_requeues_it() {
     assert_eq!(after["dead_letters"][0]["requeued"], true);
     assert_eq!(after["state"]["dead_letters"], 0);
     let text = stdout(&standings(&url, &["webhooks", "deliveries", t[0], t[1], &id], &[]).await);
-    assert!(text.contains("(requeued)"), "{text}");
+    assert!(
+        text.contains("(requeued)") && text.contains("awaiting replay 0"),
+        "{text}"
+    );
     let again = standings(&url, &["webhooks", "replay", t[0], t[1], &id], &[]).await;
     assert!(again.status.success());
     assert!(stdout(&again).contains("requeued 0 "), "{}", stdout(&again));
