@@ -29,7 +29,19 @@ pub async fn log(
     let owner = owner(&state, &headers, &slug).await?;
     existing(&owner, &webhook_id)?;
     let log =
-        webhooks::log::deliveries(&state.pool, &webhook_id, webhooks::log::ATTEMPTS_SHOWN).await?;
+        match webhooks::log::deliveries(&state.pool, &webhook_id, webhooks::log::ATTEMPTS_SHOWN)
+            .await
+        {
+            Ok(log) => log,
+            // A fresh deployment before the notifications projector's first build: nothing
+            // can have been delivered yet.
+            Err(e) if crate::tournaments::not_built_yet(&e) => webhooks::log::DeliveryLog {
+                state: None,
+                attempts: vec![],
+                dead_letters: vec![],
+            },
+            Err(e) => return Err(e.into()),
+        };
     Ok(respond(&log, CacheClass::NoStore, &headers))
 }
 
