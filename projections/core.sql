@@ -112,13 +112,16 @@ CREATE TABLE player_rating_snapshots
     PRIMARY KEY (profile_id, leaderboard_id, position)
 );
 
--- Names of every profile seen in a match (opponents are not tracked).
+-- Names of every profile seen in a match (opponents are not tracked). `position`: the log
+-- position of the event that last wrote the row (the api reads what changed since a position).
 CREATE TABLE profile_aliases
 (
     profile_id bigint PRIMARY KEY,
     alias      text        NOT NULL,
-    updated_at timestamptz NOT NULL
+    updated_at timestamptz NOT NULL,
+    position   bigint      NOT NULL
 );
+CREATE INDEX profile_aliases_position ON profile_aliases (position);
 
 CREATE TABLE matches
 (
@@ -130,9 +133,14 @@ CREATE TABLE matches
     completed_at   timestamptz,
     description    text,
     state          text        NOT NULL,
-    updated_at     timestamptz NOT NULL
+    updated_at     timestamptz NOT NULL,
+    -- The log position of the event that last wrote the row: a build applies events in log
+    -- order, so the api's per-tournament game cache reads only rows past the last position it
+    -- saw (crates/api/src/games.rs).
+    position       bigint      NOT NULL
 );
 CREATE INDEX matches_started_at ON matches (started_at DESC);
+CREATE INDEX matches_position ON matches (position);
 CREATE INDEX matches_state ON matches (state);
 
 -- No foreign key to matches: the projector writes a match before its players, in the same

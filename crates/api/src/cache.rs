@@ -14,6 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::games::GameCache;
 use crate::respond::{etag_matches, Rendered};
 use crate::tournaments::TournamentRead;
 
@@ -55,6 +56,10 @@ pub struct ResponseCache {
     last_known: RwLock<HashMap<String, i64>>,
     /// When a read last found the database unreachable (cleared by the next success).
     database_down_at: Mutex<Option<Instant>>,
+    /// The games per-tournament reads are computed from, held between fills: it catches up
+    /// from the rows' positions on its own; [`ResponseCache::clear`] drops it with the rest
+    /// (a catalog change nudges everyone).
+    pub games: GameCache,
 }
 
 /// After a read found the database unreachable, reads that the cache can answer skip the
@@ -223,6 +228,7 @@ impl ResponseCache {
     /// Forgets everything (a feed that may have missed nudges).
     pub fn clear(&self) {
         self.forget_tournaments();
+        self.games.clear();
         if let Ok(mut epoch) = self.epoch.lock() {
             *epoch += 1;
         }

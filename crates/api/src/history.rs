@@ -97,7 +97,7 @@ struct Entrant {
 }
 
 async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHistory> {
-    let data = load(&state.pool, &t, Utc::now()).await?;
+    let data = load(state, &t, Utc::now()).await?;
     let empty = StandingsHistory {
         last_polled_at: None,
         buckets: vec![],
@@ -179,11 +179,13 @@ async fn compute(state: &AppState, t: TournamentRead) -> ApiResult<StandingsHist
     let mut team_points: Vec<Vec<TeamHistoryPoint>> = teams.iter().map(|_| vec![]).collect();
     let mut previous: Option<Vec<usize>> = None;
     let count = candidates.len();
+    let mut progress: Vec<Progress> = entrants.iter().map(|_| Progress::default()).collect();
     for (i, at) in candidates.into_iter().enumerate() {
         // Metric and tiebreak of every entrant at `at`.
         let values: Vec<(Option<i64>, Option<i64>)> = entrants
             .iter()
-            .map(|e| metric_at(e, at, peak_mode))
+            .zip(&mut progress)
+            .map(|(e, progress)| metric_at(e, progress, at, peak_mode))
             .collect();
         let mut order: Vec<usize> = (0..entrants.len()).collect();
         order.sort_by(|&a, &b| {
@@ -365,19 +367,46 @@ fn entrants(
 }
 
 /// (metric, tiebreak) of an entrant at `at`.
-fn metric_at(e: &Entrant, at: DateTime<Utc>, peak_mode: bool) -> (Option<i64>, Option<i64>) {
-    let log: Vec<&(DateTime<Utc>, i64)> = e.log.iter().filter(|p| p.0 <= at).collect();
-    let seen: Vec<&(DateTime<Utc>, i64)> = e.observations.iter().filter(|p| p.0 <= at).collect();
+/// How far [`metric_at`] has read an entrant's log and observations (both in time order), and
+/// the largest value of each so far: the candidates come in time order, so every point is
+/// read once instead of once per candidate.
+#[derive(Default)]
+struct Progress {
+    log: usize,
+    seen: usize,
+    log_max: Option<i64>,
+    seen_max: Option<i64>,
+}
+
+/// Reads `points` (in time order) from `*next` up to `at`; returns the largest value read.
+fn advance(points: &[(DateTime<Utc>, i64)], next: &mut usize, at: DateTime<Utc>) -> Option<i64> {
+    let mut max = None;
+    while let Some(p) = points.get(*next).filter(|p| p.0 <= at) {
+        max = max.max(Some(p.1));
+        *next += 1;
+    }
+    max
+}
+
+/// The metric and tiebreak of `e` at `at`, no earlier than the last call with `progress`.
+fn metric_at(
+    e: &Entrant,
+    progress: &mut Progress,
+    at: DateTime<Utc>,
+    peak_mode: bool,
+) -> (Option<i64>, Option<i64>) {
+    progress.log_max = progress.log_max.max(advance(&e.log, &mut progress.log, at));
+    progress.seen_max = progress
+        .seen_max
+        .max(advance(&e.observations, &mut progress.seen, at));
+    let log = &e.log[..progress.log];
+    let seen = &e.observations[..progress.seen];
     if peak_mode {
         let metric = e.live_max.and_then(|live| {
-            let best = [
-                e.baseline,
-                seen.iter().map(|p| p.1).max(),
-                log.iter().map(|p| p.1).max(),
-            ]
-            .into_iter()
-            .flatten()
-            .max();
+            let best = [e.baseline, progress.seen_max, progress.log_max]
+                .into_iter()
+                .flatten()
+                .max();
             best.map(|b| b.min(live))
         });
         (metric, log.last().map(|p| p.1).or(e.live_current))

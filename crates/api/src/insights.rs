@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn loaded(state: &AppState, t: &TournamentRead) -> ApiResult<Loaded> {
-    load(&state.pool, t, Utc::now()).await
+    load(state, t, Utc::now()).await
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -77,7 +77,7 @@ fn civ_list(data: &Loaded, counts: &BTreeMap<i64, (i64, i64)>) -> Vec<CivStat> {
         .iter()
         .map(|(id, (picks, wins))| CivStat {
             civilization_id: *id,
-            name: data.civs.get(id).cloned(),
+            name: data.games.civs.get(id).cloned(),
             picks: *picks,
             wins: *wins,
         })
@@ -348,7 +348,7 @@ async fn head_to_head_body(
 ) -> ApiResult<ListEnvelope<HeadToHeadMatch>> {
     let data = loaded(state, &t).await?;
     let mut items: Vec<HeadToHeadMatch> = vec![];
-    for (match_id, m) in &data.matches {
+    for (match_id, m) in &data.games.matches {
         let mut entrants: Vec<HeadToHeadPlayer> = m
             .players
             .iter()
@@ -361,7 +361,7 @@ async fn head_to_head_body(
                     name: name.clone(),
                     team_id: p.team_id,
                     civilization_id: p.civilization_id,
-                    civilization_name: data.civs.get(&p.civilization_id).cloned(),
+                    civilization_name: data.games.civs.get(&p.civilization_id).cloned(),
                     old_rating: p.old_rating,
                     new_rating: p.new_rating,
                     outcome: p.outcome.clone(),

@@ -17,6 +17,7 @@ mod directory;
 pub mod edge;
 mod error;
 mod frozen;
+mod games;
 mod history;
 mod idempotency;
 mod infra;
@@ -42,6 +43,7 @@ use axum::Router;
 use sqlx::PgPool;
 
 pub use standings::{compute as compute_standings, StandingRow};
+pub use tournaments::not_built_yet;
 pub use writes::{parse_datetime, vet_url as vet_webhook_url};
 
 /// The as-of table of `slug` at `at` as JSON, served (`indexed`) or by the full replay: lets

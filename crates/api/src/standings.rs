@@ -1,7 +1,8 @@
 //! `GET /v1/tournaments/{tournament_slug}/standings`: the contract's `StandingRow`s (seed contract §4.2-4.4),
 //! computed from the core read model with the pure rules of `domain::standings`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -20,6 +21,7 @@ use sqlx::PgPool;
 
 use crate::catalog::ListEnvelope;
 use crate::error::{ApiError, ApiResult};
+use crate::games::{self, Games};
 use crate::respond::{cached, CacheClass};
 use crate::tournaments::TournamentRead;
 use crate::wire::ser_opt_dt;
@@ -48,14 +50,14 @@ async fn standings(
     if let Some(text) = params.get("as_of") {
         return as_of(&state, &slug, text, &headers).await;
     }
-    let pool = state.pool.clone();
+    let reader = state.clone();
     cached(
         &state,
         &slug,
         "standings".into(),
         CacheClass::AuthAware,
         &headers,
-        |t| async move { compute(&pool, &t, Utc::now()).await },
+        |t| async move { compute(&reader, &t, Utc::now()).await },
     )
     .await
 }
@@ -262,25 +264,29 @@ pub fn parse_outcome(s: Option<&str>) -> Option<Outcome> {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ParticipantRow {
     pub match_id: i64,
     pub map_name: String,
     pub started_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The match's ladder: read only when catching up (`games.rs`), where it is not filtered.
+    #[sqlx(default)]
+    pub leaderboard_id: Option<i64>,
     pub profile_id: i64,
     pub civilization_id: i64,
     pub team_id: i64,
     pub outcome: Option<String>,
     pub old_rating: Option<i64>,
     pub new_rating: Option<i64>,
-    /// The participant's alias (`live.profile_aliases`), moved into [`Loaded::aliases`].
+    /// The participant's alias (`live.profile_aliases`), moved into [`Games::aliases`].
     pub alias: Option<String>,
-    /// The name of the participant's civilization, moved into [`Loaded::civs`].
+    /// The name of the participant's civilization, moved into [`Games::civs`].
     pub civilization_name: Option<String>,
 }
 
+#[derive(Clone, Debug)]
 pub struct InWindowMatch {
     pub map_name: String,
     pub started_at: DateTime<Utc>,
@@ -294,14 +300,10 @@ pub struct Loaded {
     pub rank_by: RankBy,
     /// Visible roster rows (linked rows appear once their profile has been polled).
     pub roster: Vec<RosterRow>,
-    /// In-window matches on the tournament ladder that involve a rostered profile.
-    pub matches: BTreeMap<i64, InWindowMatch>,
-    /// Names of the civilizations played in `matches`.
-    pub civs: HashMap<i64, String>,
-    pub aliases: HashMap<i64, String>,
+    /// The in-window games and recent results of the roster (held between fills: `games.rs`).
+    pub games: Arc<Games>,
     /// Rostered profile → (tournament_player_id, display label).
     pub roster_by_profile: HashMap<i64, (i64, String)>,
-    recent_by_profile: HashMap<i64, Vec<&'static str>>,
     frozen: HashMap<i64, Option<i64>>,
 }
 
@@ -313,19 +315,32 @@ pub fn rank_by_of(t: &TournamentRead) -> RankBy {
     }
 }
 
-/// Loads the roster, in-window matches and reference data of `t` (`now` decides whether the
-/// window has closed and the ranked metric is frozen).
-pub async fn load(pool: &PgPool, t: &TournamentRead, now: DateTime<Utc>) -> ApiResult<Loaded> {
+/// Loads the roster, in-window games and reference data of `t` (`now` decides whether the
+/// window has closed and the ranked metric is frozen). The games come from `state`'s game
+/// cache when it has one (a nudge feed keeps the response cache, and it, honest).
+pub async fn load(state: &AppState, t: &TournamentRead, now: DateTime<Utc>) -> ApiResult<Loaded> {
+    let pool = &state.pool;
     let roster: Vec<RosterRow> = sqlx::query_as(ROSTER)
         .bind(t.id)
         .bind(t.leaderboard_id)
         .fetch_all(pool)
         .await?;
-    load_with(pool, t, now, roster, None).await
+    let roster = visible(roster);
+    let profiles: Vec<i64> = roster.iter().filter_map(|r| r.profile_id).collect();
+    let games = async {
+        match state.cache.as_ref() {
+            Some(cache) => cache.games.games(pool, t, &profiles).await,
+            None => Ok(Arc::new(games::load(pool, t, &profiles, None).await?)),
+        }
+    };
+    let (games, frozen) =
+        tokio::try_join!(games, frozen_metrics(pool, t, rank_by_of(t), now, &roster))?;
+    Ok(Loaded::new(t, roster, games, frozen))
 }
 
-/// [`load`] around a given roster; `recorded_by` limits matches to those the service had
-/// recorded by then (the table as it stood at a past instant, see `as_of`).
+/// [`load`] around a given roster, without the game cache; `recorded_by` limits matches to
+/// those the service had recorded by then (the table as it stood at a past instant, see
+/// `as_of`).
 pub async fn load_with(
     pool: &PgPool,
     t: &TournamentRead,
@@ -333,127 +348,46 @@ pub async fn load_with(
     roster: Vec<RosterRow>,
     recorded_by: Option<DateTime<Utc>>,
 ) -> ApiResult<Loaded> {
-    let rank_by = rank_by_of(t);
-    // Linked rows are hidden until their first stats poll.
-    let roster: Vec<RosterRow> = roster
+    let roster = visible(roster);
+    let profiles: Vec<i64> = roster.iter().filter_map(|r| r.profile_id).collect();
+    let (games, frozen) = tokio::try_join!(
+        games::load(pool, t, &profiles, recorded_by),
+        frozen_metrics(pool, t, rank_by_of(t), now, &roster),
+    )?;
+    Ok(Loaded::new(t, roster, Arc::new(games), frozen))
+}
+
+/// Linked rows are hidden until their first stats poll.
+fn visible(roster: Vec<RosterRow>) -> Vec<RosterRow> {
+    roster
         .into_iter()
         .filter(|r| r.profile_id.is_none() || r.polled)
-        .collect();
-    let profiles: Vec<i64> = roster.iter().filter_map(|r| r.profile_id).collect();
-    let roster_by_profile: HashMap<i64, (i64, String)> = roster
-        .iter()
-        .filter_map(|r| {
-            let label = display_name(&r.presentation.0, &r.name);
-            r.profile_id.map(|p| (p, (r.id, label)))
-        })
-        .collect();
-
-    // The as-of filter only when asked for: a statement with an optional clause
-    // (`$n IS NULL OR …`) never gets a generic plan, so PostgreSQL would plan it again on every
-    // cache fill (about 0.4 ms each, measured).
-    let recorded = |n: u8| match recorded_by {
-        Some(_) => format!(
-            "AND EXISTS (SELECT 1 FROM events e WHERE e.aggregate_type = 'Match'
-                            AND e.aggregate_id = m.match_id::text AND e.recorded_at <= ${n})"
-        ),
-        None => String::new(),
-    };
-    let recent_sql = format!(
-        "SELECT profile_id, outcome FROM (
-            SELECT mp.profile_id, mp.outcome,
-                   row_number() OVER (PARTITION BY mp.profile_id
-                                      ORDER BY m.started_at DESC, m.match_id DESC) AS n
-              FROM live.match_players mp JOIN live.matches m ON m.match_id = mp.match_id
-             WHERE mp.profile_id = ANY($1) AND m.leaderboard_id = $2 AND mp.outcome IS NOT NULL
-               {}
-         ) x WHERE n <= 10 ORDER BY profile_id, n",
-        recorded(3)
-    );
-    // Every participant of every in-window match that involves a rostered profile, with the
-    // participant's last known alias (opponents are named by it) and civilization's name (the
-    // only civilizations the reads name).
-    let participants_sql = format!(
-        "SELECT m.match_id, m.map_name, m.started_at, m.completed_at, m.updated_at, mp.profile_id,
-                mp.civilization_id, mp.team_id, mp.outcome, mp.old_rating, mp.new_rating,
-                pa.alias, c.name AS civilization_name
-           FROM live.matches m JOIN live.match_players mp ON mp.match_id = m.match_id
-           LEFT JOIN live.profile_aliases pa ON pa.profile_id = mp.profile_id
-           LEFT JOIN live.civilizations c ON c.civilization_id = mp.civilization_id
-          WHERE m.leaderboard_id = $2
-            AND m.started_at >= coalesce($3, '-infinity'::timestamptz)
-            AND m.started_at <= coalesce($4, 'infinity'::timestamptz)
-            AND m.match_id IN (SELECT match_id FROM live.match_players
-                                WHERE profile_id = ANY($1) AND outcome IS NOT NULL)
-            {}
-          ORDER BY m.match_id, mp.profile_id",
-        recorded(5)
-    );
-    // Independent queries, each on its own pooled connection: the first request after a
-    // nudge waits for the slowest of them instead of their sum.
-    let mut recent = sqlx::query_as::<_, (i64, String)>(&recent_sql)
-        .bind(&profiles)
-        .bind(t.leaderboard_id);
-    let mut participants = sqlx::query_as::<_, ParticipantRow>(&participants_sql)
-        .bind(&profiles)
-        .bind(t.leaderboard_id)
-        .bind(t.start_date)
-        .bind(t.end_date);
-    if let Some(at) = recorded_by {
-        recent = recent.bind(at);
-        participants = participants.bind(at);
-    }
-    let (recent, participants) = (recent.fetch_all(pool), participants.fetch_all(pool));
-    let (recent, participants, frozen) = tokio::try_join!(
-        async { Ok::<_, ApiError>(recent.await?) },
-        async { Ok::<_, ApiError>(participants.await?) },
-        frozen_metrics(pool, t, rank_by, now, &roster),
-    )?;
-
-    let mut recent_by_profile: HashMap<i64, Vec<&'static str>> = HashMap::new();
-    for (profile, outcome) in &recent {
-        if let Some(o) = parse_outcome(Some(outcome)) {
-            recent_by_profile
-                .entry(*profile)
-                .or_default()
-                .push(outcome_str(o));
-        }
-    }
-    let mut aliases: HashMap<i64, String> = HashMap::new();
-    let mut civs: HashMap<i64, String> = HashMap::new();
-    let mut matches: BTreeMap<i64, InWindowMatch> = BTreeMap::new();
-    for mut p in participants {
-        if let Some(alias) = p.alias.take() {
-            aliases.insert(p.profile_id, alias);
-        }
-        if let Some(name) = p.civilization_name.take() {
-            civs.insert(p.civilization_id, name);
-        }
-        matches
-            .entry(p.match_id)
-            .or_insert_with(|| InWindowMatch {
-                map_name: p.map_name.clone(),
-                started_at: p.started_at,
-                completed_at: p.completed_at,
-                updated_at: p.updated_at,
-                players: vec![],
-            })
-            .players
-            .push(p);
-    }
-
-    Ok(Loaded {
-        rank_by,
-        roster,
-        matches,
-        civs,
-        aliases,
-        roster_by_profile,
-        recent_by_profile,
-        frozen,
-    })
+        .collect()
 }
 
 impl Loaded {
+    fn new(
+        t: &TournamentRead,
+        roster: Vec<RosterRow>,
+        games: Arc<Games>,
+        frozen: HashMap<i64, Option<i64>>,
+    ) -> Loaded {
+        let roster_by_profile = roster
+            .iter()
+            .filter_map(|r| {
+                let label = display_name(&r.presentation.0, &r.name);
+                r.profile_id.map(|p| (p, (r.id, label)))
+            })
+            .collect();
+        Loaded {
+            rank_by: rank_by_of(t),
+            roster,
+            games,
+            roster_by_profile,
+            frozen,
+        }
+    }
+
     /// The ranked metric and the other rating of a roster row (frozen after the window).
     pub fn ratings(&self, r: &RosterRow) -> (Option<i64>, Option<i64>) {
         let (mut current_rating, mut max_rating) = (r.current_rating, r.max_rating);
@@ -468,16 +402,7 @@ impl Loaded {
 
     /// A profile's completed in-window games, newest first, with its own row.
     pub fn games_of(&self, profile: i64) -> Vec<(i64, &InWindowMatch, &ParticipantRow)> {
-        let mut mine: Vec<(i64, &InWindowMatch, &ParticipantRow)> = self
-            .matches
-            .iter()
-            .filter_map(|(id, m)| {
-                let me = m.players.iter().find(|p| p.profile_id == profile)?;
-                parse_outcome(me.outcome.as_deref()).map(|_| (*id, m, me))
-            })
-            .collect();
-        mine.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at).then(b.0.cmp(&a.0)));
-        mine
+        self.games.of(profile)
     }
 
     /// The pure-rules record of a profile's in-window games.
@@ -534,7 +459,7 @@ impl Loaded {
                     streak: r.streak.unwrap_or(0),
                     recent_results: r
                         .profile_id
-                        .and_then(|p| self.recent_by_profile.get(&p).cloned())
+                        .map(|p| self.games.recent_results(p))
                         .unwrap_or_default(),
                     tournament_record: record,
                     rank: r.rank,
@@ -576,11 +501,11 @@ impl Loaded {
 
 /// Computes the standings table at `now`.
 pub async fn compute(
-    pool: &PgPool,
+    state: &AppState,
     t: &TournamentRead,
     now: DateTime<Utc>,
 ) -> ApiResult<ListEnvelope<StandingRow>> {
-    let loaded = load(pool, t, now).await?;
+    let loaded = load(state, t, now).await?;
     let items = loaded.standing_rows();
     Ok(ListEnvelope {
         last_polled_at: items.iter().filter_map(|r| r.updated_at).max(),
@@ -605,7 +530,11 @@ fn empty_record() -> TournamentRecord {
 fn tournament_record(profile: i64, data: &Loaded) -> TournamentRecord {
     let record = data.record_of(profile);
     let mine = data.games_of(profile);
-    let (civs, roster_by_profile, aliases) = (&data.civs, &data.roster_by_profile, &data.aliases);
+    let (civs, roster_by_profile, aliases) = (
+        &data.games.civs,
+        &data.roster_by_profile,
+        &data.games.aliases,
+    );
     let recent_matchups = mine
         .iter()
         .take(10)

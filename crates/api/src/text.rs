@@ -92,7 +92,7 @@ where
     let t = find_cached(state, slug).await?;
     let mut response = match &state.cache {
         None => {
-            let rows = compute(&state.pool, &t, Utc::now()).await?.items;
+            let rows = compute(state, &t, Utc::now()).await?.items;
             crate::respond::conditional(&render_text(&line(t, rows)?), class, request)
         }
         Some(cache) => {
@@ -102,7 +102,7 @@ where
                 Some(entry) => crate::cache::respond_cached(&entry, class, request),
                 None => {
                     let ticket = cache.ticket(tournament_id);
-                    let rows = compute(&state.pool, &t, Utc::now()).await?.items;
+                    let rows = compute(state, &t, Utc::now()).await?.items;
                     let entry =
                         cache.store(key, tournament_id, ticket, render_text(&line(t, rows)?));
                     crate::cache::respond_cached(&entry, class, request)

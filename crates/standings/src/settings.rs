@@ -467,6 +467,10 @@ pub enum WebhooksCommand {
     Delete(WebhookIdArgs),
     /// Issue a new signing secret (printed this once); the old one stops signing at once.
     RotateSecret(WebhookIdArgs),
+    /// A webhook's delivery state, its latest attempts (newest first) and its dead letters.
+    Deliveries(WebhookDeliveriesArgs),
+    /// Queue a webhook's dead letters for another round of attempts; prints how many.
+    Replay(WebhookIdArgs),
 }
 
 #[derive(Debug, Args)]
@@ -486,6 +490,15 @@ pub struct WebhookIdArgs {
     pub target: WebhookTournamentArgs,
     /// The webhook's id (as `webhooks list` shows it).
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookDeliveriesArgs {
+    #[command(flatten)]
+    pub target: WebhookIdArgs,
+    /// The API route's JSON (`GET .../webhooks/{id}/deliveries`) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+/// Attempts the delivery log shows per subscription (the API route and `standings webhooks
+/// deliveries`; the worker keeps about as many).
+pub const ATTEMPTS_SHOWN: i64 = 50;
+
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct AttemptRow {
     pub notification_id: String,

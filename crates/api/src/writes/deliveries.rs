@@ -14,9 +14,6 @@ use crate::error::ApiResult;
 use crate::respond::{respond, CacheClass};
 use crate::AppState;
 
-/// Attempts shown per webhook (the worker keeps about as many).
-const ATTEMPTS_SHOWN: i64 = 50;
-
 /// `POST .../replay`'s answer.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReplayRead {
@@ -31,7 +28,20 @@ pub async fn log(
 ) -> ApiResult<Response> {
     let owner = owner(&state, &headers, &slug).await?;
     existing(&owner, &webhook_id)?;
-    let log = webhooks::log::deliveries(&state.pool, &webhook_id, ATTEMPTS_SHOWN).await?;
+    let log =
+        match webhooks::log::deliveries(&state.pool, &webhook_id, webhooks::log::ATTEMPTS_SHOWN)
+            .await
+        {
+            Ok(log) => log,
+            // A fresh deployment before the notifications projector's first build: nothing
+            // can have been delivered yet.
+            Err(e) if crate::tournaments::not_built_yet(&e) => webhooks::log::DeliveryLog {
+                state: None,
+                attempts: vec![],
+                dead_letters: vec![],
+            },
+            Err(e) => return Err(e.into()),
+        };
     Ok(respond(&log, CacheClass::NoStore, &headers))
 }
 

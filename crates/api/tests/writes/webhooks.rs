@@ -537,4 +537,18 @@ async fn the_delivery_log_and_replay_are_owner_only() {
     assert_eq!(body, json!({"requeued": 0}));
     let (_, body) = env.call("GET", &log, Some(OWNER), None).await;
     assert_eq!(body["dead_letters"][0]["requeued"], true);
+    // Before the notifications projector's first build (a fresh deployment) the log is empty,
+    // not a 5xx.
+    sqlx::raw_sql("DROP VIEW live.notifications")
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    let (status, body) = env.call("GET", &log, Some(OWNER), None).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"state": null, "attempts": [], "dead_letters": []})
+        )
+    );
 }

@@ -6,6 +6,8 @@
 //!
 //! `--cold` invalidates the tournament's cached responses before every request (as a nudge
 //! does), so every request computes its answer: the first request after a change.
+//! `--new-game` (with `--measure`) records and projects one new game before every request, so
+//! each cold fill also catches up a change, as after a real nudge.
 //! `--measure N` does not serve: it sends N sequential requests (after a warm-up) to each
 //! per-tournament read over real HTTP and prints p50 / p99 latency and the CPU per request of
 //! this process (server and the one client) and of PostgreSQL, then exits.
@@ -43,6 +45,12 @@ struct Args {
     /// Measure N sequential requests per endpoint, print the figures and exit.
     #[arg(long)]
     measure: Option<usize>,
+    /// With `--measure`: before every request, record one new game between two rostered
+    /// players and project it, as before a real nudge. The CPU of recording and projecting is
+    /// measured in a run of its own without requests and subtracted. Each endpoint gets a
+    /// fresh bench tournament (the games accumulate: 640 in-window games grow by 2N + 20).
+    #[arg(long, requires = "measure")]
+    new_game: bool,
 }
 
 /// The per-tournament reads a nudge makes viewers refetch.
@@ -64,15 +72,33 @@ fn err<E: std::error::Error>(e: store::CommandError<E>) -> anyhow::Error {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = bench::rig::data_dir("bench-standings-")?;
-    let config = embedded_pg::ClusterConfig::throwaway(dir.join("pg"));
-    bench::rig::on_cluster(config, &dir, "bench", async |cluster, url| {
-        serve(cluster, &url, &args).await
-    })
-    .await
+    // New games accumulate: each endpoint gets a fresh bench tournament of its own.
+    let runs: Vec<&[&str]> = if args.new_game {
+        ENDPOINTS.chunks(1).collect()
+    } else {
+        vec![&ENDPOINTS]
+    };
+    if args.measure.is_some() {
+        println!("| endpoint | requests | p50 | p99 | CPU/request: process | PostgreSQL |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    }
+    for endpoints in runs {
+        let dir = bench::rig::data_dir("bench-standings-")?;
+        let config = embedded_pg::ClusterConfig::throwaway(dir.join("pg"));
+        bench::rig::on_cluster(config, &dir, "bench", async |cluster, url| {
+            serve(cluster, &url, &args, endpoints).await
+        })
+        .await?;
+    }
+    Ok(())
 }
 
-async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow::Result<()> {
+async fn serve(
+    cluster: &embedded_pg::Cluster,
+    url: &str,
+    args: &Args,
+    endpoints: &[&str],
+) -> anyhow::Result<()> {
     let pool = bench::rig::migrated_pool(url, 8).await?;
     seed(&EventStore::new(pool.clone()), args.games).await?;
     let applied = projections::runner::catch_up(&pool, &projections::core::Core, 5_000)
@@ -82,7 +108,7 @@ async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow
 
     let cache = Arc::new(api::ResponseCache::default());
     let mut app = api::router(api::AppState::with_cache(pool.clone(), cache.clone()));
-    if args.cold {
+    if args.cold || args.new_game {
         let (id,): (i64,) = sqlx::query_as("SELECT id FROM live.tournaments WHERE slug = $1")
             .bind(SLUG)
             .fetch_one(&pool)
@@ -98,14 +124,25 @@ async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow
             },
         ));
     }
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .context("bind")?;
+    // Measuring serves on a free port: each run of `--new-game` has a server of its own.
+    let bind = match args.measure {
+        Some(_) => SocketAddr::from(([127, 0, 0, 1], 0)),
+        None => args.bind,
+    };
+    let listener = tokio::net::TcpListener::bind(bind).await.context("bind")?;
     let base = format!("http://{}/v1/tournaments/{SLUG}", listener.local_addr()?);
     match args.measure {
         Some(requests) => {
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            measure(&base, requests, cluster.pid()).await?;
+            let server = tokio::spawn(async move { axum::serve(listener, app).await });
+            let games = args.new_game.then(|| NewGames {
+                store: EventStore::new(pool.clone()),
+                pool: pool.clone(),
+                next: std::sync::atomic::AtomicI64::new(0),
+                first: args.games * PLAYERS as usize / 2,
+            });
+            let measured = measure(&base, endpoints, requests, cluster.pid(), games.as_ref()).await;
+            server.abort();
+            measured?;
         }
         None => {
             println!("{base}/standings");
@@ -122,11 +159,15 @@ async fn serve(cluster: &embedded_pg::Cluster, url: &str, args: &Args) -> anyhow
 
 /// Sequential requests (one connection, brotli accepted, as a browser sends) to each endpoint:
 /// latency percentiles and CPU per request.
-async fn measure(base: &str, requests: usize, postmaster: u32) -> anyhow::Result<()> {
+async fn measure(
+    base: &str,
+    endpoints: &[&str],
+    requests: usize,
+    postmaster: u32,
+    games: Option<&NewGames>,
+) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    println!("| endpoint | requests | p50 | p99 | CPU/request: process | PostgreSQL |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    for endpoint in ENDPOINTS {
+    for endpoint in endpoints {
         let url = format!("{base}/{endpoint}");
         let get = || async {
             let response = client
@@ -137,21 +178,41 @@ async fn measure(base: &str, requests: usize, postmaster: u32) -> anyhow::Result
                 .error_for_status()?;
             response.bytes().await
         };
+        let cpu = || {
+            (
+                bench::procstat::own_cpu(),
+                bench::procstat::server_cpu(postmaster),
+            )
+        };
         for _ in 0..requests.min(20) {
+            if let Some(games) = games {
+                games.add().await?;
+            }
             get().await?;
         }
-        let (process, server) = (
-            bench::procstat::own_cpu(),
-            bench::procstat::server_cpu(postmaster),
-        );
+        // The cost of the new games alone, counted negative: subtracted from the run below.
+        let (mut process, mut server) = (0.0, 0.0);
+        if let Some(games) = games {
+            let before = cpu();
+            for _ in 0..requests {
+                games.add().await?;
+            }
+            let after = cpu();
+            (process, server) = (before.0 - after.0, before.1 - after.1);
+        }
         let mut times = Vec::with_capacity(requests);
+        let before = cpu();
         for _ in 0..requests {
+            if let Some(games) = games {
+                games.add().await?;
+            }
             let at = Instant::now();
             get().await?;
             times.push(at.elapsed());
         }
-        let process = bench::procstat::own_cpu() - process;
-        let server = bench::procstat::server_cpu(postmaster) - server;
+        let after = cpu();
+        process += after.0 - before.0;
+        server += after.1 - before.1;
         times.sort();
         let at = |q: f64| {
             let i = ((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1;
@@ -169,9 +230,64 @@ async fn measure(base: &str, requests: usize, postmaster: u32) -> anyhow::Result
     Ok(())
 }
 
+/// `--new-game`: one more game between two rostered players, recorded and projected.
+struct NewGames {
+    store: EventStore,
+    pool: sqlx::PgPool,
+    next: std::sync::atomic::AtomicI64,
+    /// How many games the seed recorded (new match ids follow theirs).
+    first: usize,
+}
+
+impl NewGames {
+    async fn add(&self) -> anyhow::Result<()> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let g = self.first as i64 + n;
+        let (a, b) = (n % PLAYERS, (n * 7 + 3) % PLAYERS);
+        let b = if a == b { (b + 1) % PLAYERS } else { b };
+        let started = bench_start() + Duration::minutes(30 * g);
+        let player = |i: i64, team, won: bool| MatchPlayer {
+            profile_id: 1_000_000 + i,
+            alias: Some(format!("player{i:02}")),
+            civilization_id: (g + i) % 45,
+            team_id: team,
+            outcome: Some(if won { Outcome::Win } else { Outcome::Loss }),
+            old_rating: Some(2000),
+            new_rating: Some(if won { 2010 } else { 1990 }),
+            xp_gained: 1,
+        };
+        let match_id = 480_000_000 + g;
+        self.store
+            .execute::<Match>(
+                &match_id.to_string(),
+                MatchCommand::RecordFinishedMatch(FinishedMatch {
+                    match_id,
+                    map_name: "Arabia".into(),
+                    matchtype_id: 6,
+                    leaderboard_id: Some(3),
+                    started_at: started,
+                    completed_at: Some(started + Duration::minutes(25)),
+                    description: Some("AUTOMATCH".into()),
+                    players: vec![player(a, 0, n % 2 == 0), player(b, 1, n % 2 == 1)],
+                }),
+                &EventMetadata::new(Actor::Poller),
+            )
+            .await
+            .map_err(err)?;
+        projections::runner::catch_up(&self.pool, &projections::core::Core, 500)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    }
+}
+
+fn bench_start() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_779_000_000, 0).unwrap_or_default()
+}
+
 async fn seed(store: &EventStore, games_each: usize) -> anyhow::Result<()> {
     let poller = EventMetadata::new(Actor::Poller);
-    let start = DateTime::<Utc>::from_timestamp(1_779_000_000, 0).unwrap_or_default();
+    let start = bench_start();
     let config = TournamentConfig {
         start_date: Some(start),
         prize_pool_cents: Some(1_000_000),

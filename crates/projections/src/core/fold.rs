@@ -127,7 +127,8 @@ pub(super) struct Fold<'a> {
     /// First write wins (`ON CONFLICT DO NOTHING`).
     pub(super) match_players: Vec<(i64, &'a MatchPlayer)>,
     pub(super) match_players_seen: HashSet<(i64, i64)>,
-    pub(super) aliases: HashMap<i64, (&'a str, DateTime<Utc>)>,
+    /// Alias, `updated_at` and log position of the last write per profile.
+    pub(super) aliases: HashMap<i64, (&'a str, DateTime<Utc>, i64)>,
     // lobbies.rs (and a finished match, which ends its lobby)
     /// `live_match_players` sets as they stand (seeded for lobby updates and ends).
     pub(super) live: HashMap<i64, Vec<i64>>,
@@ -146,7 +147,7 @@ impl<'a> Fold<'a> {
             AnyEvent::Profile(e) => self.profile(event, e),
             AnyEvent::Ladder(e) => self.ladder(e),
             AnyEvent::Match(MatchEvent::MatchFinished(m)) => self.finished_match(event, m),
-            AnyEvent::Lobby(e) => self.lobby(e)?,
+            AnyEvent::Lobby(e) => self.lobby(event, e)?,
             AnyEvent::Tournament(_)
             | AnyEvent::Catalog(_)
             | AnyEvent::Operator(_)

@@ -34,16 +34,18 @@ async fn open_lobby(
     s: &LobbySnapshot,
     started_at: Option<chrono::DateTime<chrono::Utc>>,
     at: chrono::DateTime<chrono::Utc>,
+    position: i64,
 ) -> sqlx::Result<()> {
     let state = lobby_state(s.state);
     // A stale lobby can never un-complete a match.
     sqlx::query(
         "INSERT INTO matches (match_id, map_name, matchtype_id, leaderboard_id, started_at,
-                              completed_at, description, state, updated_at)
-         VALUES ($1, $2, $3, NULL, $4, NULL, $5, $6, $7)
+                              completed_at, description, state, updated_at, position)
+         VALUES ($1, $2, $3, NULL, $4, NULL, $5, $6, $7, $8)
          ON CONFLICT (match_id) DO UPDATE SET
             map_name = excluded.map_name, description = excluded.description,
-            state = excluded.state, updated_at = excluded.updated_at
+            state = excluded.state, updated_at = excluded.updated_at,
+            position = excluded.position
           WHERE matches.completed_at IS NULL",
     )
     .bind(s.lobby_id)
@@ -53,6 +55,7 @@ async fn open_lobby(
     .bind(&s.description)
     .bind(state)
     .bind(at)
+    .bind(position)
     .execute(&mut *db)
     .await?;
     sqlx::query("DELETE FROM live_match_players WHERE match_id = $1")
@@ -73,7 +76,7 @@ async fn open_lobby(
 
 pub(super) async fn lobby(
     db: &mut PgConnection,
-    _event: &RecordedEvent,
+    event: &RecordedEvent,
     e: &LobbyEvent,
     nudges: &mut Nudges,
 ) -> sqlx::Result<()> {
@@ -82,7 +85,8 @@ pub(super) async fn lobby(
             snapshot,
             started_at,
         } => {
-            open_lobby(db, snapshot, Some(*started_at), *started_at).await?;
+            let position = event.log_position.position;
+            open_lobby(db, snapshot, Some(*started_at), *started_at, position).await?;
             snapshot.members.clone()
         }
         LobbyEvent::LiveMatchUpdated {
@@ -95,7 +99,14 @@ pub(super) async fn lobby(
                     .bind(snapshot.lobby_id)
                     .fetch_all(&mut *db)
                     .await?;
-            open_lobby(db, snapshot, None, *observed_at).await?;
+            open_lobby(
+                db,
+                snapshot,
+                None,
+                *observed_at,
+                event.log_position.position,
+            )
+            .await?;
             before.extend(&snapshot.members);
             before
         }
@@ -148,7 +159,7 @@ impl<'a> Fold<'a> {
             self.matches = ids.iter().map(|id| (*id, None)).collect();
             let rows: Vec<MatchTuple> = sqlx::query_as(
                 "SELECT match_id, map_name, matchtype_id, leaderboard_id, started_at, completed_at,
-                        description, state, updated_at
+                        description, state, updated_at, position
                    FROM matches WHERE match_id = ANY($1)",
             )
             .persistent(false)
@@ -165,6 +176,7 @@ impl<'a> Fold<'a> {
                 description,
                 state,
                 updated_at,
+                position,
             ) in rows
             {
                 let row = MatchRow {
@@ -176,6 +188,7 @@ impl<'a> Fold<'a> {
                     description,
                     state,
                     updated_at,
+                    position,
                 };
                 self.matches.insert(id, Some(row));
             }
@@ -198,13 +211,14 @@ impl<'a> Fold<'a> {
     }
 
     /// Folds a lobby event, with the meaning of [`lobby`]'s statements.
-    pub(super) fn lobby(&mut self, e: &'a LobbyEvent) -> sqlx::Result<()> {
+    pub(super) fn lobby(&mut self, event: &RecordedEvent, e: &'a LobbyEvent) -> sqlx::Result<()> {
+        let position = event.log_position.position;
         match e {
             LobbyEvent::LiveMatchStarted {
                 snapshot,
                 started_at,
             } => {
-                self.open_lobby(snapshot, Some(*started_at), *started_at)?;
+                self.open_lobby(snapshot, Some(*started_at), *started_at, position)?;
                 self.live_scope.extend(&snapshot.members);
             }
             LobbyEvent::LiveMatchUpdated {
@@ -215,7 +229,7 @@ impl<'a> Fold<'a> {
                 if let Some(before) = self.live.get(&snapshot.lobby_id) {
                     self.live_scope.extend(before);
                 }
-                self.open_lobby(snapshot, None, *observed_at)?;
+                self.open_lobby(snapshot, None, *observed_at, position)?;
                 self.live_scope.extend(&snapshot.members);
             }
             LobbyEvent::LiveMatchEnded { lobby_id, .. } => {
@@ -233,6 +247,7 @@ impl<'a> Fold<'a> {
         s: &LobbySnapshot,
         started_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
+        position: i64,
     ) -> sqlx::Result<()> {
         let state = lobby_state(s.state);
         // Seeded for every lobby of the batch: `None` means no row yet.
@@ -248,6 +263,7 @@ impl<'a> Fold<'a> {
                     description: s.description.clone(),
                     state: state.to_string(),
                     updated_at: at,
+                    position,
                 });
                 self.matches_dirty.insert(s.lobby_id);
             }
@@ -257,6 +273,7 @@ impl<'a> Fold<'a> {
                 r.description.clone_from(&s.description);
                 r.state = state.to_string();
                 r.updated_at = at;
+                r.position = position;
                 self.matches_dirty.insert(s.lobby_id);
             }
             Some(_) => {}

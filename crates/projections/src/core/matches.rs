@@ -47,13 +47,14 @@ pub(super) async fn finished_match(
     let state = match_state(m);
     sqlx::query(
         "INSERT INTO matches (match_id, map_name, matchtype_id, leaderboard_id, started_at,
-                              completed_at, description, state, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                              completed_at, description, state, updated_at, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (match_id) DO UPDATE SET
             map_name = excluded.map_name, matchtype_id = excluded.matchtype_id,
             leaderboard_id = excluded.leaderboard_id, started_at = excluded.started_at,
             completed_at = excluded.completed_at, description = excluded.description,
-            state = excluded.state, updated_at = excluded.updated_at",
+            state = excluded.state, updated_at = excluded.updated_at,
+            position = excluded.position",
     )
     .bind(m.match_id)
     .bind(&m.map_name)
@@ -64,6 +65,7 @@ pub(super) async fn finished_match(
     .bind(&m.description)
     .bind(state)
     .bind(event.recorded_at)
+    .bind(event.log_position.position)
     .execute(&mut *db)
     .await?;
     // A played lobby is no longer live.
@@ -91,13 +93,16 @@ pub(super) async fn finished_match(
         .await?;
         if let Some(alias) = alias_of(p) {
             sqlx::query(
-                "INSERT INTO profile_aliases (profile_id, alias, updated_at) VALUES ($1, $2, $3)
+                "INSERT INTO profile_aliases (profile_id, alias, updated_at, position)
+                 VALUES ($1, $2, $3, $4)
                  ON CONFLICT (profile_id) DO UPDATE SET alias = excluded.alias,
-                                                        updated_at = excluded.updated_at",
+                                                        updated_at = excluded.updated_at,
+                                                        position = excluded.position",
             )
             .bind(p.profile_id)
             .bind(alias)
             .bind(event.recorded_at)
+            .bind(event.log_position.position)
             .execute(&mut *db)
             .await?;
         }
@@ -123,6 +128,8 @@ pub(super) struct MatchRow {
     pub(super) description: Option<String>,
     pub(super) state: String,
     pub(super) updated_at: DateTime<Utc>,
+    /// The log position of the event that last wrote the row.
+    pub(super) position: i64,
 }
 
 pub(super) type MatchTuple = (
@@ -135,6 +142,7 @@ pub(super) type MatchTuple = (
     Option<String>,
     String,
     DateTime<Utc>,
+    i64,
 );
 
 impl<'a> Fold<'a> {
@@ -149,6 +157,7 @@ impl<'a> Fold<'a> {
             description: m.description.clone(),
             state: match_state(m).to_string(),
             updated_at: event.recorded_at,
+            position: event.log_position.position,
         };
         self.matches.insert(m.match_id, Some(row));
         self.matches_dirty.insert(m.match_id);
@@ -160,8 +169,10 @@ impl<'a> Fold<'a> {
                 self.match_players.push((m.match_id, p));
             }
             if let Some(alias) = alias_of(p) {
-                self.aliases
-                    .insert(p.profile_id, (alias, event.recorded_at));
+                self.aliases.insert(
+                    p.profile_id,
+                    (alias, event.recorded_at, event.log_position.position),
+                );
             }
             self.standings.push(p.profile_id);
             self.matches_scope.push(p.profile_id);
@@ -181,6 +192,7 @@ impl<'a> Fold<'a> {
             let mut description = Vec::with_capacity(n);
             let mut state = Vec::with_capacity(n);
             let mut updated_at = Vec::with_capacity(n);
+            let mut position = Vec::with_capacity(n);
             for m in &self.matches_dirty {
                 if let Some(Some(r)) = self.matches.get(m) {
                     id.push(*m);
@@ -192,19 +204,21 @@ impl<'a> Fold<'a> {
                     description.push(r.description.as_deref());
                     state.push(r.state.as_str());
                     updated_at.push(r.updated_at);
+                    position.push(r.position);
                 }
             }
             sqlx::query(
                 "INSERT INTO matches (match_id, map_name, matchtype_id, leaderboard_id, started_at,
-                                      completed_at, description, state, updated_at)
+                                      completed_at, description, state, updated_at, position)
                  SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[],
                                       $5::timestamptz[], $6::timestamptz[], $7::text[],
-                                      $8::text[], $9::timestamptz[])
+                                      $8::text[], $9::timestamptz[], $10::int8[])
                  ON CONFLICT (match_id) DO UPDATE SET
                     map_name = excluded.map_name, matchtype_id = excluded.matchtype_id,
                     leaderboard_id = excluded.leaderboard_id, started_at = excluded.started_at,
                     completed_at = excluded.completed_at, description = excluded.description,
-                    state = excluded.state, updated_at = excluded.updated_at",
+                    state = excluded.state, updated_at = excluded.updated_at,
+                    position = excluded.position",
             )
             .bind(&id)
             .bind(&map_name)
@@ -215,6 +229,7 @@ impl<'a> Fold<'a> {
             .bind(&description)
             .bind(&state)
             .bind(&updated_at)
+            .bind(&position)
             .execute(&mut *db)
             .await?;
         }
@@ -261,20 +276,24 @@ impl<'a> Fold<'a> {
             let mut profile_id = Vec::with_capacity(n);
             let mut alias = Vec::with_capacity(n);
             let mut updated_at = Vec::with_capacity(n);
-            for (p, (a, at)) in &self.aliases {
+            let mut position = Vec::with_capacity(n);
+            for (p, (a, at, at_position)) in &self.aliases {
                 profile_id.push(*p);
                 alias.push(*a);
                 updated_at.push(*at);
+                position.push(*at_position);
             }
             sqlx::query(
-                "INSERT INTO profile_aliases (profile_id, alias, updated_at)
-                 SELECT * FROM unnest($1::int8[], $2::text[], $3::timestamptz[])
+                "INSERT INTO profile_aliases (profile_id, alias, updated_at, position)
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::int8[])
                  ON CONFLICT (profile_id) DO UPDATE SET alias = excluded.alias,
-                                                        updated_at = excluded.updated_at",
+                                                        updated_at = excluded.updated_at,
+                                                        position = excluded.position",
             )
             .bind(&profile_id)
             .bind(&alias)
             .bind(&updated_at)
+            .bind(&position)
             .execute(&mut *db)
             .await?;
         }

@@ -81,7 +81,8 @@ impl Projector for Core {
     /// 2: no foreign key from `match_players` to `matches` (rebuild speed).
     /// 3: `stream_links` and `live_streams` (stream-live detection).
     /// 4: `webhook_subscriptions` (issue 15).
-    const VERSION: i32 = 4;
+    /// 5: `position` on `matches` and `profile_aliases` (the api's game cache reads deltas).
+    const VERSION: i32 = 5;
     const SCHEMA_SQL: &'static str = include_str!("../../../../projections/core.sql");
     const TABLES: &'static [&'static str] = &[
         "tournaments",
