@@ -79,11 +79,13 @@ pub struct Hub {
     /// Called for every nudge before any subscriber can see it (e.g. to drop cached
     /// responses, so a client refetching on the nudge never gets the old data).
     observers: RwLock<Vec<Observer>>,
+    /// Lean streams written by a few pass tasks instead of one wake-up per stream.
+    pub(crate) direct: crate::direct::Writers,
 }
 
 type Observer = Box<dyn Fn(&Nudge) + Send + Sync>;
 
-struct Ring {
+pub(crate) struct Ring {
     entries: VecDeque<Entry>,
     /// Sequence number of `entries[0]`.
     first_seq: u64,
@@ -130,8 +132,8 @@ pub struct HubStats {
     pub ready: bool,
 }
 
-pub(crate) enum Next {
-    Frame(Bytes),
+pub(crate) enum Next<'r> {
+    Frame(&'r Bytes),
     Lagged(i64),
     Idle,
     Closed,
@@ -176,6 +178,7 @@ impl Hub {
             subscribers: AtomicUsize::new(0),
             lagged: AtomicU64::new(0),
             observers: RwLock::new(Vec::new()),
+            direct: crate::direct::Writers::new(),
         })
     }
 
@@ -358,6 +361,11 @@ impl Hub {
         self.wake();
     }
 
+    /// A receiver that changes on every push and on close.
+    pub(crate) fn wakes(&self) -> watch::Receiver<u64> {
+        self.end.subscribe()
+    }
+
     pub fn is_closed(&self) -> bool {
         self.read().closed
     }
@@ -403,7 +411,7 @@ impl Hub {
                 if let EntryKind::Nudge { id, scope, .. } = &entry.kind {
                     if *id > after && frame::scope_matches(scope.as_deref(), filter.as_deref()) {
                         let seq = ring.first_seq + i as u64;
-                        replay.push(frame_for(&ring, seq, entry, filter.as_deref()));
+                        replay.push(frame_for(&ring, seq, entry, filter.as_deref()).clone());
                     }
                 }
             }
@@ -431,34 +439,48 @@ impl Hub {
         attached
     }
 
-    fn next_for(&self, cursor: &mut Cursor) -> Next {
-        let ring = self.read();
-        if ring.closed {
-            return Next::Closed;
-        }
-        if cursor.next_seq < ring.first_seq {
-            return Next::Lagged(ring.head_id);
-        }
-        let end = ring.end_seq();
-        while cursor.next_seq < end {
-            let seq = cursor.next_seq;
-            cursor.next_seq += 1;
-            let entry = &ring.entries[(seq - ring.first_seq) as usize];
-            let send = match &entry.kind {
-                EntryKind::Nudge { id, scope, .. } => {
-                    *id > cursor.skip_upto
-                        && frame::scope_matches(scope.as_deref(), cursor.filter.as_deref())
-                }
-                EntryKind::Heartbeat { quiet_since } => cursor.delivered_upto <= *quiet_since,
-            };
-            if send {
-                cursor.delivered_upto = seq + 1;
-                return Next::Frame(frame_for(&ring, seq, entry, cursor.filter.as_deref()));
-            }
-        }
-        Next::Idle
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Ring> {
+        self.ring
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn write(&self) -> RwLockWriteGuard<'_, Ring> {
+        self.ring
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The next frame for `cursor` (advancing it), borrowed from the ring.
+fn next_in<'r>(ring: &'r Ring, cursor: &mut Cursor) -> Next<'r> {
+    if ring.closed {
+        return Next::Closed;
+    }
+    if cursor.next_seq < ring.first_seq {
+        return Next::Lagged(ring.head_id);
+    }
+    let end = ring.end_seq();
+    while cursor.next_seq < end {
+        let seq = cursor.next_seq;
+        cursor.next_seq += 1;
+        let entry = &ring.entries[(seq - ring.first_seq) as usize];
+        let send = match &entry.kind {
+            EntryKind::Nudge { id, scope, .. } => {
+                *id > cursor.skip_upto
+                    && frame::scope_matches(scope.as_deref(), cursor.filter.as_deref())
+            }
+            EntryKind::Heartbeat { quiet_since } => cursor.delivered_upto <= *quiet_since,
+        };
+        if send {
+            cursor.delivered_upto = seq + 1;
+            return Next::Frame(frame_for(ring, seq, entry, cursor.filter.as_deref()));
+        }
+    }
+    Next::Idle
+}
+
+impl Hub {
     /// Pushes a coalesced batch (ascending ids), calling `before` for each nudge first.
     fn push_batch(&self, ring: &mut Ring, batch: Vec<Nudge>, at: Instant, before: impl Fn(&Nudge)) {
         let Some(batch_id) = batch.last().map(|n| n.id) else {
@@ -503,29 +525,17 @@ impl Hub {
         // Also bumps the version when the value is unchanged (close): every receiver wakes.
         self.end.send_replace(end);
     }
-
-    fn read(&self) -> RwLockReadGuard<'_, Ring> {
-        self.ring
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Ring> {
-        self.ring
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 /// The bytes of ring entry `seq` for a subscriber watching `filter`: a coalesced frame gets
 /// the batch's id when no later frame of its batch is for that subscriber.
-fn frame_for(ring: &Ring, seq: u64, entry: &Entry, filter: Option<&[i64]>) -> Bytes {
+fn frame_for<'r>(ring: &'r Ring, seq: u64, entry: &'r Entry, filter: Option<&[i64]>) -> &'r Bytes {
     let EntryKind::Nudge {
         batch: Some((last_seq, tail)),
         ..
     } = &entry.kind
     else {
-        return entry.bytes.clone();
+        return &entry.bytes;
     };
     let later_for_subscriber = (seq + 1..=*last_seq).any(|later| {
         let entry = later
@@ -535,9 +545,9 @@ fn frame_for(ring: &Ring, seq: u64, entry: &Entry, filter: Option<&[i64]>) -> By
             if frame::scope_matches(scope.as_deref(), filter))
     });
     if later_for_subscriber {
-        entry.bytes.clone()
+        &entry.bytes
     } else {
-        tail.clone()
+        tail
     }
 }
 
@@ -570,35 +580,14 @@ impl Subscription {
     /// The next chunk of the response body; `None` ends the stream (lifetime cap, hub closed,
     /// or after the `resync` frame of a subscriber that fell behind).
     pub async fn next_chunk(&mut self) -> Option<Bytes> {
-        if self.done {
-            return None;
-        }
-        if let Some(initial) = self.initial.take() {
-            return Some(initial);
-        }
         loop {
             // Mark the current end as seen before looking, so a push racing with the look
             // makes `changed` return at once.
             self.rx.borrow_and_update();
-            match self.hub.next_for(&mut self.cursor) {
-                Next::Frame(bytes) => return Some(bytes),
-                Next::Lagged(head_id) => {
-                    self.done = true;
-                    self.hub.lagged.fetch_add(1, Ordering::Relaxed);
-                    return Some(Bytes::from(frame::resync(head_id, false)));
-                }
-                Next::Closed => {
-                    self.done = true;
-                    return None;
-                }
-                Next::Idle => {}
-            }
-            if self
-                .deadline
-                .is_some_and(|deadline| Instant::now() >= deadline)
-            {
-                self.done = true;
-                return None;
+            match self.step() {
+                Step::Chunk(bytes) => return Some(bytes),
+                Step::End => return None,
+                Step::Idle => {}
             }
             if self.rx.changed().await.is_err() {
                 self.done = true;
@@ -606,6 +595,76 @@ impl Subscription {
             }
         }
     }
+
+    /// What to send now, without waiting: a chunk, nothing yet (wait for the next wake-up),
+    /// or the end of the stream. Used by [`Subscription::next_chunk`] and by the lean
+    /// streams' direct writes ([`crate::direct`]).
+    pub(crate) fn step(&mut self) -> Step {
+        let hub = Arc::clone(&self.hub);
+        let ring = hub.read();
+        self.step_in(&ring)
+    }
+
+    /// [`Subscription::step`] with the ring already read-locked (lock order: the ring, then
+    /// anything of the subscriber's).
+    pub(crate) fn step_in(&mut self, ring: &Ring) -> Step {
+        if self.done {
+            return Step::End;
+        }
+        if let Some(initial) = self.initial.take() {
+            return Step::Chunk(initial);
+        }
+        match next_in(ring, &mut self.cursor) {
+            Next::Frame(bytes) => return Step::Chunk(bytes.clone()),
+            Next::Lagged(head_id) => {
+                self.done = true;
+                self.hub.lagged.fetch_add(1, Ordering::Relaxed);
+                return Step::Chunk(Bytes::from(frame::resync(head_id, false)));
+            }
+            Next::Closed => {
+                self.done = true;
+                return Step::End;
+            }
+            Next::Idle => {}
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            self.done = true;
+            return Step::End;
+        }
+        Step::Idle
+    }
+
+    /// The next live frame from the ring, borrowed, for the direct writes: `Other` when
+    /// anything else is due (first frames, `resync`, the end, the lifetime cap at `now`),
+    /// which [`Subscription::step`] then handles (it looks again: nothing is consumed).
+    pub(crate) fn live<'r>(&mut self, ring: &'r Ring, now: Instant) -> Live<'r> {
+        if self.done || self.initial.is_some() {
+            return Live::Other;
+        }
+        match next_in(ring, &mut self.cursor) {
+            Next::Frame(bytes) => Live::Frame(bytes),
+            Next::Idle if self.deadline.is_some_and(|deadline| now >= deadline) => Live::Other,
+            Next::Idle => Live::Idle,
+            Next::Lagged(_) | Next::Closed => Live::Other,
+        }
+    }
+}
+
+/// See [`Subscription::live`].
+pub(crate) enum Live<'r> {
+    Frame(&'r Bytes),
+    Idle,
+    Other,
+}
+
+/// See [`Subscription::step`].
+pub(crate) enum Step {
+    Chunk(Bytes),
+    Idle,
+    End,
 }
 
 impl Drop for Subscription {

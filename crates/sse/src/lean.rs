@@ -26,6 +26,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -35,7 +36,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::direct::{Turn, Writers};
 use crate::http::{open, StreamState};
+use crate::hub::Subscription;
 use crate::limits::{refuse, ConnectionLimits, Connections};
 use crate::stall::GuardedStream;
 
@@ -170,7 +173,9 @@ async fn accept_loop(
         let _ = tcp.set_nodelay(true);
         let (state, options, tx) = (state.clone(), options.clone(), tx.clone());
         tokio::spawn(async move {
-            match classify(&tcp, options.head_timeout).await {
+            // Boxed (here and in `serve_lean`): a task's size is that of its largest state, and
+            // a stream's task lives for hours; the short first steps must not set it.
+            match Box::pin(classify(&tcp, options.head_timeout)).await {
                 Classified::Lean(request) => {
                     serve_lean(tcp, addr, request, &state, &options).await;
                     drop(permit);
@@ -331,23 +336,90 @@ fn parse_head(bytes: &[u8]) -> Head {
 }
 
 async fn serve_lean(
-    mut tcp: TcpStream,
+    tcp: TcpStream,
     peer: SocketAddr,
     request: LeanRequest,
     state: &StreamState,
     options: &LeanOptions,
 ) {
+    let stall = options.stall_timeout;
+    let Some((tcp, subscription)) = Box::pin(start_lean(tcp, peer, request, state, options)).await
+    else {
+        return;
+    };
+    // From here the hub's pass writes the stream's frames while this task has none pending
+    // (see `crate::direct`); this task writes the first frames and whatever the pass hands
+    // back, and watches for the client leaving.
+    let stream = Writers::register(&state.hub, tcp, subscription);
+    // Discarded bytes from the client (it should send nothing more): a bound against abuse.
+    let mut ignored = 0usize;
+    let mut scratch = [0u8; 64];
+    loop {
+        match stream.turn() {
+            Turn::Write(chunk) => {
+                // Boxed: the first frames and what the pass hands back (rare) only.
+                let write = Box::pin(tokio::time::timeout(stall, write_all(&stream.tcp, &chunk)));
+                if !matches!(write.await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+            Turn::End => break,
+            Turn::Failed => return,
+            Turn::Wait => {
+                // Until the pass hands the stream back; meanwhile watch for the client
+                // leaving. Polled by hand: no waiter nodes kept per stream.
+                let left = std::future::poll_fn(|cx| {
+                    if stream.poll_handed_back(cx).is_ready() {
+                        return Poll::Ready(false);
+                    }
+                    loop {
+                        match stream.tcp.poll_read_ready(cx) {
+                            Poll::Pending => return Poll::Pending,
+                            Poll::Ready(Err(_)) => return Poll::Ready(true),
+                            Poll::Ready(Ok(())) => {}
+                        }
+                        match stream.tcp.try_read(&mut scratch) {
+                            Ok(0) => return Poll::Ready(true), // the client went away
+                            Ok(n) => {
+                                ignored += n;
+                                if ignored > 64 * 1024 {
+                                    return Poll::Ready(true);
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                            Err(_) => return Poll::Ready(true),
+                        }
+                    }
+                })
+                .await;
+                if left {
+                    return;
+                }
+            }
+        }
+    }
+    // A FIN now, even if a pass still holds the socket for a moment.
+    let _ = socket2::SockRef::from(&stream.tcp).shutdown(std::net::Shutdown::Write);
+}
+
+/// The stream's response up to its first frames: consume the head, open the subscription,
+/// write the response head (or the rejection). `None`: the connection is done.
+async fn start_lean(
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    request: LeanRequest,
+    state: &StreamState,
+    options: &LeanOptions,
+) -> Option<(TcpStream, Subscription)> {
     // Consume the head that was peeked.
     let mut head = vec![0u8; request.head_len];
     if tcp.read_exact(&mut head).await.is_err() {
-        return;
+        return None;
     }
     drop(head);
     let stall = options.stall_timeout;
     let common = common_headers(&request.headers, options);
-    let mut subscription = match open(state, &request.query, &request.headers, Some(peer.ip()))
-        .await
-    {
+    let subscription = match open(state, &request.query, &request.headers, Some(peer.ip())).await {
         Ok(subscription) => subscription,
         Err(reject) => {
             let (status, body) = reject.parts();
@@ -365,7 +437,7 @@ async fn serve_lean(
             response.push_str(&body);
             let _ = tokio::time::timeout(stall, tcp.write_all(response.as_bytes())).await;
             let _ = tokio::time::timeout(stall, tcp.shutdown()).await;
-            return;
+            return None;
         }
     };
     let head = format!(
@@ -375,36 +447,23 @@ async fn serve_lean(
         tokio::time::timeout(stall, tcp.write_all(head.as_bytes())).await,
         Ok(Ok(()))
     ) {
-        return;
+        return None;
     }
-    drop(head);
-    drop(common);
-    // Discarded bytes from the client (it should send nothing more): a bound against abuse.
-    let mut ignored = 0usize;
-    let mut scratch = [0u8; 64];
-    loop {
-        tokio::select! {
-            read = tcp.read(&mut scratch) => match read {
-                Ok(0) | Err(_) => return, // the client went away
-                Ok(n) => {
-                    ignored += n;
-                    if ignored > 64 * 1024 {
-                        return;
-                    }
-                }
-            },
-            chunk = subscription.next_chunk() => match chunk {
-                Some(chunk) => {
-                    if !matches!(tokio::time::timeout(stall, tcp.write_all(&chunk)).await, Ok(Ok(()))) {
-                        return;
-                    }
-                }
-                None => break,
-            },
+    Some((tcp, subscription))
+}
+
+/// `write_all` through a shared socket (the pass writes the same socket when it is direct).
+pub(crate) async fn write_all(tcp: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        tcp.writable().await?;
+        match tcp.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
         }
     }
-    drop(subscription);
-    let _ = tokio::time::timeout(stall, tcp.shutdown()).await;
+    Ok(())
 }
 
 /// CORS, request id and the extra headers, as `name: value\r\n` lines.
@@ -512,5 +571,33 @@ mod fuzz {
                 let _ = common_headers(&request.headers, &LeanOptions::default());
             }
         }
+    }
+}
+#[cfg(test)]
+mod sizes {
+    use super::*;
+
+    /// A stream's task is as large as its largest state for as long as the stream lives:
+    /// the opening steps (about 2.5 KB of futures) stay boxed, out of it.
+    #[tokio::test]
+    async fn a_stream_task_stays_small() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@localhost/nothing")
+            .unwrap();
+        let state = StreamState::new(crate::Hub::new(crate::HubConfig::default()), pool);
+        let request = LeanRequest {
+            head_len: 0,
+            query: String::new(),
+            headers: HeaderMap::new(),
+        };
+        let options = LeanOptions::default();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let task = serve_lean(tcp, peer, request, &state, &options);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1024, "the stream task's future is {size} bytes");
     }
 }
