@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use testkit::HERA;
+
 use support::*;
 
 /// The worker process, SIGKILLed when dropped (a failing test leaves no process behind).
@@ -45,8 +47,6 @@ fn worker(url: &str) -> Worker {
     listening.expect("the worker listens");
     worker
 }
-
-const HERA: i64 = 1001;
 
 /// The ids the `notifications` projector derived for subscription `sub`'s tournament after the
 /// subscription was created, in log order, once there are `n` of them.
@@ -95,32 +95,7 @@ async fn kill_9_mid_delivery_loses_nothing() {
     // `notifications` projector turns into 30 `peak_rating` notifications (the first in-window
     // rating is the baseline).
     let store = store::EventStore::new(pool.clone());
-    testkit::seed::catalog(
-        &store,
-        vec![testkit::seed::solo_rm()],
-        vec![],
-        testkit::people::at(-100),
-    )
-    .await;
-    testkit::seed::tournament(
-        &store,
-        1,
-        "cup",
-        testkit::seed::plain("Cup", Some(testkit::people::at(0))),
-        testkit::people::at(-10),
-    )
-    .await;
-    testkit::seed::manage_all(
-        &store,
-        "cup",
-        [domain::tournament::TournamentAction::AddPlayerToRoster {
-            tournament_player_id: 10,
-            name: "Hera".into(),
-            profile_id: Some(HERA),
-            presentation: serde_json::json!({}),
-        }],
-    )
-    .await;
+    testkit::seed::cup_with_hera(&store).await;
     testkit::seed::project(&pool).await;
     let cli = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_standings"))

@@ -152,20 +152,9 @@ async fn cached_games_answer_what_a_full_load_answers() {
     seed::manage_all(
         &store,
         "cup",
-        [
-            player(10, A),
-            player(11, B),
-            player(12, C),
-            TournamentAction::CreateTeam {
-                team_id: 20,
-                name: "Vikings".into(),
-                initials: "VK".into(),
-            },
-            TournamentAction::AddTeamMember {
-                team_id: 20,
-                tournament_player_id: 10,
-            },
-        ],
+        [player(10, A), player(11, B), player(12, C)]
+            .into_iter()
+            .chain(seed::vikings()),
     )
     .await;
     for (profile, alias) in [(A, "Alpha"), (B, "Bravo"), (C, "Charlie"), (D, "Delta")] {

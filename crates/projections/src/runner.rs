@@ -491,6 +491,34 @@ pub async fn catch_up<P: Projector>(
     Ok(applied)
 }
 
+/// Catches `P` up until its live build has applied the committed event at `target`, or `wait`
+/// has passed; whether it did. A committed event is read only once every older transaction in
+/// the cluster (any database) has ended, and a running worker may hold the build for a moment,
+/// so one [`catch_up`] may return before it: this polls until it is applied. For commands that
+/// show their change at once (the operator CLI).
+pub async fn catch_up_to<P: Projector>(
+    db: &PgPool,
+    projector: &P,
+    target: LogPosition,
+    wait: Duration,
+) -> Result<bool, ProjectionError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        catch_up(db, projector, 10_000).await?;
+        let applied = builds(db)
+            .await?
+            .iter()
+            .any(|b| b.name == P::NAME && b.is_live() && b.position >= target);
+        if applied {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The worker loop: catch up, then wait for `events_appended` (LISTEN) or a poll interval, until
 /// `shutdown` flips. A poison event does not stop it: see [`crate::quarantine`].
 pub async fn run<P: Projector>(

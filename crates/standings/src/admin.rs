@@ -1,6 +1,8 @@
 //! Operator commands: append events directly (actor `operator:<name>`) for self-hosting
 //! without an auth service, then bring the read models up to date so the change shows at once.
 
+use std::time::Duration;
+
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use domain::event::Actor;
@@ -50,9 +52,30 @@ where
         Err(CommandError::Rejected(e)) => bail!("refused: {e}"),
         Err(other) => bail!("{other}"),
     }
-    projections::runner::catch_up(pool, &projections::core::Core, 10_000)
+    show::<A>(pool, id).await
+}
+
+/// How long a command waits for the read models to show its change.
+const SHOW_WAIT: Duration = Duration::from_secs(10);
+
+/// Brings the `core` read models up to aggregate `id` of `A` as it now stands (its last event),
+/// so that the next read (`standings webhooks list`, the API) shows the change. One catch-up
+/// is not enough: a committed event is read only once every older transaction in the cluster
+/// has ended, and a running worker may hold the build. After [`SHOW_WAIT`] it says so and
+/// returns (the change is recorded; the projector applies it when it can).
+pub async fn show<A: cqrs_es::Aggregate>(pool: &PgPool, id: &str) -> anyhow::Result<()> {
+    let Some(target) = store::log::last_of(pool, A::TYPE, id).await? else {
+        return Ok(());
+    };
+    let shown = projections::runner::catch_up_to(pool, &projections::core::Core, target, SHOW_WAIT)
         .await
         .context("updating the read models")?;
+    if !shown {
+        eprintln!(
+            "note: recorded, but the read models have not applied it yet \
+             (see `standings projections status`)"
+        );
+    }
     Ok(())
 }
 

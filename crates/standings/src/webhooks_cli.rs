@@ -3,7 +3,7 @@
 //! the same URL checks (`WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOWED_HOSTS`), the same secret
 //! handling (stored beside the log, printed once) and the same delivery log (`webhooks::log`).
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use domain::event::Actor;
 use domain::tournament::{
@@ -89,10 +89,7 @@ async fn manage(
         Err(CommandError::Rejected(e)) => bail!("refused: {e}"),
         Err(other) => bail!("{other}"),
     }
-    projections::runner::catch_up(pool, &projections::core::Core, 10_000)
-        .await
-        .context("updating the read models")?;
-    Ok(())
+    crate::admin::show::<Tournament>(pool, &target.tournament).await
 }
 
 #[derive(sqlx::FromRow)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use store::EventStore;
-use testkit::seed;
+use testkit::{seed, HERA};
 
 /// As operator `alice`, with `env` on top.
 async fn standings(url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -182,8 +182,6 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-const HERA: i64 = 1001;
-
 /// Brings the `notifications` projector (the worker runs it in production) to the log's head.
 async fn notifications(pool: &sqlx::PgPool) {
     projections::runner::catch_up(pool, &projections::notifications::Notifications, 500)
@@ -200,20 +198,8 @@ async fn deliveries_show_a_dead_letter_and_replay_requeues_it() {
     // tournament whose slug does not own the webhook.
     let store = EventStore::new(pool.clone());
     let at = testkit::people::at;
-    seed::catalog(&store, vec![seed::solo_rm()], vec![], at(-100)).await;
-    seed::tournament(&store, 1, "cup", seed::plain("Cup", Some(at(0))), at(-10)).await;
+    seed::cup_with_hera(&store).await;
     seed::tournament(&store, 2, "other", seed::plain("Other", None), at(-10)).await;
-    seed::manage_all(
-        &store,
-        "cup",
-        [domain::tournament::TournamentAction::AddPlayerToRoster {
-            tournament_player_id: 10,
-            name: "Hera".into(),
-            profile_id: Some(HERA),
-            presentation: serde_json::json!({}),
-        }],
-    )
-    .await;
     seed::project(&pool).await;
 
     let receiver = support::Receiver::failing(usize::MAX, 500);

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use domain::event::DecodeError;
 use domain::{AnyEvent, EventMetadata};
 use serde_json::Value;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 /// A point in the global log: the appending transaction and the event's position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -91,6 +91,24 @@ const READ_AFTER: &str = "
 const REPAIRS: &str = "
     SELECT global_position, payload::text AS payload FROM event_repairs
      WHERE global_position BETWEEN $1 AND $2";
+
+/// Where the last event of an aggregate sits in the log (`None`: it has none).
+pub async fn last_of(
+    db: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> sqlx::Result<Option<LogPosition>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx::text::bigint, global_position FROM events
+          WHERE aggregate_type = $1 AND aggregate_id = $2
+          ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(tx, position)| LogPosition { tx, position }))
+}
 
 /// Up to `limit` events after `after`, in log order. An empty result means "caught up for now".
 ///

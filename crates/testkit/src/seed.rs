@@ -411,6 +411,24 @@ pub async fn played(store: &EventStore) {
     open_lobby(store, "Hera vs ACCM", at(50)).await;
 }
 
+/// A plain "cup" (id 1) on ladder 3 whose window opens at minute 0, created at minute -10, with
+/// Hera as roster row 10, after the smallest catalog (observed at minute -100).
+pub async fn cup_with_hera(store: &EventStore) {
+    catalog(store, vec![solo_rm()], vec![], at(-100)).await;
+    tournament(store, 1, "cup", plain("Cup", Some(at(0))), at(-10)).await;
+    manage_all(
+        store,
+        "cup",
+        [TournamentAction::AddPlayerToRoster {
+            tournament_player_id: 10,
+            name: "Hera".into(),
+            profile_id: Some(HERA),
+            presentation: serde_json::json!({}),
+        }],
+    )
+    .await;
+}
+
 /// Team 20, "Vikings" (VK), with roster row 10 (Hera in every seed) as its member.
 pub fn vikings() -> [TournamentAction; 2] {
     [
