@@ -53,6 +53,10 @@
 //! 4. Put it in `tests.rs`'s log (`seed`), including the cases where the two paths could
 //!    differ (repeated keys in one batch, order against roster changes).
 //! 5. A new table or column is a new `VERSION` and a line in [`Core::TABLES`].
+//! 6. Every write of a `matches` or `profile_aliases` row sets its `position` to the writing
+//!    event's log position, in both paths: the api reads only rows past the last position it
+//!    saw (`api/src/games.rs`), so a write that leaves it behind is never seen by a cached
+//!    tournament.
 
 use domain::matches::MatchEvent;
 use domain::AnyEvent;
