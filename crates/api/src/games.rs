@@ -40,6 +40,10 @@ const MAX_TOURNAMENTS: usize = 256;
 /// than held (bounds the memory one entry can take).
 const MAX_ROWS_KEPT: usize = 200_000;
 
+/// Participant rows held over all tournaments (a row is about 250 bytes: ~120 MiB); past it,
+/// other tournaments are dropped.
+const MAX_ROWS_HELD: usize = 500_000;
+
 /// The loaded games of one tournament.
 #[derive(Clone, Default)]
 pub struct Games {
@@ -258,11 +262,32 @@ struct Held {
 type Slot = Arc<tokio::sync::Mutex<Option<Held>>>;
 
 /// Each tournament's games between fills (see the module docs).
-#[derive(Default)]
 pub struct GameCache {
-    slots: Mutex<HashMap<i64, Slot>>,
+    slots: Mutex<Slots>,
     /// Fills that loaded a tournament's games in full (the rest caught up).
     full_loads: AtomicU64,
+    max_tournaments: usize,
+    max_rows_held: usize,
+}
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<i64, Slot>,
+    /// Participant rows held per tournament in `map`.
+    rows: HashMap<i64, usize>,
+}
+
+impl Slots {
+    fn remove(&mut self, tournament_id: i64) -> usize {
+        self.map.remove(&tournament_id);
+        self.rows.remove(&tournament_id).unwrap_or(0)
+    }
+}
+
+impl Default for GameCache {
+    fn default() -> GameCache {
+        GameCache::with_limits(MAX_TOURNAMENTS, MAX_ROWS_HELD)
+    }
 }
 
 impl GameCache {
@@ -271,10 +296,19 @@ impl GameCache {
         self.full_loads.load(Ordering::Relaxed)
     }
 
+    fn with_limits(max_tournaments: usize, max_rows_held: usize) -> GameCache {
+        GameCache {
+            slots: Mutex::default(),
+            full_loads: AtomicU64::new(0),
+            max_tournaments,
+            max_rows_held,
+        }
+    }
+
     /// Drops every tournament's games.
     pub fn clear(&self) {
         if let Ok(mut slots) = self.slots.lock() {
-            slots.clear();
+            *slots = Slots::default();
         }
     }
 
@@ -282,12 +316,35 @@ impl GameCache {
         let Ok(mut slots) = self.slots.lock() else {
             return Slot::default();
         };
-        if !slots.contains_key(&tournament_id) && slots.len() >= MAX_TOURNAMENTS {
-            if let Some(victim) = slots.keys().next().copied() {
-                slots.remove(&victim);
+        if !slots.map.contains_key(&tournament_id) && slots.map.len() >= self.max_tournaments {
+            if let Some(victim) = slots.map.keys().next().copied() {
+                slots.remove(victim);
             }
         }
-        slots.entry(tournament_id).or_default().clone()
+        slots.map.entry(tournament_id).or_default().clone()
+    }
+
+    /// Records that `slot` (if still the tournament's) holds `rows`, and drops other
+    /// tournaments while all of them hold more than the budget.
+    fn account(&self, tournament_id: i64, slot: &Slot, rows: usize) {
+        let Ok(mut slots) = self.slots.lock() else {
+            return;
+        };
+        if !slots
+            .map
+            .get(&tournament_id)
+            .is_some_and(|s| Arc::ptr_eq(s, slot))
+        {
+            return;
+        }
+        slots.rows.insert(tournament_id, rows);
+        let mut total: usize = slots.rows.values().sum();
+        while total > self.max_rows_held {
+            let Some(victim) = slots.rows.keys().copied().find(|id| *id != tournament_id) else {
+                break;
+            };
+            total -= slots.remove(victim);
+        }
     }
 
     /// The games of `t` for the roster `profiles`, from what is held plus the rows written
@@ -322,16 +379,19 @@ impl GameCache {
         };
         if let Some(h) = held.as_mut().filter(|h| h.scope == scope) {
             if catch_up(pool, h, seen).await? {
+                self.account(t.id, &slot, h.games.rows());
                 return Ok(h.games.clone());
             }
         }
         self.full_loads.fetch_add(1, Ordering::Relaxed);
         let games = Arc::new(load(pool, t, profiles, None).await?);
-        *held = (games.rows() <= MAX_ROWS_KEPT).then(|| Held {
+        let rows = games.rows();
+        *held = (rows <= MAX_ROWS_KEPT).then(|| Held {
             scope,
             seen,
             games: games.clone(),
         });
+        self.account(t.id, &slot, if held.is_some() { rows } else { 0 });
         Ok(games)
     }
 }
@@ -478,4 +538,50 @@ pub async fn load(
     games.add_participants(participants);
     games.index();
     Ok(games)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budgets_drop_other_tournaments_first() {
+        let cache = GameCache::with_limits(3, 100);
+        let (a, b, c) = (cache.slot(1), cache.slot(2), cache.slot(3));
+        cache.account(1, &a, 40);
+        cache.account(2, &b, 40);
+        let held = |cache: &GameCache| {
+            let slots = cache.slots.lock().unwrap();
+            let mut ids: Vec<i64> = slots.map.keys().copied().collect();
+            ids.sort_unstable();
+            (ids, slots.rows.values().sum::<usize>())
+        };
+        assert_eq!(held(&cache), (vec![1, 2, 3], 80));
+        // 3 grows past the budget: another tournament goes, never 3 itself.
+        cache.account(3, &c, 50);
+        let (ids, total) = held(&cache);
+        assert!(
+            ids.contains(&3) && ids.len() == 2 && total == 90,
+            "{ids:?} {total}"
+        );
+        // Alone over the budget, it stays (MAX_ROWS_KEPT bounds one entry).
+        cache.account(3, &c, 150);
+        assert_eq!(held(&cache), (vec![3], 150));
+        // A slot dropped meanwhile is not counted again by a fill that still holds it.
+        cache.account(1, &a, 10);
+        assert_eq!(held(&cache), (vec![3], 150));
+        cache.clear();
+        assert_eq!(held(&cache), (vec![], 0));
+        // Past the tournament cap, an arbitrary other one goes, with its rows.
+        let capped = GameCache::with_limits(2, 1_000);
+        let (x, y) = (capped.slot(1), capped.slot(2));
+        capped.account(1, &x, 5);
+        capped.account(2, &y, 7);
+        let _z = capped.slot(3);
+        let (ids, total) = held(&capped);
+        assert!(
+            ids.len() == 2 && ids.contains(&3) && (total == 5 || total == 7),
+            "{ids:?} {total}"
+        );
+    }
 }
