@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::error::{ApiError, ApiResult};
-use crate::standings::{InWindowMatch, ParticipantRow};
+use crate::standings::{self, parse_outcome, InWindowMatch, ParticipantRow};
 use crate::tournaments::TournamentRead;
 
 /// How many recent results a standings row shows.
@@ -219,12 +219,9 @@ impl Games {
     }
 }
 
+/// A stored outcome as the reads write it (`win` / `loss`); `None` for anything else.
 fn outcome_str(s: &str) -> Option<&'static str> {
-    match s {
-        "win" => Some("win"),
-        "loss" => Some("loss"),
-        _ => None,
-    }
+    parse_outcome(Some(s)).map(standings::outcome_str)
 }
 
 /// What a tournament's games depend on besides the rows: held games are reused only while it

@@ -249,7 +249,7 @@ const ROSTER: &str = "
 /// The display label (shared with the notifications projector).
 pub use domain::standings::display_name;
 
-fn outcome_str(o: Outcome) -> &'static str {
+pub(crate) fn outcome_str(o: Outcome) -> &'static str {
     match o {
         Outcome::Win => "win",
         Outcome::Loss => "loss",
